@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Runs the local single-node Apache Kafka broker (KRaft, loopback only) for the ledger.
+#
+#   ops/kafka.sh fetch          copy the broker jars from Maven Central into $KAFKA_HOME/libs
+#   ops/kafka.sh format         write server.properties and format the log directory (once)
+#   ops/kafka.sh start          start the broker in the background (fetch and format first)
+#   ops/kafka.sh wait [SECS]    wait until the broker answers (default 90 s)
+#   ops/kafka.sh topics         create the ledger topics if missing (settings of DESIGN.md)
+#   ops/kafka.sh status         say whether the broker runs and list the topics
+#   ops/kafka.sh stop           stop the broker (SIGTERM, then SIGKILL after 30 s)
+#   ops/kafka.sh up             start + wait + topics
+#
+# Environment (all optional):
+#   LEDGER_VAR_DIR          state directory, default <checkout>/var
+#   KAFKA_PORT              client port, default 9092
+#   KAFKA_CONTROLLER_PORT   KRaft controller port, default 9093
+#   LEDGER_PARTITIONS       partitions of ledger.events, default 6
+#   KAFKA_HEAP              JVM heap, default 512m
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VAR=${LEDGER_VAR_DIR:-$ROOT/var}
+PORT=${KAFKA_PORT:-9092}
+CPORT=${KAFKA_CONTROLLER_PORT:-9093}
+PARTITIONS=${LEDGER_PARTITIONS:-6}
+HEAP=${KAFKA_HEAP:-512m}
+# The jars are shared by every state directory; the broker's data is not.
+KAFKA_HOME=${KAFKA_HOME:-$ROOT/var/kafka-dist}
+KDIR=$VAR/kafka
+PIDFILE=$KDIR/broker.pid
+BOOTSTRAP=127.0.0.1:$PORT
+
+log() { printf 'kafka: %s\n' "$*" >&2; }
+
+tool() {  # a short-lived Kafka command-line tool, quiet unless it fails
+  java -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j2.level=WARN \
+    -Dlog4j2.configurationFile="$KDIR/log4j2-tools.properties" \
+    -cp "$KAFKA_HOME/libs/*" "$@"
+}
+
+fetch() {
+  if [[ -f $KAFKA_HOME/libs/.complete ]]; then return 0; fi
+  command -v mvn >/dev/null || { log "mvn not found: run ops/install-deps.sh"; exit 1; }
+  log "fetching the broker jars from Maven Central into $KAFKA_HOME/libs"
+  mkdir -p "$KAFKA_HOME/libs"
+  mvn -q -B -f "$ROOT/ops/kafka/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/libs" ||
+    { log "could not fetch the Kafka jars from Maven Central (see the output above)"; exit 1; }
+  touch "$KAFKA_HOME/libs/.complete"
+}
+
+write_config() {
+  mkdir -p "$KDIR/data" "$KDIR/logs"
+  cat >"$KDIR/server.properties" <<PROPS
+# Written by ops/kafka.sh; edit the script, not this file.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$CPORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$KDIR/data
+num.partitions=1
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPS
+  cat >"$KDIR/log4j2.properties" <<PROPS
+status = warn
+appender.file.type = RollingFile
+appender.file.name = file
+appender.file.fileName = $KDIR/logs/server.log
+appender.file.filePattern = $KDIR/logs/server.log.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 20MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 3
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = org.apache.kafka
+logger.kafka.level = warn
+PROPS
+  cat >"$KDIR/log4j2-tools.properties" <<PROPS
+status = error
+appender.err.type = Console
+appender.err.name = err
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = %p %m%n
+rootLogger.level = error
+rootLogger.appenderRef.err.ref = err
+PROPS
+}
+
+format() {
+  fetch
+  write_config  # ports may differ from the last run; the data stays
+  if [[ -f $KDIR/data/meta.properties ]]; then return 0; fi
+  local id
+  id=$(tool kafka.tools.StorageTool random-uuid)
+  log "formatting $KDIR/data (cluster $id)"
+  tool kafka.tools.StorageTool format -t "$id" -c "$KDIR/server.properties" >/dev/null
+}
+
+running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+
+start() {
+  if running; then log "already running (pid $(cat "$PIDFILE")) on $BOOTSTRAP"; return 0; fi
+  format
+  log "starting on $BOOTSTRAP (logs in $KDIR/logs)"
+  setsid nohup java -Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KDIR/log4j2.properties" -Dkafka.logs.dir="$KDIR/logs" \
+    -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$KDIR/server.properties" \
+    >"$KDIR/logs/stdout.log" 2>&1 </dev/null &
+  echo $! >"$PIDFILE"
+}
+
+wait_ready() {
+  local limit=${1:-90} waited=0
+  until (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do
+    if ! running; then
+      log "the broker exited; last lines of its logs:"
+      tail -n 30 "$KDIR/logs/stdout.log" "$KDIR/logs/server.log" 2>/dev/null >&2 || true
+      exit 1
+    fi
+    if ((waited >= limit)); then log "not ready after ${limit}s"; exit 1; fi
+    sleep 1; waited=$((waited + 1))
+  done
+  # The port opens before the broker has registered; a metadata request proves it serves.
+  until tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --list >/dev/null 2>&1; do
+    if ((waited >= limit)); then log "port open but not serving after ${limit}s"; exit 1; fi
+    sleep 1; waited=$((waited + 1))
+  done
+  log "ready on $BOOTSTRAP"
+}
+
+create_topic() {  # name partitions config...
+  local name=$1 parts=$2; shift 2
+  local args=()
+  for c in "$@"; do args+=(--config "$c"); done
+  tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create \
+    --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 "${args[@]}" \
+    2>&1 | { grep -v "collide" || true; } >&2
+}
+
+topics() {
+  # Events are the system of record: kept forever, timestamped by the broker on append.
+  create_topic ledger.events "$PARTITIONS" retention.ms=-1 retention.bytes=-1 \
+    message.timestamp.type=LogAppendTime min.insync.replicas=1
+  # Reference data: compacted; the key carries the effective time so every version stays.
+  create_topic ledger.reference 1 cleanup.policy=compact message.timestamp.type=LogAppendTime \
+    min.compaction.lag.ms=3600000
+  create_topic ledger.events.dlq 1 retention.ms=-1 retention.bytes=-1 \
+    message.timestamp.type=LogAppendTime
+  log "topics ready: ledger.events ($PARTITIONS partitions), ledger.reference, ledger.events.dlq"
+}
+
+status() {
+  if running; then
+    echo "broker: running (pid $(cat "$PIDFILE")) on $BOOTSTRAP, data in $KDIR/data"
+    tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --list | sed 's/^/  topic: /'
+  else
+    echo "broker: stopped (data in $KDIR/data)"
+    return 3
+  fi
+}
+
+stop() {
+  if ! running; then log "not running"; rm -f "$PIDFILE"; return 0; fi
+  local pid; pid=$(cat "$PIDFILE")
+  kill -TERM "$pid"
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  if kill -0 "$pid" 2>/dev/null; then log "still running after 30s; SIGKILL"; kill -KILL "$pid"; fi
+  rm -f "$PIDFILE"
+  log "stopped"
+}
+
+case ${1:-} in
+  fetch) fetch ;;
+  format) format ;;
+  start) start ;;
+  wait) wait_ready "${2:-90}" ;;
+  topics) topics ;;
+  status) status ;;
+  stop) stop ;;
+  up) start; wait_ready "${2:-90}"; topics ;;
+  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
