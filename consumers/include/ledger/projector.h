@@ -1,0 +1,58 @@
+// The projector: a consumer-group member that folds ledger.events into the projection
+// store. Per batch: verify and decode each message, apply the rules, stage the changes,
+// then commit state and offsets in one RocksDB write. Kafka's committed offsets are
+// updated afterwards, for lag monitoring only: on (re)assignment the projector resumes
+// from the offsets in the store, so no event is lost or applied twice.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "ledger/kafka_config.h"
+#include "ledger/projection_store.h"
+#include "ledger/projector_metrics.h"
+#include "ledger/status.h"
+
+namespace ledger {
+
+struct ProjectorOptions {
+  KafkaSettings kafka;
+  std::string group_id = "ledger-projector";
+  // Most events staged before a commit. Larger batches amortise the RocksDB write.
+  size_t max_batch = 5000;
+  // Longest wait for more messages before committing what is staged.
+  std::chrono::milliseconds max_wait{50};
+  // Stop by itself once every assigned partition is caught up with its high watermark
+  // as it stood at start (for benchmarks and one-shot catch-up). Default: run forever.
+  bool stop_when_caught_up = false;
+};
+
+struct ProjectorTotals {
+  uint64_t consumed = 0, applied = 0, duplicates = 0, anomalies = 0, dead_lettered = 0;
+};
+
+class Projector {
+ public:
+  // Creates the consumer and the dead-letter producer. `store` and `metrics` must
+  // outlive the projector; `metrics` may be null.
+  static Result<std::unique_ptr<Projector>> Create(const ProjectorOptions& options,
+                                                   ProjectionStore* store,
+                                                   ProjectorMetrics* metrics);
+  ~Projector();
+
+  // Consumes until `stop` becomes true (or caught up, see options), committing as it
+  // goes; then commits what is staged and leaves the group. Returns an error, without
+  // committing the batch in progress, when the store or the dead-letter topic fails.
+  Status Run(const std::atomic<bool>& stop);
+
+  const ProjectorTotals& totals() const;
+
+ private:
+  class Impl;
+  explicit Projector(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ledger

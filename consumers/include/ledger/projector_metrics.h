@@ -1,0 +1,37 @@
+// The projector's Prometheus metrics. Labels are low-cardinality: event type, outcome,
+// partition; never an account or case id.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace ledger {
+
+class ProjectorMetrics {
+ public:
+  explicit ProjectorMetrics(prometheus::Registry& registry);
+
+  // One event with its outcome: applied, duplicate, anomaly or dead_lettered.
+  void CountEvent(const std::string& type, const std::string& outcome);
+  void ObserveCommit(double seconds, size_t events);
+  void SetPartition(int partition, int64_t next_offset, int64_t lag);
+  void CountError(const std::string& kind);
+
+ private:
+  prometheus::Family<prometheus::Counter>& events_;
+  prometheus::Family<prometheus::Counter>& errors_;
+  prometheus::Histogram& commit_seconds_;
+  prometheus::Histogram& batch_events_;
+  prometheus::Family<prometheus::Gauge>& next_offset_;
+  prometheus::Family<prometheus::Gauge>& lag_;
+  std::mutex mu_;  // guards the caches below
+  std::map<std::pair<std::string, std::string>, prometheus::Counter*> event_counters_;
+};
+
+}  // namespace ledger

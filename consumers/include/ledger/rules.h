@@ -1,0 +1,51 @@
+// The projection rules: a pure function of (the partition's stored state, one event)
+// to the changes it makes. No clock, no randomness, no other partition, no reference
+// data: two replays of the same log produce byte-identical stores.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/event_codec.h"
+#include "ledger/status.h"
+#include "ledger/time.h"
+
+namespace ledger {
+
+// Where the event sits in the log.
+struct EventPosition {
+  int partition = 0;
+  int64_t offset = 0;
+  Millis recorded_at = 0;  // the Kafka record timestamp (LogAppendTime)
+};
+
+enum class Outcome {
+  kApplied,    // the state changed as the event says
+  kAnomaly,    // a fact that was rejected: recorded with its reason, state unchanged
+  kDuplicate,  // an event id seen before: skipped
+};
+const char* OutcomeName(Outcome o);
+
+struct Change {
+  std::string key;
+  std::string value;
+};
+
+struct Applied {
+  Outcome outcome = Outcome::kApplied;
+  std::string reason;           // why, for kAnomaly
+  std::vector<Change> changes;  // to write in this partition, in order
+};
+
+// Reads the partition's state (staged writes included) by key.
+using StateLookup = std::function<Result<std::optional<std::string>>(std::string_view key)>;
+
+// Applies one verified envelope. `raw` is its bytes as received (kept in the account's
+// event log). Fails only when `lookup` fails.
+Result<Applied> ApplyEvent(const fb::Envelope& event, std::string_view raw,
+                           const EventPosition& position, const StateLookup& lookup);
+
+}  // namespace ledger

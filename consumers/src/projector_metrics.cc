@@ -1,0 +1,58 @@
+#include "ledger/projector_metrics.h"
+
+namespace ledger {
+
+ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
+    : events_(prometheus::BuildCounter()
+                  .Name("ledger_projector_events_total")
+                  .Help("Events consumed by the projector, by event type and outcome")
+                  .Register(registry)),
+      errors_(prometheus::BuildCounter()
+                  .Name("ledger_projector_errors_total")
+                  .Help("Errors met by the projector, by kind")
+                  .Register(registry)),
+      commit_seconds_(prometheus::BuildHistogram()
+                          .Name("ledger_projector_commit_seconds")
+                          .Help("Time to commit one batch (state and offsets) to RocksDB")
+                          .Register(registry)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{
+                                       0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
+                                       0.25, 0.5, 1})),
+      batch_events_(prometheus::BuildHistogram()
+                        .Name("ledger_projector_batch_events")
+                        .Help("Events per committed batch")
+                        .Register(registry)
+                        .Add({}, prometheus::Histogram::BucketBoundaries{1, 10, 100, 1000,
+                                                                         5000, 20000})),
+      next_offset_(prometheus::BuildGauge()
+                       .Name("ledger_projector_next_offset")
+                       .Help("Next offset to project, per partition of ledger.events")
+                       .Register(registry)),
+      lag_(prometheus::BuildGauge()
+               .Name("ledger_projector_lag_events")
+               .Help("Events in the partition not yet projected (high watermark - next offset)")
+               .Register(registry)) {}
+
+void ProjectorMetrics::CountEvent(const std::string& type, const std::string& outcome) {
+  std::lock_guard lock(mu_);
+  auto& c = event_counters_[{type, outcome}];
+  if (c == nullptr) c = &events_.Add({{"type", type}, {"outcome", outcome}});
+  c->Increment();
+}
+
+void ProjectorMetrics::ObserveCommit(double seconds, size_t events) {
+  commit_seconds_.Observe(seconds);
+  batch_events_.Observe(static_cast<double>(events));
+}
+
+void ProjectorMetrics::SetPartition(int partition, int64_t next_offset, int64_t lag) {
+  const std::string p = std::to_string(partition);
+  next_offset_.Add({{"partition", p}}).Set(static_cast<double>(next_offset));
+  if (lag >= 0) lag_.Add({{"partition", p}}).Set(static_cast<double>(lag));
+}
+
+void ProjectorMetrics::CountError(const std::string& kind) {
+  errors_.Add({{"kind", kind}}).Increment();
+}
+
+}  // namespace ledger

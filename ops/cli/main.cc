@@ -1,0 +1,138 @@
+// The `ledger` command line: thin flag parsing around the commands in ops/src.
+#include <CLI/CLI.hpp>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "ledger/commands.h"
+
+namespace {
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+// Runs `body` with SIGINT and SIGTERM turned into `stop` = true (delivered to a
+// dedicated thread, so no handler touches shared state).
+int WithStopSignals(const std::function<int(const std::atomic<bool>&)>& body) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1);  // used below to wake the waiter when the body ends
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::atomic<bool> stop{false};
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    stop = true;
+  });
+  int rc = body(stop);
+  if (!stop) pthread_kill(waiter.native_handle(), SIGUSR1);
+  waiter.join();
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace ledger;
+  CLI::App app{"ledger: an event-sourced support ledger on Apache Kafka and RocksDB"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "ledger 0.1.0");
+
+  CommonOptions common;
+  common.kafka.brokers = EnvOr("LEDGER_BROKERS", common.kafka.brokers);
+  common.kafka.properties_file = EnvOr("LEDGER_KAFKA_CONFIG", "");
+  common.data_dir = EnvOr("LEDGER_DATA_DIR", common.data_dir);
+  app.add_option("--brokers", common.kafka.brokers, "Kafka bootstrap servers (env LEDGER_BROKERS)")
+      ->capture_default_str();
+  app.add_option("--kafka-config", common.kafka.properties_file,
+                 "librdkafka properties file passed through (env LEDGER_KAFKA_CONFIG)");
+  app.add_option("--data-dir", common.data_dir, "projection store directory (env LEDGER_DATA_DIR)")
+      ->capture_default_str();
+
+  // publish
+  PublishOptions publish;
+  auto* pub = app.add_subcommand("publish", "Publish events: JSON lines from FILE, or - for stdin");
+  pub->add_option("input", publish.input, "file of JSON lines, or - for standard input")->required();
+  pub->add_option("--flush-timeout", publish.flush_timeout_seconds,
+                  "seconds to wait for the broker's acknowledgements")
+      ->capture_default_str();
+
+  // project
+  ProjectOptions project;
+  auto* proj = app.add_subcommand("project", "Run the projector: fold ledger.events into the store");
+  proj->add_option("--group", project.group_id, "consumer group id")->capture_default_str();
+  proj->add_option("--metrics-listen", project.metrics_listen,
+                   "address for /metrics (empty to disable)")
+      ->capture_default_str();
+  proj->add_option("--max-batch", project.max_batch, "events per RocksDB commit at most")
+      ->capture_default_str();
+  proj->add_flag("--until-caught-up", project.until_caught_up,
+                 "exit once the partitions are projected up to their end at start");
+  proj->add_flag("--sync", project.sync_commits, "fsync every commit (survives power loss)");
+
+  // query
+  auto* query = app.add_subcommand("query", "Ask the projection");
+  query->require_subcommand(1);
+  EntitlementQueryOptions ent;
+  std::string format = "table";
+  auto* qe = query->add_subcommand("entitlement", "Is an account entitled to support for a product?");
+  qe->add_option("--account", ent.account, "account id")->required();
+  qe->add_option("--product", ent.product, "product id")->required();
+  qe->add_option("--version", ent.version, "product version");
+  qe->add_option("--at", ent.at, "valid time asked about: RFC 3339 or a date (default: now)");
+  qe->add_option("--format", format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  std::string events_account;
+  auto* qv = query->add_subcommand("events", "The events stored for an account, as JSON lines");
+  qv->add_option("--account", events_account, "account id")->required();
+
+  // status, digest
+  StatusOptions status;
+  auto* st = app.add_subcommand("status", "Projection progress against the broker, per partition");
+  st->add_option("--wait", status.wait_seconds,
+                 "wait up to this many seconds until the projection has caught up");
+  auto* dg = app.add_subcommand("digest", "Digest of the projection state (equal stores, equal digests)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+
+  try {
+    if (*pub) {
+      if (publish.input == "-") return RunPublish(common, publish, std::cin, std::cout, std::cerr);
+      std::ifstream in(publish.input);
+      if (!in) {
+        std::cerr << "ledger publish: cannot read " << publish.input << "\n";
+        return kExitUsage;
+      }
+      return RunPublish(common, publish, in, std::cout, std::cerr);
+    }
+    if (*proj) {
+      return WithStopSignals([&](const std::atomic<bool>& stop) {
+        return RunProject(common, project, stop, std::cout, std::cerr);
+      });
+    }
+    if (*qe) {
+      ent.format = format == "json" ? OutputFormat::kJson : OutputFormat::kTable;
+      return RunQueryEntitlement(common, ent, std::cout, std::cerr);
+    }
+    if (*qv) return RunQueryEvents(common, events_account, std::cout, std::cerr);
+    if (*st) return RunStatus(common, status, std::cout, std::cerr);
+    if (*dg) return RunDigest(common, std::cout, std::cerr);
+  } catch (const std::exception& e) {
+    std::cerr << "ledger: " << e.what() << "\n";
+    return kExitUnavailable;
+  }
+  return kExitUsage;
+}

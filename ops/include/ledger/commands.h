@@ -1,0 +1,67 @@
+// The `ledger` subcommands, as functions of their options and streams, so that main()
+// only parses flags. Each returns the process exit code and reports errors on `err`.
+#pragma once
+
+#include <atomic>
+#include <iosfwd>
+#include <string>
+
+#include "ledger/kafka_config.h"
+#include "ledger/projection_store.h"
+
+namespace ledger {
+
+// Exit codes shared by the commands.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRejected = 1;     // some input was rejected (the rest went through)
+inline constexpr int kExitUnavailable = 2;  // broker or store unavailable, or undelivered
+inline constexpr int kExitUsage = 64;       // bad flags or arguments
+
+struct CommonOptions {
+  KafkaSettings kafka;
+  std::string data_dir = "var/ledger";
+};
+
+struct PublishOptions {
+  std::string input = "-";  // a file, or "-" for standard input
+  int flush_timeout_seconds = 30;
+};
+// Reads JSON lines; reports each bad line as "<input>:<line>: <reason>"; sends the good
+// ones; waits for every acknowledgement; prints a summary on `out`.
+int RunPublish(const CommonOptions& common, const PublishOptions& options, std::istream& in,
+               std::ostream& out, std::ostream& err);
+
+struct ProjectOptions {
+  std::string group_id = "ledger-projector";
+  std::string metrics_listen = "127.0.0.1:9464";  // empty: no /metrics endpoint
+  size_t max_batch = 5000;
+  bool until_caught_up = false;
+  bool sync_commits = false;
+};
+int RunProject(const CommonOptions& common, const ProjectOptions& options,
+               const std::atomic<bool>& stop, std::ostream& out, std::ostream& err);
+
+enum class OutputFormat { kTable, kJson };
+
+struct EntitlementQueryOptions {
+  std::string account, product, version;
+  std::string at;  // RFC 3339 or a date; empty: now
+  OutputFormat format = OutputFormat::kTable;
+};
+int RunQueryEntitlement(const CommonOptions& common, const EntitlementQueryOptions& options,
+                        std::ostream& out, std::ostream& err);
+
+// The events stored for an account, oldest first, as JSON lines (anomalies included).
+int RunQueryEvents(const CommonOptions& common, const std::string& account, std::ostream& out,
+                   std::ostream& err);
+
+struct StatusOptions {
+  int wait_seconds = 0;  // > 0: wait until the projection has caught up with the broker
+};
+int RunStatus(const CommonOptions& common, const StatusOptions& options, std::ostream& out,
+              std::ostream& err);
+
+// Prints the digest of the projection store (see ProjectionStore::ComputeDigest).
+int RunDigest(const CommonOptions& common, std::ostream& out, std::ostream& err);
+
+}  // namespace ledger

@@ -1,0 +1,60 @@
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+
+#include <ostream>
+
+#include "ledger/commands.h"
+#include "ledger/event_codec.h"
+#include "ledger/projector.h"
+
+namespace ledger {
+
+int RunProject(const CommonOptions& common, const ProjectOptions& options,
+               const std::atomic<bool>& stop, std::ostream& out, std::ostream& err) {
+  StoreOptions store_options;
+  store_options.sync_commits = options.sync_commits;
+  auto store = ProjectionStore::Open(common.data_dir, ProjectionStore::Mode::kReadWrite, store_options);
+  if (!store.ok()) {
+    err << "ledger project: " << store.status().message() << "\n";
+    return kExitUnavailable;
+  }
+  auto registry = std::make_shared<prometheus::Registry>();
+  ProjectorMetrics metrics(*registry);
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (!options.metrics_listen.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(options.metrics_listen);
+    } catch (const std::exception& e) {
+      err << "ledger project: cannot serve /metrics on " << options.metrics_listen << ": "
+          << e.what() << " (use --metrics-listen to pick another address)\n";
+      return kExitUsage;
+    }
+    exposer->RegisterCollectable(registry);
+  }
+  ProjectorOptions po;
+  po.kafka = common.kafka;
+  po.group_id = options.group_id;
+  po.max_batch = options.max_batch;
+  po.stop_when_caught_up = options.until_caught_up;
+  auto projector = Projector::Create(po, store->get(), &metrics);
+  if (!projector.ok()) {
+    err << "ledger project: " << projector.status().message() << "\n";
+    return kExitUsage;
+  }
+  out << "ledger project: projecting " << kEventsTopic << " from " << common.kafka.brokers
+      << " into " << common.data_dir;
+  if (exposer) out << "; metrics on http://" << options.metrics_listen << "/metrics";
+  out << std::endl;
+  Status s = (*projector)->Run(stop);
+  const ProjectorTotals& t = (*projector)->totals();
+  out << "ledger project: consumed " << t.consumed << " (applied " << t.applied << ", duplicates "
+      << t.duplicates << ", anomalies " << t.anomalies << ", dead-lettered " << t.dead_lettered
+      << ")" << std::endl;
+  if (!s.ok()) {
+    err << "ledger project: stopped: " << s.message() << "\n";
+    return kExitUnavailable;
+  }
+  return kExitOk;
+}
+
+}  // namespace ledger

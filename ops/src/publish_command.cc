@@ -1,0 +1,63 @@
+#include <chrono>
+#include <istream>
+#include <ostream>
+#include <unordered_map>
+
+#include "ledger/commands.h"
+#include "ledger/event_codec.h"
+#include "ledger/publisher.h"
+
+namespace ledger {
+
+int RunPublish(const CommonOptions& common, const PublishOptions& options, std::istream& in,
+               std::ostream& out, std::ostream& err) {
+  const std::string name = options.input == "-" ? "<stdin>" : options.input;
+  auto codec = EventCodec::Create();
+  if (!codec.ok()) {
+    err << "ledger publish: " << codec.status().message() << "\n";
+    return kExitUnavailable;
+  }
+  auto publisher = Publisher::Create(common.kafka);
+  if (!publisher.ok()) {
+    err << "ledger publish: " << publisher.status().message() << "\n";
+    return kExitUsage;
+  }
+  uint64_t sent = 0, rejected = 0, blank = 0;
+  std::string line;
+  for (uint64_t n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+      ++blank;
+      continue;
+    }
+    const Millis now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    auto event = (*codec)->FromJson(line, now);
+    if (!event.ok()) {
+      ++rejected;
+      err << name << ":" << n << ": " << event.status().message() << "\n";
+      continue;
+    }
+    Status s = (*publisher)->Send(*event, n);
+    if (!s.ok()) {
+      err << name << ":" << n << ": not sent: " << s.message() << "\n";
+      if (s.code() == Status::Code::kFatal) return kExitUnavailable;
+      ++rejected;
+      continue;
+    }
+    ++sent;
+  }
+  DeliveryReport report =
+      (*publisher)->Flush(std::chrono::seconds(options.flush_timeout_seconds));
+  for (const auto& [line_no, why] : report.failed) {
+    err << name << ":" << line_no << ": not delivered: " << why << "\n";
+  }
+  out << "published " << report.delivered << " of " << sent << " events from " << name;
+  if (rejected > 0) out << "; " << rejected << " line(s) rejected";
+  if (!report.failed.empty()) out << "; " << report.failed.size() << " undelivered";
+  out << "\n";
+  if (!report.failed.empty()) return kExitUnavailable;
+  return rejected > 0 ? kExitRejected : kExitOk;
+}
+
+}  // namespace ledger

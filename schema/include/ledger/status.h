@@ -1,0 +1,57 @@
+// Errors as values: Status says whether an operation succeeded and, if not, why;
+// Result<T> carries either a value or a failed Status. Exceptions stay in main().
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace ledger {
+
+class [[nodiscard]] Status {
+ public:
+  enum class Code { kOk, kInvalidInput, kNotFound, kCorruption, kIoError, kUnavailable, kFatal };
+
+  Status() = default;
+  static Status Ok() { return Status(); }
+  static Status InvalidInput(std::string msg) { return {Code::kInvalidInput, std::move(msg)}; }
+  static Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
+  static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
+  static Status IoError(std::string msg) { return {Code::kIoError, std::move(msg)}; }
+  static Status Unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
+  static Status Fatal(std::string msg) { return {Code::kFatal, std::move(msg)}; }
+
+  bool ok() const { return code_ == Code::kOk; }
+  Code code() const { return code_; }
+  const std::string& message() const { return message_; }
+  // Marks a status as deliberately ignored (as RocksDB's PermitUncheckedError).
+  void IgnoreError() const {}
+
+ private:
+  Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}
+  Code code_ = Code::kOk;
+  std::string message_;
+};
+
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}            // NOLINT: implicit by design
+  Result(Status status) : status_(std::move(status)) {}    // NOLINT: must not be ok
+
+  bool ok() const { return value_.has_value(); }
+  const Status& status() const { return status_; }
+  T& value() & { return *value_; }
+  const T& value() const& { return *value_; }
+  T&& value() && { return std::move(*value_); }
+  T* operator->() { return &*value_; }
+  const T* operator->() const { return &*value_; }
+  T& operator*() { return *value_; }
+
+ private:
+  std::optional<T> value_;
+  Status status_;
+};
+
+}  // namespace ledger

@@ -1,0 +1,294 @@
+#include "ledger/event_codec.h"
+
+#include <flatbuffers/idl.h>
+
+#include <nlohmann/json.hpp>
+
+#include "schema_text.h"
+
+namespace ledger {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+bool IsTimeField(const std::string& name) {
+  return name.size() > 3 && name.compare(name.size() - 3, 3, "_at") == 0;
+}
+
+// Replaces RFC 3339 strings in every "*_at" field by epoch milliseconds.
+Status TimesToMillis(Json& obj, const std::string& path) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    const std::string where = path + "." + it.key();
+    if (IsTimeField(it.key())) {
+      if (!it->is_string()) {
+        return Status::InvalidInput(where + ": expected an RFC 3339 time string");
+      }
+      auto t = ParseTime(it->get<std::string>());
+      if (!t.ok()) return Status::InvalidInput(where + ": " + t.status().message());
+      *it = *t;
+    } else if (it->is_object()) {
+      if (Status s = TimesToMillis(*it, where); !s.ok()) return s;
+    } else if (it->is_array()) {
+      for (size_t i = 0; i < it->size(); ++i) {
+        if ((*it)[i].is_object()) {
+          Status s = TimesToMillis((*it)[i], where + "[" + std::to_string(i) + "]");
+          if (!s.ok()) return s;
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+void MillisToTimes(Json& obj) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (IsTimeField(it.key()) && it->is_number_integer()) {
+      *it = FormatTime(it->get<int64_t>());
+    } else if (it->is_object()) {
+      MillisToTimes(*it);
+    } else if (it->is_array()) {
+      for (auto& e : *it) {
+        if (e.is_object()) MillisToTimes(e);
+      }
+    }
+  }
+}
+
+// flatc errors read "1: 125: error: unknown field: x"; keep what follows "error: ".
+std::string CleanParserError(const std::string& e) {
+  auto p = e.find("error: ");
+  std::string s = p == std::string::npos ? e : e.substr(p + 7);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::optional<fb::Event> EventByName(const std::string& name) {
+  for (int i = 1; i <= static_cast<int>(fb::Event::MAX); ++i) {
+    if (name == fb::EnumNamesEvent()[i]) return static_cast<fb::Event>(i);
+  }
+  return std::nullopt;
+}
+
+Status CheckId(const std::string& field, const std::string& v) {
+  if (v.empty() || v.size() > 128) {
+    return Status::InvalidInput(field + ": must be 1 to 128 characters");
+  }
+  for (unsigned char c : v) {
+    if (c < 0x20 || c == 0x7f) return Status::InvalidInput(field + ": contains a control character");
+  }
+  return Status::Ok();
+}
+
+constexpr const char* kEnvelopeStrings[] = {"source", "actor", "correlation_id", "causation_id"};
+
+}  // namespace
+
+struct EventCodec::Impl {
+  flatbuffers::Parser parser;
+};
+
+EventCodec::EventCodec(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EventCodec::~EventCodec() = default;
+
+Result<std::unique_ptr<EventCodec>> EventCodec::Create() {
+  auto impl = std::make_unique<Impl>();
+  impl->parser.opts.strict_json = true;
+  impl->parser.opts.indent_step = -1;
+  if (!impl->parser.Parse(internal::kSchemaText)) {
+    return Status::Fatal("the embedded schema does not parse: " + impl->parser.error_);
+  }
+  return std::unique_ptr<EventCodec>(new EventCodec(std::move(impl)));
+}
+
+Result<EncodedEvent> EventCodec::FromJson(std::string_view line, Millis now) {
+  Json in = Json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+  if (in.is_discarded()) return Status::InvalidInput("not valid JSON");
+  if (!in.is_object()) return Status::InvalidInput("expected a JSON object");
+
+  for (auto it = in.begin(); it != in.end(); ++it) {
+    static constexpr const char* kKnown[] = {"type",   "event_id",       "account_id",
+                                             "occurred_at", "source",    "actor",
+                                             "correlation_id", "causation_id", "data"};
+    if (std::find_if(std::begin(kKnown), std::end(kKnown),
+                     [&](const char* k) { return it.key() == k; }) == std::end(kKnown)) {
+      return Status::InvalidInput("unknown field '" + it.key() + "'");
+    }
+  }
+  if (!in.contains("type") || !in["type"].is_string()) {
+    return Status::InvalidInput("missing field 'type' (the event type, e.g. AgreementPurchased)");
+  }
+  const std::string type = in["type"].get<std::string>();
+  const std::optional<fb::Event> event = EventByName(type);
+  if (!event) return Status::InvalidInput("unknown event type '" + type + "'");
+  const bool reference = IsReferenceEvent(*event);
+
+  EncodedEvent out;
+  out.type = type;
+  if (in.contains("event_id")) {
+    if (!in["event_id"].is_string()) return Status::InvalidInput("event_id: expected a UUID string");
+    auto id = ParseUuid(in["event_id"].get<std::string>());
+    if (!id.ok()) return Status::InvalidInput("event_id: " + id.status().message());
+    out.event_id = *id;
+  } else {
+    out.event_id = NewUuidV7(now);
+  }
+  if (reference) {
+    if (in.contains("account_id")) {
+      return Status::InvalidInput("account_id: reference data (" + type + ") has no account");
+    }
+  } else {
+    if (!in.contains("account_id") || !in["account_id"].is_string()) {
+      return Status::InvalidInput("missing field 'account_id' (a string)");
+    }
+    out.account_id = in["account_id"].get<std::string>();
+    if (Status s = CheckId("account_id", out.account_id); !s.ok()) return s;
+  }
+  Millis occurred = now;
+  if (in.contains("occurred_at")) {
+    if (!in["occurred_at"].is_string()) {
+      return Status::InvalidInput("occurred_at: expected an RFC 3339 time string");
+    }
+    auto t = ParseTime(in["occurred_at"].get<std::string>());
+    if (!t.ok()) return Status::InvalidInput("occurred_at: " + t.status().message());
+    occurred = *t;
+  }
+  Json data = in.contains("data") ? in["data"] : Json::object();
+  if (!data.is_object()) return Status::InvalidInput("data: expected a JSON object");
+  if (Status s = TimesToMillis(data, "data"); !s.ok()) return s;
+
+  // The FlatBuffers JSON of the Envelope, parsed against the schema by flatc's parser.
+  Json env = Json::object();
+  Json bytes = Json::array();
+  for (uint8_t b : out.event_id) bytes.push_back(b);
+  env["event_id"] = {{"bytes", bytes}};
+  if (!reference) env["account_id"] = out.account_id;
+  env["occurred_at"] = occurred;
+  env["schema_version"] = kSchemaVersion;
+  for (const char* f : kEnvelopeStrings) {
+    if (!in.contains(f)) continue;
+    if (!in[f].is_string()) return Status::InvalidInput(std::string(f) + ": expected a string");
+    env[f] = in[f];
+  }
+  env["event_type"] = type;
+  env["event"] = std::move(data);
+
+  auto& parser = impl_->parser;
+  if (!parser.ParseJson(env.dump().c_str())) {
+    std::string why = CleanParserError(parser.error_);
+    parser.error_.clear();
+    return Status::InvalidInput("data: " + why);
+  }
+  out.bytes.assign(reinterpret_cast<const char*>(parser.builder_.GetBufferPointer()),
+                   parser.builder_.GetSize());
+  if (reference) {
+    auto verified = VerifyEnvelope(out.bytes.data(), out.bytes.size());
+    if (!verified.ok()) return verified.status();
+    out.topic = kReferenceTopic;
+    out.key = ReferenceKey(**verified);
+  } else {
+    out.topic = kEventsTopic;
+    out.key = out.account_id;
+  }
+  return out;
+}
+
+Result<std::string> EventCodec::ToJson(const void* data, size_t size) const {
+  auto verified = VerifyEnvelope(data, size);
+  if (!verified.ok()) return verified.status();
+  std::string text;
+  if (!flatbuffers::GenerateText(impl_->parser, data, &text)) {
+    return Status::Corruption("the envelope could not be rendered as JSON");
+  }
+  Json fbjson = Json::parse(text, nullptr, false);
+  if (fbjson.is_discarded()) return Status::Corruption("flatc produced invalid JSON");
+
+  const fb::Envelope& e = **verified;
+  Json out = Json::object();
+  out["type"] = EventTypeName(e.event_type());
+  UuidBytes id{};
+  std::copy(e.event_id()->bytes()->begin(), e.event_id()->bytes()->end(), id.begin());
+  out["event_id"] = FormatUuid(id);
+  if (e.account_id()) out["account_id"] = e.account_id()->str();
+  out["occurred_at"] = FormatTime(e.occurred_at());
+  for (const char* f : kEnvelopeStrings) {
+    if (fbjson.contains(f)) out[f] = fbjson[f];
+  }
+  Json d = fbjson.contains("event") ? fbjson["event"] : Json::object();
+  MillisToTimes(d);
+  out["data"] = std::move(d);
+  return out.dump();
+}
+
+Result<const fb::Envelope*> VerifyEnvelope(const void* data, size_t size) {
+  if (data == nullptr || size < 8) {
+    return Status::Corruption("too short to be an envelope (" + std::to_string(size) + " bytes)");
+  }
+  flatbuffers::Verifier verifier(static_cast<const uint8_t*>(data), size);
+  if (!fb::VerifyEnvelopeBuffer(verifier)) {
+    return Status::Corruption("the FlatBuffers verifier rejected the envelope");
+  }
+  const fb::Envelope* e = fb::GetEnvelope(data);
+  const auto type = e->event_type();
+  if (type == fb::Event::NONE || type > fb::Event::MAX || e->event() == nullptr) {
+    return Status::InvalidInput("unknown event type " +
+                                std::to_string(static_cast<int>(type)) + " (schema version " +
+                                std::to_string(e->schema_version()) + ")");
+  }
+  if (!IsReferenceEvent(type) && (e->account_id() == nullptr || e->account_id()->size() == 0)) {
+    return Status::InvalidInput(EventTypeName(type) + " without an account_id");
+  }
+  return e;
+}
+
+bool IsReferenceEvent(fb::Event type) {
+  return type >= fb::Event::ProductVersionLifecycle && type <= fb::Event::PolicySet;
+}
+
+std::string EventTypeName(fb::Event type) {
+  if (type == fb::Event::NONE || type > fb::Event::MAX) {
+    return "Unknown(" + std::to_string(static_cast<int>(type)) + ")";
+  }
+  return fb::EnumNamesEvent()[static_cast<int>(type)];
+}
+
+std::string ReferenceKey(const fb::Envelope& e) {
+  std::string entity;
+  Millis effective = 0;
+  switch (e.event_type()) {
+    case fb::Event::ProductVersionLifecycle: {
+      auto* r = e.event_as_ProductVersionLifecycle();
+      entity = r->product()->str() + "/" + r->version()->str();
+      effective = r->effective_at();
+      break;
+    }
+    case fb::Event::ServiceLevelDefined: {
+      auto* r = e.event_as_ServiceLevelDefined();
+      entity = std::string(fb::EnumNameOffering(r->offering())) + "/" + std::to_string(r->severity());
+      effective = r->effective_at();
+      break;
+    }
+    case fb::Event::LanguageSupportDefined: {
+      auto* r = e.event_as_LanguageSupportDefined();
+      entity = r->region()->str();
+      effective = r->effective_at();
+      break;
+    }
+    case fb::Event::ExtensionProgrammeDefined: {
+      auto* r = e.event_as_ExtensionProgrammeDefined();
+      entity = r->product()->str() + "/" + r->version()->str();
+      effective = r->effective_at();
+      break;
+    }
+    case fb::Event::PolicySet: {
+      auto* r = e.event_as_PolicySet();
+      entity = r->name()->str();
+      effective = r->effective_at();
+      break;
+    }
+    default:
+      return EventTypeName(e.event_type());
+  }
+  return EventTypeName(e.event_type()) + "/" + entity + "@" + FormatTime(effective);
+}
+
+}  // namespace ledger

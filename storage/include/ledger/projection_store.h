@@ -1,0 +1,122 @@
+// The projection store: RocksDB with one column family per Kafka partition of
+// ledger.events ("p0", "p1", ...), so a partition's state can be dropped or handed over
+// on its own. Each partition's consumed offset lives beside its state and is written in
+// the same WriteBatch (see StagedBatch). All column families share one block cache and
+// one write-buffer budget, so memory is bounded however many partitions a store holds.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/status.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace ledger {
+
+struct StoreOptions {
+  // Shared LRU block cache across all partitions. Default 128 MiB.
+  size_t block_cache_bytes = 128u << 20;
+  // Memtable budget across all partitions (WriteBufferManager). Default 128 MiB.
+  size_t write_buffer_bytes = 128u << 20;
+  // fsync the WAL on every commit. Default off: a commit survives a process crash
+  // (SIGKILL) either way; with sync it also survives a machine crash.
+  bool sync_commits = false;
+};
+
+class ProjectionStore {
+ public:
+  enum class Mode {
+    kReadWrite,  // the projector: one process at a time (RocksDB's LOCK)
+    kReadOnly,   // queries: a secondary instance beside a running projector
+  };
+
+  // Opens (kReadWrite: creates if missing) the store in `dir`. kReadOnly fails with
+  // NotFound when there is no store yet.
+  static Result<std::unique_ptr<ProjectionStore>> Open(const std::string& dir, Mode mode,
+                                                       const StoreOptions& options = {});
+  ~ProjectionStore();
+  ProjectionStore(const ProjectionStore&) = delete;
+  ProjectionStore& operator=(const ProjectionStore&) = delete;
+
+  // The partitions that have state, ascending. Thread-safe.
+  std::vector<int> Partitions() const;
+
+  // The next offset to consume in `partition`, or nullopt if it was never consumed.
+  Result<std::optional<int64_t>> NextOffset(int partition) const;
+
+  // Point lookup; nullopt when absent (also when the partition has no state).
+  Result<std::optional<std::string>> Get(int partition, std::string_view key) const;
+
+  // Calls `visit` for each key starting with `prefix` in key order, until it returns
+  // false. Fails if the iterator reports an error.
+  Status Scan(int partition, std::string_view prefix,
+              const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
+
+  // Writes every put of every partition atomically (one WriteBatch). kReadWrite only.
+  Status Write(const std::map<int, std::map<std::string, std::string>>& puts);
+
+  // kReadOnly: sees what the projector has written since the last call.
+  Status CatchUp();
+
+  // A digest (FNV-1a 64 over every column family's keys and values, in order) and the
+  // number of keys: two stores with equal digests hold the same state.
+  struct Digest {
+    std::string hex;
+    uint64_t keys = 0;
+  };
+  Result<Digest> ComputeDigest() const;
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  ProjectionStore(std::string dir, Mode mode, StoreOptions options);
+  rocksdb::ColumnFamilyHandle* Family(int partition) const;
+  Result<rocksdb::ColumnFamilyHandle*> FamilyForWrite(int partition);
+
+  std::string dir_;
+  Mode mode_;
+  StoreOptions options_;
+  std::string secondary_dir_;
+  struct Rocks;
+  std::unique_ptr<Rocks> rocks_;
+  mutable std::shared_mutex families_mu_;
+  std::map<int, rocksdb::ColumnFamilyHandle*> families_;
+};
+
+// Stages the writes of one batch of events with read-your-writes, then commits them,
+// with the partitions' next offsets, in one atomic write. Not thread-safe.
+class StagedBatch {
+ public:
+  explicit StagedBatch(ProjectionStore* store) : store_(store) {}
+
+  // The staged value if any, else the stored one.
+  Result<std::optional<std::string>> Get(int partition, std::string_view key) const;
+  void Put(int partition, std::string key, std::string value);
+  void SetNextOffset(int partition, int64_t next_offset);
+
+  bool empty() const { return puts_.empty(); }
+  size_t puts() const { return count_; }
+
+  // One WriteBatch with everything staged; on success the stage is empty again. On
+  // failure nothing was written and the stage is kept.
+  Status Commit();
+  void Clear();
+
+ private:
+  ProjectionStore* store_;
+  std::map<int, std::map<std::string, std::string>> puts_;
+  size_t count_ = 0;
+};
+
+}  // namespace ledger

@@ -1,0 +1,259 @@
+#include "ledger/projection_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_buffer_manager.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "ledger/keys.h"
+
+namespace ledger {
+namespace {
+
+constexpr std::string_view kPartitionPrefix = "p";
+
+std::string FamilyName(int partition) { return std::string(kPartitionPrefix) + std::to_string(partition); }
+
+std::optional<int> PartitionOf(const std::string& family) {
+  if (family.size() < 2 || family.rfind(kPartitionPrefix, 0) != 0) return std::nullopt;
+  for (size_t i = 1; i < family.size(); ++i) {
+    if (family[i] < '0' || family[i] > '9') return std::nullopt;
+  }
+  return std::atoi(family.c_str() + 1);
+}
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
+  return Status::IoError(what + ": " + s.ToString());
+}
+
+}  // namespace
+
+struct ProjectionStore::Rocks {
+  rocksdb::Options options;
+  rocksdb::ColumnFamilyOptions family_options;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // owned; destroyed before db
+};
+
+ProjectionStore::ProjectionStore(std::string dir, Mode mode, StoreOptions options)
+    : dir_(std::move(dir)), mode_(mode), options_(options), rocks_(std::make_unique<Rocks>()) {}
+
+ProjectionStore::~ProjectionStore() {
+  if (rocks_->db) {
+    for (auto* h : rocks_->handles) rocks_->db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    rocks_->db->Close().PermitUncheckedError();
+    rocks_->db.reset();
+  }
+  if (!secondary_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(secondary_dir_, ec);
+  }
+}
+
+Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string& dir, Mode mode,
+                                                               const StoreOptions& options) {
+  std::unique_ptr<ProjectionStore> store(new ProjectionStore(dir, mode, options));
+  Rocks& r = *store->rocks_;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  r.family_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  r.family_options.compression = rocksdb::kLZ4Compression;
+  r.family_options.write_buffer_size = 32u << 20;
+
+  r.options = rocksdb::Options(rocksdb::DBOptions(), r.family_options);
+  r.options.create_if_missing = mode == Mode::kReadWrite;
+  r.options.create_missing_column_families = true;
+  r.options.write_buffer_manager =
+      std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes, table.block_cache);
+  r.options.max_background_jobs = 2;
+  r.options.max_open_files = mode == Mode::kReadOnly ? -1 : 512;
+
+  std::vector<std::string> names;
+  rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(r.options, dir, &names);
+  if (!listed.ok()) {
+    if (mode == Mode::kReadOnly) {
+      return Status::NotFound("no projection store at " + dir +
+                              " (run `ledger project` first, or pass --data-dir)");
+    }
+    names = {rocksdb::kDefaultColumnFamilyName};
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& n : names) descriptors.emplace_back(n, r.family_options);
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (mode == Mode::kReadWrite) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    s = rocksdb::DB::Open(r.options, dir, descriptors, &r.handles, &raw);
+  } else {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "ledger-query-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) return Status::IoError("cannot create a temporary directory");
+    store->secondary_dir_ = tmpl;
+    s = rocksdb::DB::OpenAsSecondary(r.options, dir, tmpl, descriptors, &r.handles, &raw);
+  }
+  if (!s.ok()) {
+    std::string hint = s.IsIOError() && mode == Mode::kReadWrite
+                           ? " (is another `ledger project` using this data dir?)"
+                           : "";
+    return FromRocks(s, "opening the projection store at " + dir + hint);
+  }
+  r.db.reset(raw);
+  for (auto* h : r.handles) {
+    if (auto p = PartitionOf(h->GetName())) store->families_[*p] = h;
+  }
+  return store;
+}
+
+std::vector<int> ProjectionStore::Partitions() const {
+  std::shared_lock lock(families_mu_);
+  std::vector<int> out;
+  for (const auto& [p, h] : families_) out.push_back(p);
+  return out;
+}
+
+rocksdb::ColumnFamilyHandle* ProjectionStore::Family(int partition) const {
+  std::shared_lock lock(families_mu_);
+  auto it = families_.find(partition);
+  return it == families_.end() ? nullptr : it->second;
+}
+
+Result<rocksdb::ColumnFamilyHandle*> ProjectionStore::FamilyForWrite(int partition) {
+  if (auto* h = Family(partition)) return h;
+  std::unique_lock lock(families_mu_);
+  rocksdb::ColumnFamilyHandle* h = nullptr;
+  auto s = rocks_->db->CreateColumnFamily(rocks_->family_options, FamilyName(partition), &h);
+  if (!s.ok()) return FromRocks(s, "creating column family " + FamilyName(partition));
+  rocks_->handles.push_back(h);
+  families_[partition] = h;
+  return h;
+}
+
+Result<std::optional<int64_t>> ProjectionStore::NextOffset(int partition) const {
+  auto v = Get(partition, keys::kNextOffset);
+  if (!v.ok()) return v.status();
+  if (!v->has_value()) return std::optional<int64_t>();
+  return std::optional<int64_t>(keys::DecodeOffset(**v));
+}
+
+Result<std::optional<std::string>> ProjectionStore::Get(int partition, std::string_view key) const {
+  auto* h = Family(partition);
+  if (h == nullptr) return std::optional<std::string>();
+  std::string value;
+  auto s = rocks_->db->Get(rocksdb::ReadOptions(), h, rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "reading partition " + std::to_string(partition));
+  return std::optional<std::string>(std::move(value));
+}
+
+Status ProjectionStore::Scan(
+    int partition, std::string_view prefix,
+    const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  auto* h = Family(partition);
+  if (h == nullptr) return Status::Ok();
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(rocks_->db->NewIterator(ro, h));
+  const rocksdb::Slice p(prefix.data(), prefix.size());
+  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+    if (!visit(std::string_view(it->key().data(), it->key().size()),
+               std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), "scanning partition " + std::to_string(partition));
+}
+
+Status ProjectionStore::Write(const std::map<int, std::map<std::string, std::string>>& puts) {
+  if (mode_ != Mode::kReadWrite) return Status::InvalidInput("the store is open read-only");
+  rocksdb::WriteBatch batch;
+  for (const auto& [partition, kv] : puts) {
+    auto h = FamilyForWrite(partition);
+    if (!h.ok()) return h.status();
+    for (const auto& [k, v] : kv) {
+      auto s = batch.Put(*h, k, v);
+      if (!s.ok()) return FromRocks(s, "staging a write");
+    }
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_commits;
+  return FromRocks(rocks_->db->Write(wo, &batch), "committing a batch to " + dir_);
+}
+
+Status ProjectionStore::CatchUp() {
+  if (mode_ != Mode::kReadOnly) return Status::Ok();
+  Status s = FromRocks(rocks_->db->TryCatchUpWithPrimary(), "catching up with the projector");
+  // A partition the projector created after we opened is not visible until reopened.
+  return s;
+}
+
+Result<ProjectionStore::Digest> ProjectionStore::ComputeDigest() const {
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&h](std::string_view bytes) {
+    const uint64_t n = bytes.size();
+    for (int i = 0; i < 8; ++i) {
+      h ^= (n >> (8 * i)) & 0xff;
+      h *= 1099511628211ULL;
+    }
+    for (unsigned char c : bytes) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+  };
+  Digest d;
+  for (int p : Partitions()) {
+    mix(FamilyName(p));
+    Status s = Scan(p, "", [&](std::string_view k, std::string_view v) {
+      mix(k);
+      mix(v);
+      ++d.keys;
+      return true;
+    });
+    if (!s.ok()) return s;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  d.hex = buf;
+  return d;
+}
+
+Result<std::optional<std::string>> StagedBatch::Get(int partition, std::string_view key) const {
+  auto p = puts_.find(partition);
+  if (p != puts_.end()) {
+    auto it = p->second.find(std::string(key));
+    if (it != p->second.end()) return std::optional<std::string>(it->second);
+  }
+  return store_->Get(partition, key);
+}
+
+void StagedBatch::Put(int partition, std::string key, std::string value) {
+  auto& kv = puts_[partition];
+  auto [it, inserted] = kv.insert_or_assign(std::move(key), std::move(value));
+  if (inserted) ++count_;
+}
+
+void StagedBatch::SetNextOffset(int partition, int64_t next_offset) {
+  Put(partition, std::string(keys::kNextOffset), keys::EncodeOffset(next_offset));
+}
+
+Status StagedBatch::Commit() {
+  if (puts_.empty()) return Status::Ok();
+  Status s = store_->Write(puts_);
+  if (s.ok()) Clear();
+  return s;
+}
+
+void StagedBatch::Clear() {
+  puts_.clear();
+  count_ = 0;
+}
+
+}  // namespace ledger
