@@ -2,6 +2,7 @@
 
 #include <flatbuffers/idl.h>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "schema_text.h"
@@ -40,10 +41,19 @@ Status TimesToMillis(Json& obj, const std::string& path) {
   return Status::Ok();
 }
 
+// Replaces epoch milliseconds by RFC 3339 strings in every "*_at" field; drops the
+// unset ones (0).
 void MillisToTimes(Json& obj) {
+  for (auto it = obj.begin(); it != obj.end();) {
+    if (IsTimeField(it.key()) && it->is_number_integer() && it->get<int64_t>() == 0) {
+      it = obj.erase(it);
+    } else {
+      ++it;
+    }
+  }
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     if (IsTimeField(it.key()) && it->is_number_integer()) {
-      *it = FormatTime(it->get<int64_t>());
+      *it = FormatTime(it->get<int64_t>());  // 0 (unset) was removed before
     } else if (it->is_object()) {
       MillisToTimes(*it);
     } else if (it->is_array()) {
@@ -54,11 +64,20 @@ void MillisToTimes(Json& obj) {
   }
 }
 
-// flatc errors read "1: 125: error: unknown field: x"; keep what follows "error: ".
-std::string CleanParserError(const std::string& e) {
+// flatc errors read "1: 125: error: unknown field: x": keep what follows "error: " and
+// show the text before column 125 of `json`, which names the field at fault.
+std::string CleanParserError(const std::string& e, const std::string& json) {
   auto p = e.find("error: ");
   std::string s = p == std::string::npos ? e : e.substr(p + 7);
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  const auto colon = e.find(": ");
+  if (colon != std::string::npos) {
+    const size_t column = std::strtoul(e.c_str() + colon + 2, nullptr, 10);
+    if (column > 0 && column <= json.size()) {
+      const size_t from = column > 40 ? column - 40 : 0;
+      s += " (near: " + json.substr(from, column - from) + ")";
+    }
+  }
   return s;
 }
 
@@ -94,6 +113,7 @@ Result<std::unique_ptr<EventCodec>> EventCodec::Create() {
   auto impl = std::make_unique<Impl>();
   impl->parser.opts.strict_json = true;
   impl->parser.opts.indent_step = -1;
+  impl->parser.opts.output_default_scalars_in_json = true;
   if (!impl->parser.Parse(internal::kSchemaText)) {
     return Status::Fatal("the embedded schema does not parse: " + impl->parser.error_);
   }
@@ -173,8 +193,9 @@ Result<EncodedEvent> EventCodec::FromJson(std::string_view line, Millis now) {
   env["event"] = std::move(data);
 
   auto& parser = impl_->parser;
-  if (!parser.ParseJson(env.dump().c_str())) {
-    std::string why = CleanParserError(parser.error_);
+  const std::string text = env.dump();
+  if (!parser.ParseJson(text.c_str())) {
+    std::string why = CleanParserError(parser.error_, text);
     parser.error_.clear();
     return Status::InvalidInput("data: " + why);
   }

@@ -1,0 +1,99 @@
+// The projection store on a real RocksDB in a temporary directory.
+#include "ledger/projection_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "ledger/keys.h"
+
+namespace ledger {
+namespace {
+
+class StoreTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("ledger-store-test-" + std::to_string(::getpid()) + "-" +
+            testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(StoreTest, StagedBatchReadsItsOwnWritesAndCommitsStateWithOffsets) {
+  auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  StagedBatch batch(store->get());
+  batch.Put(3, "k1", "v1");
+  EXPECT_EQ(**batch.Get(3, "k1"), "v1");
+  EXPECT_FALSE((*store)->Get(3, "k1")->has_value());  // not yet committed
+  batch.SetNextOffset(3, 42);
+  batch.Put(5, "k2", "v2");
+  batch.SetNextOffset(5, 7);
+  ASSERT_TRUE(batch.Commit().ok());
+  EXPECT_TRUE(batch.empty());
+  EXPECT_EQ(**(*store)->Get(3, "k1"), "v1");
+  EXPECT_EQ(**(*store)->NextOffset(3), 42);
+  EXPECT_EQ(**(*store)->NextOffset(5), 7);
+  EXPECT_FALSE((*store)->NextOffset(4)->has_value());
+  EXPECT_EQ((*store)->Partitions(), (std::vector<int>{3, 5}));
+}
+
+TEST_F(StoreTest, SurvivesReopenAndIsReadableBesideTheWriter) {
+  {
+    auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
+    StagedBatch batch(store->get());
+    batch.Put(0, keys::Account("A"), "state");
+    batch.SetNextOffset(0, 1);
+    ASSERT_TRUE(batch.Commit().ok());
+  }
+  auto writer = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
+  ASSERT_TRUE(writer.ok());
+  EXPECT_EQ(**(*writer)->Get(0, keys::Account("A")), "state");
+  // A second writer is refused; a reader beside the writer is not.
+  EXPECT_FALSE(ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite).ok());
+  auto reader = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadOnly);
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  EXPECT_EQ(**(*reader)->Get(0, keys::Account("A")), "state");
+  StagedBatch batch(writer->get());
+  batch.Put(0, keys::Account("B"), "later");
+  ASSERT_TRUE(batch.Commit().ok());
+  ASSERT_TRUE((*reader)->CatchUp().ok());
+  EXPECT_EQ(**(*reader)->Get(0, keys::Account("B")), "later");
+}
+
+TEST_F(StoreTest, ReadOnlyOpenOfAMissingStoreSaysSo) {
+  auto r = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadOnly);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(r.status().message().find("ledger project"), std::string::npos);
+}
+
+TEST_F(StoreTest, ScanVisitsAPrefixInOrderAndDigestTracksContent) {
+  auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
+  StagedBatch batch(store->get());
+  batch.Put(1, keys::EventLog("A", 10), "ten");
+  batch.Put(1, keys::EventLog("A", 2), "two");
+  batch.Put(1, keys::EventLog("AB", 1), "other account");
+  ASSERT_TRUE(batch.Commit().ok());
+  std::vector<std::string> seen;
+  ASSERT_TRUE((*store)->Scan(1, keys::EventLogPrefix("A"), [&](std::string_view, std::string_view v) {
+                       seen.emplace_back(v);
+                       return true;
+                     }).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"two", "ten"}));
+
+  auto d1 = (*store)->ComputeDigest();
+  ASSERT_TRUE(d1.ok());
+  EXPECT_EQ(d1->keys, 3u);
+  batch.Put(1, keys::EventLog("A", 2), "TWO");
+  ASSERT_TRUE(batch.Commit().ok());
+  auto d2 = (*store)->ComputeDigest();
+  EXPECT_NE(d1->hex, d2->hex);
+  EXPECT_EQ(d2->keys, 3u);
+}
+
+}  // namespace
+}  // namespace ledger
