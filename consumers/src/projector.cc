@@ -33,13 +33,15 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       : options_(options), store_(store), metrics_(metrics), staged_(store) {}
 
   Status Init() {
-    auto conf = MakeKafkaConf(options_.kafka, {
-                                                  {"group.id", options_.group_id},
-                                                  {"enable.auto.commit", "false"},
-                                                  {"enable.auto.offset.store", "false"},
-                                                  {"auto.offset.reset", "earliest"},
-                                                  {"enable.partition.eof", "false"},
-                                              });
+    KafkaProperties fixed = {
+        {"group.id", options_.group_id},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "earliest"},
+        {"enable.partition.eof", "false"},
+    };
+    if (!options_.instance_id.empty()) fixed.emplace_back("group.instance.id", options_.instance_id);
+    auto conf = MakeKafkaConf(options_.kafka, fixed);
     if (!conf.ok()) return conf.status();
     std::string err;
     if ((*conf)->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) !=

@@ -69,6 +69,8 @@ int main(int argc, char** argv) {
   ProjectOptions project;
   auto* proj = app.add_subcommand("project", "Run the projector: fold ledger.events into the store");
   proj->add_option("--group", project.group_id, "consumer group id")->capture_default_str();
+  proj->add_option("--instance-id", project.instance_id,
+                   "static group member id (default: from the host name and the data dir)");
   proj->add_option("--metrics-listen", project.metrics_listen,
                    "address for /metrics (empty to disable)")
       ->capture_default_str();

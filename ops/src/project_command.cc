@@ -1,6 +1,10 @@
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
 #include <ostream>
 
 #include "ledger/commands.h"
@@ -8,6 +12,26 @@
 #include "ledger/projector.h"
 
 namespace ledger {
+namespace {
+
+// One store, one group member: the host name and the store's absolute path identify the
+// instance across restarts.
+std::string DefaultInstanceId(const std::string& data_dir) {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  std::error_code ec;
+  const std::string path = std::filesystem::weakly_canonical(data_dir, ec).string();
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : path) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(h & 0xffffffffffffULL));
+  return std::string("ledger-") + host + "-" + buf;
+}
+
+}  // namespace
 
 int RunProject(const CommonOptions& common, const ProjectOptions& options,
                const std::atomic<bool>& stop, std::ostream& out, std::ostream& err) {
@@ -34,6 +58,7 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   ProjectorOptions po;
   po.kafka = common.kafka;
   po.group_id = options.group_id;
+  po.instance_id = options.instance_id.empty() ? DefaultInstanceId(common.data_dir) : options.instance_id;
   po.max_batch = options.max_batch;
   po.stop_when_caught_up = options.until_caught_up;
   auto projector = Projector::Create(po, store->get(), &metrics);

@@ -76,8 +76,11 @@ int RunStatus(const CommonOptions& common, const StatusOptions& options, std::os
       err << "ledger status: " << parts.status().message() << "\n";
       return kExitUnavailable;
     }
-    int64_t lag = 0;
-    for (const auto& p : *parts) lag += std::max<int64_t>(0, p.high - p.projected);
+    int64_t lag = 0, projected = 0;
+    for (const auto& p : *parts) {
+      lag += std::max<int64_t>(0, p.high - p.projected);
+      projected += p.projected;
+    }
     if (options.wait_seconds > 0 && lag > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
@@ -87,7 +90,7 @@ int RunStatus(const CommonOptions& common, const StatusOptions& options, std::os
       out << p.partition << "\t   " << p.high << "\t    " << p.projected << "\t     "
           << std::max<int64_t>(0, p.high - p.projected) << "\n";
     }
-    out << "total lag: " << lag << " events\n";
+    out << "total: " << projected << " projected, lag " << lag << " events\n";
     if (options.wait_seconds > 0 && lag > 0) {
       err << "ledger status: still " << lag << " events behind after " << options.wait_seconds << " s\n";
       return kExitUnavailable;

@@ -20,6 +20,10 @@ namespace ledger {
 struct ProjectorOptions {
   KafkaSettings kafka;
   std::string group_id = "ledger-projector";
+  // Static group membership (group.instance.id): a restarted projector with the same id
+  // takes its partitions back at once instead of waiting for a rebalance. Must be unique
+  // per running instance. Empty: dynamic membership.
+  std::string instance_id;
   // Most events staged before a commit. Larger batches amortise the RocksDB write.
   size_t max_batch = 5000;
   // Longest wait for more messages before committing what is staged.

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The newcomer's one command: install what is missing, build, start the local stack,
+# publish the sample data (once) and print what to try next. A second run reuses all of
+# it and is quick.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VAR=${LEDGER_VAR_DIR:-$ROOT/var}
+LEDGER=${LEDGER_BUILD_DIR:-$ROOT/build}/ledger
+BROKERS=127.0.0.1:${KAFKA_PORT:-9092}
+
+"$ROOT/ops/install-deps.sh"
+"$ROOT/ops/build.sh"
+"$ROOT/ops/stack.sh" up
+
+if [[ ! -f $VAR/.sample-published ]]; then
+  "$LEDGER" --brokers "$BROKERS" publish "$ROOT/ops/sample/events.jsonl"
+  touch "$VAR/.sample-published"
+fi
+"$LEDGER" --brokers "$BROKERS" --data-dir "$VAR/ledger" status --wait 60 >/dev/null
+
+L=${LEDGER#"$PWD"/}
+cat <<TEXT
+
+The ledger is running: Kafka on $BROKERS, the projector's store in $VAR/ledger.
+Try (sample accounts ACME-001, GLOBEX-002, INITECH-003, UMBRELLA-004, HOOLI-005):
+
+  $L query entitlement --account ACME-001 --product endpoint-protection --version 14.3 --at 2025-06-01
+  $L query entitlement --account GLOBEX-002 --product backup-exec --format json
+  $L query entitlement --account UMBRELLA-004 --product endpoint-protection --at 2025-11-01
+  $L query entitlement --account HOOLI-005 --product endpoint-protection
+  $L query events --account ACME-001
+  $L publish my-events.jsonl        # JSON lines, see schema/README.md
+  $L status                         # projection progress per partition
+  curl -s http://${LEDGER_METRICS_LISTEN:-127.0.0.1:9464}/metrics | grep ledger_
+
+Stop everything with ops/stack.sh down; ops/stack.sh up starts it again with all data.
+TEXT

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# CTest fixture: a real single-node Kafka broker for the integration tests, on free
+# loopback ports, with its data in $LEDGER_TEST_KAFKA_DIR (removed on stop).
+#   kafka_fixture.sh start   start it; write its bootstrap address to $DIR/bootstrap
+#   kafka_fixture.sh stop    stop it and remove its data
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DIR=${LEDGER_TEST_KAFKA_DIR:?set LEDGER_TEST_KAFKA_DIR}
+
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 20000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  echo "no free port found" >&2
+  return 1
+}
+
+case ${1:-} in
+  start)
+    if [[ -f $DIR/ports ]]; then  # a previous run did not clean up
+      # shellcheck disable=SC1091
+      source "$DIR/ports"
+      LEDGER_VAR_DIR=$DIR KAFKA_PORT=$KAFKA_PORT KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT \
+        "$ROOT/ops/kafka.sh" stop || true
+      rm -rf "$DIR"
+    fi
+    mkdir -p "$DIR"
+    KAFKA_PORT=$(free_port)
+    KAFKA_CONTROLLER_PORT=$(free_port)
+    printf 'KAFKA_PORT=%s\nKAFKA_CONTROLLER_PORT=%s\n' "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" >"$DIR/ports"
+    LEDGER_VAR_DIR=$DIR KAFKA_PORT=$KAFKA_PORT KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT \
+      LEDGER_PARTITIONS=4 "$ROOT/ops/kafka.sh" up 120
+    echo "127.0.0.1:$KAFKA_PORT" >"$DIR/bootstrap"
+    ;;
+  stop)
+    if [[ -f $DIR/ports ]]; then
+      # shellcheck disable=SC1091
+      source "$DIR/ports"
+      LEDGER_VAR_DIR=$DIR KAFKA_PORT=$KAFKA_PORT KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT \
+        "$ROOT/ops/kafka.sh" stop
+    fi
+    rm -rf "$DIR"
+    ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac

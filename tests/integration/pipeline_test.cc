@@ -1,0 +1,166 @@
+// Integration: publish to a real broker (started by the CTest fixture), project into a
+// real RocksDB store on disk, query the answers.
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafkacpp.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "ledger/entitlement.h"
+#include "ledger/event_codec.h"
+#include "ledger/projector.h"
+#include "ledger/publisher.h"
+
+namespace ledger {
+namespace {
+
+std::string Bootstrap() {
+  const char* dir = std::getenv("LEDGER_TEST_KAFKA_DIR");
+  if (dir == nullptr) return "";
+  std::ifstream in(std::string(dir) + "/bootstrap");
+  std::string s;
+  std::getline(in, s);
+  return s;
+}
+
+class Pipeline : public testing::Test {
+ protected:
+  void SetUp() override {
+    settings_.brokers = Bootstrap();
+    ASSERT_FALSE(settings_.brokers.empty()) << "no broker: run through ctest (fixture kafka)";
+    std::random_device rd;
+    run_ = std::to_string(rd() % 1000000);
+    dir_ = std::filesystem::temp_directory_path() / ("ledger-pipeline-" + run_);
+    codec_ = std::move(*EventCodec::Create());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Publishes JSON lines; expects every one acknowledged.
+  void Publish(const std::vector<std::string>& lines) {
+    auto pub = Publisher::Create(settings_);
+    ASSERT_TRUE(pub.ok());
+    uint64_t n = 0;
+    for (const auto& l : lines) {
+      auto e = codec_->FromJson(l, 0);
+      ASSERT_TRUE(e.ok()) << l << ": " << e.status().message();
+      ASSERT_TRUE((*pub)->Send(*e, ++n).ok());
+    }
+    DeliveryReport r = (*pub)->Flush(std::chrono::seconds(60));
+    EXPECT_EQ(r.delivered, lines.size());
+    EXPECT_TRUE(r.failed.empty()) << r.failed.front().second;
+  }
+
+  // Projects everything there is into the store, then stops.
+  ProjectorTotals Project(ProjectionStore* store) {
+    ProjectorOptions o;
+    o.kafka = settings_;
+    o.group_id = "pipeline-test-" + run_;
+    o.stop_when_caught_up = true;
+    auto p = Projector::Create(o, store, nullptr);
+    EXPECT_TRUE(p.ok()) << p.status().message();
+    std::atomic<bool> stop{false};
+    Status s = (*p)->Run(stop);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return (*p)->totals();
+  }
+
+  // The high watermark of partition 0 of a topic (one-partition topics such as the DLQ).
+  int64_t HighWatermark(std::string_view topic) {
+    auto conf = MakeKafkaConf(settings_, {});
+    std::string err;
+    std::unique_ptr<RdKafka::Producer> h(RdKafka::Producer::create(conf->get(), err));
+    int64_t low = 0, high = -1;
+    EXPECT_EQ(h->query_watermark_offsets(std::string(topic), 0, &low, &high, 10000), RdKafka::ERR_NO_ERROR);
+    return high;
+  }
+
+  std::string Line(const std::string& type, const std::string& account, const std::string& data,
+                   int id) {
+    char eid[64];
+    std::snprintf(eid, sizeof eid, "0193%04d-%04d-7000-8000-%012d", std::stoi(run_) % 10000,
+                  std::stoi(run_) / 10000, id);
+    return R"({"type":")" + type + R"(","account_id":")" + account + R"(","event_id":")" + eid +
+           R"(","occurred_at":"2024-12-01T00:00:00Z","data":)" + data + "}";
+  }
+
+  KafkaSettings settings_;
+  std::string run_;
+  std::filesystem::path dir_;
+  std::unique_ptr<EventCodec> codec_;
+};
+
+TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
+  constexpr int kAccounts = 300;
+  std::vector<std::string> lines;
+  int id = 0;
+  for (int i = 0; i < kAccounts; ++i) {
+    const std::string a = "IT" + run_ + "-" + std::to_string(i);
+    lines.push_back(Line("AccountOpened", a, R"({"name":"n"})", ++id));
+    lines.push_back(Line("AgreementPurchased", a,
+                         R"({"agreement_id":"G1","offering":"EssentialSupport","starts_at":"2025-01-01","ends_at":"2026-01-01","lines":[{"line_id":"L1","product":"p1"}]})",
+                         ++id));
+    if (i % 3 == 0) {
+      lines.push_back(Line("AgreementRenewed", a, R"({"agreement_id":"G1","ends_at":"2027-01-01"})", ++id));
+    }
+    if (i % 5 == 0) {  // a rejected fact
+      lines.push_back(Line("AgreementRenewed", a, R"({"agreement_id":"NOPE","ends_at":"2027-01-01"})", ++id));
+    }
+  }
+  Publish(lines);
+  const int anomalies = (kAccounts + 4) / 5;
+
+  auto store = ProjectionStore::Open(dir_.string(), ProjectionStore::Mode::kReadWrite);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  ProjectorTotals first = Project(store->get());
+  EXPECT_GE(first.consumed, lines.size());
+  EXPECT_GE(first.anomalies, static_cast<uint64_t>(anomalies));
+
+  EntitlementService service(store->get());
+  const Millis mid2026 = *ParseTime("2026-06-01");
+  for (int i = 0; i < kAccounts; ++i) {
+    const std::string a = "IT" + run_ + "-" + std::to_string(i);
+    auto in2025 = service.Entitlement({a, "p1", "", *ParseTime("2025-06-01")});
+    ASSERT_TRUE(in2025.ok());
+    EXPECT_TRUE(in2025->entitled) << a;
+    auto in2026 = service.Entitlement({a, "p1", "", mid2026});
+    EXPECT_EQ(in2026->entitled, i % 3 == 0) << a;
+    if (i % 3 != 0) {
+      EXPECT_EQ(in2026->reasons.at(0), "agreement G1 (EssentialSupport) lapsed: it ended on 2026-01-01T00:00:00Z");
+    }
+  }
+
+  // Re-publish the first 100 events (same ids) and 25 poison messages.
+  Publish(std::vector<std::string>(lines.begin(), lines.begin() + 100));
+  auto raw = Publisher::Create(settings_);
+  std::mt19937 rng(7);
+  auto good = codec_->FromJson(lines[0], 0);
+  for (int i = 0; i < 25; ++i) {
+    std::string junk;
+    if (i % 2 == 0) {
+      junk.resize(1 + rng() % 200);
+      for (auto& c : junk) c = static_cast<char>(rng());
+    } else {  // a valid envelope, corrupted
+      junk = good->bytes;
+      junk.resize(junk.size() - 1 - rng() % 20);
+    }
+    ASSERT_TRUE((*raw)->Send(kEventsTopic, "poison", junk, {}, i).ok());
+  }
+  EXPECT_TRUE((*raw)->Flush(std::chrono::seconds(30)).failed.empty());
+
+  const int64_t dlq_before = HighWatermark(kDeadLetterTopic);
+  auto digest_before = (*store)->ComputeDigest();
+  ProjectorTotals second = Project(store->get());
+  EXPECT_EQ(second.duplicates, 100u);
+  EXPECT_EQ(second.dead_lettered, 25u);
+  EXPECT_EQ(second.applied, 0u);
+  EXPECT_EQ(HighWatermark(kDeadLetterTopic) - dlq_before, 25);
+  auto digest_after = (*store)->ComputeDigest();
+  // Only offsets and the seen-ids of nothing new changed: no state key was added.
+  EXPECT_EQ(digest_before->keys, digest_after->keys);
+  auto again = service.Entitlement({"IT" + run_ + "-3", "p1", "", mid2026});
+  EXPECT_TRUE(again->entitled);
+}
+
+}  // namespace
+}  // namespace ledger

@@ -1,0 +1,126 @@
+#include "synthetic.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "ledger/time.h"
+
+namespace ledger::testing {
+
+const std::vector<std::string>& SyntheticStream::Products() {
+  static const std::vector<std::string> kProducts = {
+      "endpoint-protection", "data-loss-prevention", "web-gateway", "backup-exec",
+      "email-security", "server-protection"};
+  return kProducts;
+}
+
+SyntheticStream::SyntheticStream(SyntheticOptions options) : options_(std::move(options)), rng_(options_.seed) {
+  accounts_.resize(options_.accounts);
+  for (int i = 0; i < options_.accounts; ++i) {
+    accounts_[i].id = options_.prefix + "-" + std::to_string(i);
+  }
+}
+
+std::string SyntheticStream::Day(int64_t day) const { return FormatDate(day * 86400000LL); }
+
+std::string SyntheticStream::Line(const std::string& type, const Account& a, const std::string& data) {
+  // A deterministic UUIDv7-shaped id: the seed and the sequence number.
+  char id[40];
+  std::snprintf(id, sizeof id, "%08llx-%04x-7%03x-8%03x-%012llx",
+                static_cast<unsigned long long>(options_.seed & 0xffffffff),
+                static_cast<unsigned>((options_.seed >> 32) & 0xffff), 0u,
+                static_cast<unsigned>(produced_ >> 48) & 0xfff,
+                static_cast<unsigned long long>(produced_ & 0xffffffffffffULL));
+  ++produced_;
+  std::string out = R"({"type":")" + type + R"(","event_id":")" + id + R"(","account_id":")" +
+                    a.id + R"(","occurred_at":")" + Day(clock_day_) +
+                    R"(T09:00:00Z","source":"synthetic","data":)" + data + "}";
+  return out;
+}
+
+std::string SyntheticStream::Next() {
+  using nlohmann::json;
+  if (produced_ < accounts_.size()) {
+    const Account& a = accounts_[produced_];
+    static const char* kRegions[] = {"EMEA", "AMER", "APJ"};
+    return Line("AccountOpened", a,
+                json{{"name", "Customer " + a.id}, {"region", kRegions[produced_ % 3]}}.dump());
+  }
+  if (rng_() % 50 == 0) ++clock_day_;  // time passes
+  Account& a = accounts_[rng_() % accounts_.size()];
+  const auto& products = Products();
+  const int roll = static_cast<int>(rng_() % 100);
+
+  if (a.agreements.empty() || roll < 20) {  // a purchase
+    static const char* kOfferings[] = {"EssentialSupport", "BasicMaintenance", "BusinessCriticalServices"};
+    Agreement g{a.id + "-AG" + std::to_string(a.agreements.size() + 1), clock_day_ + 365};
+    json lines = json::array();
+    const int n = 1 + static_cast<int>(rng_() % 3);
+    for (int i = 0; i < n; ++i) {
+      lines.push_back({{"line_id", "L" + std::to_string(i + 1)},
+                       {"product", products[rng_() % products.size()]},
+                       {"quantity", 1 + static_cast<int>(rng_() % 500)}});
+    }
+    json d = {{"agreement_id", g.id}, {"offering", kOfferings[rng_() % 3]},
+              {"starts_at", Day(clock_day_)}, {"ends_at", Day(g.end_day)}, {"lines", lines}};
+    a.agreements.push_back(g);
+    return Line("AgreementPurchased", a, d.dump());
+  }
+  Agreement& g = a.agreements[rng_() % a.agreements.size()];
+  if (roll < 40) {
+    g.end_day += 365;
+    return Line("AgreementRenewed", a, json{{"agreement_id", g.id}, {"ends_at", Day(g.end_day)}}.dump());
+  }
+  if (roll < 45) {
+    g.end_day += 30;
+    return Line("AgreementCoTermed", a, json{{"agreement_id", g.id}, {"ends_at", Day(g.end_day)}}.dump());
+  }
+  if (roll < 52) {
+    return Line("AgreementLineAdded", a,
+                json{{"agreement_id", g.id},
+                     {"line", {{"line_id", "X" + std::to_string(produced_)},
+                               {"product", products[rng_() % products.size()]}}}}
+                    .dump());
+  }
+  if (roll < 54) {  // sometimes rejected later (already terminated): a realistic anomaly
+    return Line("AgreementTerminated", a, json{{"agreement_id", g.id}, {"reason", "churn"}}.dump());
+  }
+  if (roll < 58) {
+    return Line("ContactDesignated", a,
+                json{{"contact_id", a.id + "-C" + std::to_string(rng_() % 4)}, {"name", "Contact"}}.dump());
+  }
+  if (roll < 63) {
+    return Line("RemoteAccessConsentGiven", a,
+                json{{"consent_id", "RC" + std::to_string(produced_)},
+                     {"contact_id", a.id + "-C0"},
+                     {"terms_version", "2024-06"},
+                     {"expires_at", Day(clock_day_ + 365)}}
+                    .dump());
+  }
+  if (roll < 85) {
+    ++a.cases;
+    return Line("CaseOpened", a,
+                json{{"case_id", a.id + "-CS" + std::to_string(a.cases)},
+                     {"contact_id", a.id + "-C0"},
+                     {"product", products[rng_() % products.size()]},
+                     {"version", "14." + std::to_string(rng_() % 4)},
+                     {"severity", 1 + static_cast<int>(rng_() % 4)},
+                     {"summary", "synthetic case"}}
+                    .dump());
+  }
+  if (roll < 93 && a.cases > 0) {
+    return Line("CaseResolved", a,
+                json{{"case_id", a.id + "-CS" + std::to_string(a.cases)}, {"resolution", "fixed"}}.dump());
+  }
+  if (a.cases > 0) {
+    return Line("EscalationRequested", a,
+                json{{"escalation_id", "ES" + std::to_string(produced_)},
+                     {"case_id", a.id + "-CS" + std::to_string(a.cases)},
+                     {"level", "DutyManager"}}
+                    .dump());
+  }
+  g.end_day += 365;
+  return Line("AgreementRenewed", a, json{{"agreement_id", g.id}, {"ends_at", Day(g.end_day)}}.dump());
+}
+
+}  // namespace ledger::testing

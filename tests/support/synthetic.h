@@ -1,0 +1,49 @@
+// A deterministic synthetic event stream (same seed, same lines) in the documented JSON
+// form: accounts opened first, then agreements, renewals, co-terms, line changes,
+// terminations, contacts, consents, cases and escalations in plausible proportions.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace ledger::testing {
+
+struct SyntheticOptions {
+  std::string prefix = "SYN";  // account ids are <prefix>-<n>
+  int accounts = 1000;
+  uint64_t seed = 1;
+};
+
+class SyntheticStream {
+ public:
+  explicit SyntheticStream(SyntheticOptions options);
+  // The next event as one JSON line.
+  std::string Next();
+  uint64_t produced() const { return produced_; }
+
+  // The products the stream sells.
+  static const std::vector<std::string>& Products();
+
+ private:
+  struct Agreement {
+    std::string id;
+    int64_t end_day;  // days since epoch, exclusive
+  };
+  struct Account {
+    std::string id;
+    std::vector<Agreement> agreements;
+    int cases = 0;
+  };
+  std::string Line(const std::string& type, const Account& a, const std::string& data);
+  std::string Day(int64_t day) const;
+
+  SyntheticOptions options_;
+  std::mt19937_64 rng_;
+  std::vector<Account> accounts_;
+  uint64_t produced_ = 0;
+  int64_t clock_day_ = 19723;  // 2024-01-01
+};
+
+}  // namespace ledger::testing
