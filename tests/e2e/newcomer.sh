@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# End-to-end: what a newcomer does (issue 2's acceptance test), with the `ledger` binary
+# and the README's first command, on its own state directory and free ports.
+# Usage: newcomer.sh BUILD_DIR
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export LEDGER_BUILD_DIR=$1
+LEDGER=$LEDGER_BUILD_DIR/ledger
+WORK=$(mktemp -d /tmp/ledger-e2e-XXXXXX)
+export LEDGER_VAR_DIR=$WORK/var
+
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 20000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  return 1
+}
+export KAFKA_PORT=$(free_port) KAFKA_CONTROLLER_PORT=$(free_port)
+export LEDGER_METRICS_LISTEN=127.0.0.1:$(free_port)
+export LEDGER_BROKERS=127.0.0.1:$KAFKA_PORT LEDGER_DATA_DIR=$LEDGER_VAR_DIR/ledger
+cleanup() { "$ROOT/ops/stack.sh" down >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; exit 1; }
+expect() {  # what output
+  grep -qF -- "$1" <<<"$2" || fail "expected '$1' in:"$'\n'"$2"
+}
+
+echo "--- 1. the README's first command"
+out=$("$ROOT/ops/quickstart.sh" 2>&1) || { echo "$out"; fail "quickstart failed"; }
+expect "ledger query entitlement --account ACME-001" "$out"
+expect "published 18 of 18 events" "$out"
+
+echo "--- 2. a query it printed"
+out=$("$LEDGER" query entitlement --account ACME-001 --product endpoint-protection --version 14.3 --at 2025-06-01)
+echo "$out"
+expect "entitled        YES" "$out"
+expect "basis           agreement AG-1001 (EssentialSupport), 2025-01-01 to 2027-01-01" "$out"
+out=$("$LEDGER" query entitlement --account GLOBEX-002 --product backup-exec --at 2025-06-01 --format json)
+expect '"entitled":false' "$out"
+expect 'lapsed: it ended on 2025-01-01T00:00:00Z' "$out"
+out=$("$LEDGER" query entitlement --account NOBODY --product backup-exec --format json)
+expect '"account_status":"unknown"' "$out"
+out=$("$LEDGER" query entitlement --account ACME-001 --product x --at 2025-02-30 2>&1) && fail "an impossible date was accepted"
+expect "day 30 does not exist" "$out"
+
+echo "--- 3. publishing their own events, one line bad"
+cat >"$WORK/mine.jsonl" <<'JSON'
+{"type":"AccountOpened","account_id":"NEW-042","event_id":"0193f000-0000-7000-8000-000000000001","occurred_at":"2025-01-02T00:00:00Z","data":{"name":"Newcomer Ltd","region":"EMEA"}}
+{"type":"AgreementPurchased","account_id":"NEW-042","data":{"agreement_id":"AG-9","offering":"Gold"}}
+{"type":"AgreementPurchased","account_id":"NEW-042","event_id":"0193f000-0000-7000-8000-000000000003","occurred_at":"2025-01-02T00:00:00Z","data":{"agreement_id":"AG-9","offering":"BasicMaintenance","starts_at":"2025-02-01","ends_at":"2026-02-01","lines":[{"line_id":"L1","product":"web-gateway"}]}}
+JSON
+set +e
+out=$("$LEDGER" publish "$WORK/mine.jsonl" 2>&1)
+rc=$?
+set -e
+echo "$out"
+[[ $rc -eq 1 ]] || fail "publish with a bad line exited $rc, not 1"
+expect "mine.jsonl:2: data:" "$out"
+expect "published 2 of 2 events" "$out"
+"$LEDGER" status --wait 60 >/dev/null || fail "the projector did not catch up"
+out=$("$LEDGER" query entitlement --account NEW-042 --product web-gateway --at 2025-06-01)
+expect "entitled        YES" "$out"
+out=$(curl -sf "http://$LEDGER_METRICS_LISTEN/metrics") || fail "no /metrics"
+expect 'ledger_projector_events_total{outcome="applied",type="AgreementPurchased"}' "$out"
+
+echo "--- 4. stop, start, every answer still there; a second quickstart is quick"
+"$ROOT/ops/stack.sh" down
+"$ROOT/ops/stack.sh" up
+out=$("$LEDGER" query entitlement --account NEW-042 --product web-gateway --at 2025-06-01)
+expect "entitled        YES" "$out"
+start=$(date +%s)
+out=$("$ROOT/ops/quickstart.sh" 2>&1) || { echo "$out"; fail "second quickstart failed"; }
+took=$(($(date +%s) - start))
+grep -q "published 18" <<<"$out" && fail "the second run published the sample again"
+out=$("$LEDGER" query entitlement --account ACME-001 --product endpoint-protection --at 2025-06-01)
+expect "entitled        YES" "$out"
+echo "second quickstart took ${took}s"
+echo "PASS: newcomer flow"
