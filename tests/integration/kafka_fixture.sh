@@ -31,7 +31,7 @@ case ${1:-} in
     KAFKA_CONTROLLER_PORT=$(free_port)
     printf 'KAFKA_PORT=%s\nKAFKA_CONTROLLER_PORT=%s\n' "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" >"$DIR/ports"
     LEDGER_VAR_DIR=$DIR KAFKA_PORT=$KAFKA_PORT KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT \
-      LEDGER_PARTITIONS=4 "$ROOT/ops/kafka.sh" up 120
+      LEDGER_PARTITIONS=${LEDGER_PARTITIONS:-4} "$ROOT/ops/kafka.sh" up 120
     echo "127.0.0.1:$KAFKA_PORT" >"$DIR/bootstrap"
     ;;
   stop)

@@ -1,0 +1,157 @@
+// ledger_bench: publishes synthetic events to a broker and projects them, printing in
+// one run: publish events/s, project events/s, the events/s of a plain consume-only loop
+// over the same topic (the ceiling), and the latency of in-process entitlement queries
+// on the resulting store.
+//
+// Usage: ledger_bench --brokers HOST:PORT [--events 1000000] [--accounts 20000] [--dir D]
+// Meant for a broker of its own (tests/bench/run_bench.sh starts one): it publishes into
+// ledger.events.
+#include <librdkafka/rdkafkacpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ledger/entitlement.h"
+#include "ledger/event_codec.h"
+#include "ledger/projector.h"
+#include "ledger/publisher.h"
+#include "synthetic.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+struct Args {
+  std::string brokers = "127.0.0.1:9092";
+  long events = 1000000;
+  int accounts = 20000;
+  std::string dir = "/tmp/ledger-bench-store";
+};
+
+// A plain consumer-group member reading ledger.events to the end, touching every byte:
+// what any consumer can do at best with this broker, topic and librdkafka.
+uint64_t ConsumeOnly(const ledger::KafkaSettings& kafka, uint64_t expected) {
+  auto conf = ledger::MakeKafkaConf(kafka, {{"group.id", "bench-consume-" + std::to_string(::getpid())},
+                                            {"enable.auto.commit", "false"},
+                                            {"auto.offset.reset", "earliest"}});
+  std::string err;
+  std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf->get(), err));
+  c->subscribe({std::string(ledger::kEventsTopic)});
+  uint64_t n = 0, checksum = 0;
+  while (n < expected) {
+    std::unique_ptr<RdKafka::Message> m(c->consume(1000));
+    if (m->err() == RdKafka::ERR_NO_ERROR) {
+      ++n;
+      const auto* p = static_cast<const unsigned char*>(m->payload());
+      for (size_t i = 0; i < m->len(); i += 64) checksum += p[i];
+    }
+  }
+  c->close();
+  return checksum;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i];
+    if (k == "--brokers") a.brokers = argv[i + 1];
+    else if (k == "--events") a.events = std::atol(argv[i + 1]);
+    else if (k == "--accounts") a.accounts = std::atoi(argv[i + 1]);
+    else if (k == "--dir") a.dir = argv[i + 1];
+    else { std::cerr << "unknown option " << k << "\n"; return 64; }
+  }
+  ledger::KafkaSettings kafka;
+  kafka.brokers = a.brokers;
+
+  // 1. Make the events (not timed as publishing).
+  auto t0 = Clock::now();
+  auto codec = std::move(*ledger::EventCodec::Create());
+  ledger::testing::SyntheticStream stream({"BENCH", a.accounts, 42});
+  std::vector<ledger::EncodedEvent> events;
+  events.reserve(a.events);
+  size_t bytes = 0;
+  for (long i = 0; i < a.events; ++i) {
+    auto e = codec->FromJson(stream.Next(), 0);
+    if (!e.ok()) { std::cerr << e.status().message() << "\n"; return 1; }
+    bytes += e->bytes.size();
+    events.push_back(std::move(*e));
+  }
+  std::printf("generated      %ld events (%.0f bytes each on average) in %.1f s (JSON -> FlatBuffers: %.0f events/s)\n",
+              a.events, static_cast<double>(bytes) / a.events, Seconds(t0), a.events / Seconds(t0));
+
+  // 2. Publish.
+  auto pub = std::move(*ledger::Publisher::Create(kafka));
+  t0 = Clock::now();
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!pub->Send(events[i], i).ok()) { std::cerr << "send failed\n"; return 1; }
+  }
+  auto report = pub->Flush(std::chrono::seconds(300));
+  const double publish_s = Seconds(t0);
+  if (!report.failed.empty()) { std::cerr << report.failed.size() << " undelivered\n"; return 1; }
+  std::printf("publish        %9.0f events/s  (%llu acknowledged in %.2f s; idempotent, acks=all)\n",
+              report.delivered / publish_s, static_cast<unsigned long long>(report.delivered), publish_s);
+  events.clear();
+  events.shrink_to_fit();
+
+  // 3. The ceiling: consume only.
+  t0 = Clock::now();
+  ConsumeOnly(kafka, report.delivered);
+  const double consume_s = Seconds(t0);
+  const double consume_rate = report.delivered / consume_s;
+  std::printf("consume-only   %9.0f events/s  (%.2f s, group join included)\n", consume_rate, consume_s);
+
+  // 4. Project into a fresh store.
+  std::filesystem::remove_all(a.dir);
+  auto store = std::move(*ledger::ProjectionStore::Open(a.dir, ledger::ProjectionStore::Mode::kReadWrite));
+  ledger::ProjectorOptions po;
+  po.kafka = kafka;
+  po.group_id = "bench-project-" + std::to_string(::getpid());
+  po.stop_when_caught_up = true;
+  auto projector = std::move(*ledger::Projector::Create(po, store.get(), nullptr));
+  std::atomic<bool> stop{false};
+  t0 = Clock::now();
+  auto status = projector->Run(stop);
+  const double project_s = Seconds(t0);
+  if (!status.ok()) { std::cerr << status.message() << "\n"; return 1; }
+  const auto& t = projector->totals();
+  const double project_rate = t.consumed / project_s;
+  std::printf("project        %9.0f events/s  (%.2f s; applied %llu, anomalies %llu, duplicates %llu)\n",
+              project_rate, project_s, static_cast<unsigned long long>(t.applied),
+              static_cast<unsigned long long>(t.anomalies), static_cast<unsigned long long>(t.duplicates));
+  std::printf("project / consume-only = %.2f  (first target: >= 0.50)\n", project_rate / consume_rate);
+
+  // 5. In-process entitlement queries on the resulting store.
+  ledger::EntitlementService service(store.get());
+  std::mt19937_64 rng(7);
+  const auto& products = ledger::testing::SyntheticStream::Products();
+  const ledger::Millis from = *ledger::ParseTime("2024-01-01");
+  constexpr int kQueries = 200000;
+  std::vector<double> us;
+  us.reserve(kQueries);
+  int entitled = 0;
+  for (int i = 0; i < kQueries; ++i) {
+    ledger::EntitlementQuestion q{"BENCH-" + std::to_string(rng() % a.accounts),
+                                  products[rng() % products.size()], "14.1",
+                                  from + static_cast<ledger::Millis>(rng() % (3LL * 365 * 86400000))};
+    auto q0 = Clock::now();
+    auto ans = service.Entitlement(q);
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - q0).count());
+    if (ans.ok() && ans->entitled) ++entitled;
+  }
+  std::sort(us.begin(), us.end());
+  std::printf("query          p50 %.1f us, p99 %.1f us, max %.1f us over %d entitlement questions (%d entitled)\n",
+              us[us.size() / 2], us[us.size() * 99 / 100], us.back(), kQueries, entitled);
+  return 0;
+}
