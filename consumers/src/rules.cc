@@ -267,12 +267,18 @@ Result<Applied> ApplyEvent(const fb::Envelope& e, std::string_view raw, const Ev
     st = s.Reject(EventTypeName(type) + " is reference data and belongs on " +
                   std::string(kReferenceTopic));
   } else {
-    auto account = Load<AccountStateT>(lookup, keys::Account(s.account));
-    if (!account.ok()) return account.status();
-    if (!*account && type != fb::Event::AccountOpened) {
+    if (IsAccountLifecycle(type)) {
+      auto account = Load<AccountStateT>(lookup, keys::Account(s.account));
+      if (!account.ok()) return account.status();
+      if (!*account && type != fb::Event::AccountOpened) {
+        st = s.Reject("account " + s.account + " is unknown (no AccountOpened for it)");
+      } else {
+        st = ApplyAccount(s, *account);
+      }
+    } else if (auto account = lookup(keys::Account(s.account)); !account.ok()) {
+      return account.status();
+    } else if (!account->has_value()) {
       st = s.Reject("account " + s.account + " is unknown (no AccountOpened for it)");
-    } else if (IsAccountLifecycle(type)) {
-      st = ApplyAccount(s, *account);
     } else if (IsAgreementEvent(type)) {
       st = ApplyAgreement(s, AgreementIdOf(e));
     }

@@ -65,15 +65,25 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
   r.family_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  r.family_options.compression = rocksdb::kLZ4Compression;
-  r.family_options.write_buffer_size = 32u << 20;
+  // Recent data is read back all the time (the account and agreement being changed):
+  // keep the upper levels uncompressed, compress only the bottom ones.
+  r.family_options.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression,
+                                            rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
+                                            rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
+                                            rocksdb::kLZ4Compression};
+  r.family_options.write_buffer_size = 8u << 20;
+  // Most point lookups miss (is this event id new? is there state yet?): a memtable
+  // bloom filter answers those without walking the skip list.
+  r.family_options.memtable_prefix_bloom_size_ratio = 0.1;
+  r.family_options.memtable_whole_key_filtering = true;
 
   r.options = rocksdb::Options(rocksdb::DBOptions(), r.family_options);
   r.options.create_if_missing = mode == Mode::kReadWrite;
   r.options.create_missing_column_families = true;
   r.options.write_buffer_manager =
-      std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes, table.block_cache);
+      std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes);
   r.options.max_background_jobs = 2;
   r.options.max_open_files = mode == Mode::kReadOnly ? -1 : 512;
 

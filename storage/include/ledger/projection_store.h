@@ -25,8 +25,8 @@ class ColumnFamilyHandle;
 namespace ledger {
 
 struct StoreOptions {
-  // Shared LRU block cache across all partitions. Default 128 MiB.
-  size_t block_cache_bytes = 128u << 20;
+  // Shared LRU block cache across all partitions. Default 256 MiB.
+  size_t block_cache_bytes = 256u << 20;
   // Memtable budget across all partitions (WriteBufferManager). Default 128 MiB.
   size_t write_buffer_bytes = 128u << 20;
   // fsync the WAL on every commit. Default off: a commit survives a process crash
