@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
+#include <future>
 #include <map>
 
 #include "ledger/event_codec.h"
@@ -30,7 +31,11 @@ struct TopicPartitionList {
 class Projector::Impl : public RdKafka::RebalanceCb {
  public:
   Impl(const ProjectorOptions& options, ProjectionStore* store, ProjectorMetrics* metrics)
-      : options_(options), store_(store), metrics_(metrics), staged_(store) {}
+      : options_(options),
+        store_(store),
+        metrics_(metrics),
+        batches_{StagedBatch(store), StagedBatch(store)},
+        staged_(&batches_[0]) {}
 
   Status Init() {
     KafkaProperties fixed = {
@@ -64,7 +69,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     }
     while (!stop.load() && failure_.ok()) {
       Status s = ConsumeBatch(stop);
-      if (s.ok()) s = CommitBatch();
+      if (s.ok()) s = StartCommit();
       if (!s.ok()) {
         failure_ = s;
         break;
@@ -116,12 +121,14 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   ProjectorTotals totals;
 
  private:
-  // Consumes until the batch is full, the wait is over or nothing more is there.
+  // Consumes until the batch is full, the wait is over or nothing more is there; then
+  // applies what it got.
   Status ConsumeBatch(const std::atomic<bool>& stop) {
+    std::vector<std::unique_ptr<RdKafka::Message>> messages;
     const auto deadline = Clock::now() + options_.max_wait;
-    while (batch_events_ < options_.max_batch && !stop.load() && failure_.ok()) {
+    while (messages.size() < options_.max_batch && !stop.load() && failure_.ok()) {
       int timeout_ms = 0;
-      if (batch_events_ == 0) {
+      if (messages.empty()) {
         timeout_ms = 100;
       } else {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -129,47 +136,63 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         timeout_ms = static_cast<int>(left.count());
       }
       std::unique_ptr<RdKafka::Message> m(consumer_->consume(timeout_ms));
-      switch (m->err()) {
-        case RdKafka::ERR_NO_ERROR: {
-          Status s = HandleMessage(*m);
-          if (!s.ok()) return s;
-          break;
-        }
-        case RdKafka::ERR__TIMED_OUT:
-          return Status::Ok();
-        case RdKafka::ERR__FATAL:
-          return Status::Fatal("the consumer failed: " + m->errstr());
-        default:
-          // Transient (broker down, rebalance in progress): librdkafka retries.
-          if (metrics_) metrics_->CountError("consume");
-          spdlog::warn("consume: {}", m->errstr());
-          return Status::Ok();
+      const RdKafka::ErrorCode err = m->err();
+      if (err == RdKafka::ERR_NO_ERROR) {
+        messages.push_back(std::move(m));
+        continue;
       }
+      if (err == RdKafka::ERR__TIMED_OUT) break;
+      if (err == RdKafka::ERR__FATAL) return Status::Fatal("the consumer failed: " + m->errstr());
+      // Transient (broker down, rebalance in progress): librdkafka retries.
+      if (metrics_) metrics_->CountError("consume");
+      spdlog::warn("consume: {}", m->errstr());
+      break;
     }
-    return failure_;
+    if (!failure_.ok()) return failure_;
+    return ApplyBatch(messages);
   }
 
-  Status HandleMessage(RdKafka::Message& m) {
+  // Verifies every message, reads what the rules will read in one MultiGet per
+  // partition, then applies the messages in order.
+  Status ApplyBatch(const std::vector<std::unique_ptr<RdKafka::Message>>& messages) {
+    std::vector<Result<const fb::Envelope*>> verified;
+    verified.reserve(messages.size());
+    std::map<int, std::vector<std::string>> reads;
+    for (const auto& m : messages) {
+      verified.push_back(VerifyEnvelope(m->payload(), m->len()));
+      if (verified.back().ok()) {
+        auto keys = KeysRead(*verified.back().value());
+        auto& r = reads[m->partition()];
+        r.insert(r.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
+      }
+    }
+    for (auto& [p, keys] : reads) {
+      if (Status s = staged_->Prefetch(p, std::move(keys)); !s.ok()) return s;
+    }
+    for (size_t i = 0; i < messages.size(); ++i) {
+      if (Status s = HandleMessage(*messages[i], verified[i]); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  Status HandleMessage(RdKafka::Message& m, const Result<const fb::Envelope*>& verified) {
     const int p = m.partition();
     const int64_t offset = m.offset();
     auto it = next_.find(p);
     if (it == next_.end() || offset < it->second) return Status::Ok();  // stale delivery
     ++totals.consumed;
     ++batch_events_;
-    const void* data = m.payload();
-    const size_t size = m.len();
-    auto verified = VerifyEnvelope(data, size);
     if (!verified.ok()) {
       Status s = DeadLetter(m, verified.status().message());
       if (!s.ok()) return s;
     } else {
-      const fb::Envelope& e = **verified;
+      const fb::Envelope& e = *verified.value();
       EventPosition pos{p, offset, m.timestamp().timestamp};
       auto applied = ApplyEvent(
-          e, std::string_view(static_cast<const char*>(data), size), pos,
-          [&](std::string_view key) { return staged_.Get(p, key); });
+          e, std::string_view(static_cast<const char*>(m.payload()), m.len()), pos,
+          [&](std::string_view key) { return staged_->Get(p, key); });
       if (!applied.ok()) return applied.status();
-      for (auto& c : applied->changes) staged_.Put(p, std::move(c.key), std::move(c.value));
+      for (auto& c : applied->changes) staged_->Put(p, std::move(c.key), std::move(c.value));
       switch (applied->outcome) {
         case Outcome::kApplied: ++totals.applied; break;
         case Outcome::kDuplicate: ++totals.duplicates; break;
@@ -178,7 +201,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       if (metrics_) metrics_->CountEvent(EventTypeName(e.event_type()), OutcomeName(applied->outcome));
     }
     it->second = offset + 1;
-    staged_.SetNextOffset(p, offset + 1);
+    staged_->SetNextOffset(p, offset + 1);
     return Status::Ok();
   }
 
@@ -198,10 +221,18 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     return Status::Ok();
   }
 
-  // Makes the batch durable: dead letters acknowledged first, then state and offsets in
-  // one write, then (for lag monitoring only) Kafka's committed offsets.
+  // Makes the batch durable, synchronously.
   Status CommitBatch() {
-    if (staged_.empty()) return Status::Ok();
+    Status s = StartCommit();
+    return s.ok() ? FinishCommit() : s;
+  }
+
+  // Waits for the batch in flight, then starts writing the staged one in the background
+  // (dead letters acknowledged first), so that the next batch is consumed and applied
+  // meanwhile. The next batch reads through the one being written (set_previous).
+  Status StartCommit() {
+    if (Status s = FinishCommit(); !s.ok()) return s;
+    if (staged_->empty()) return Status::Ok();
     if (dlq_pending_ > 0) {
       DeliveryReport r = dead_letters_->Flush(std::chrono::seconds(30));
       if (!r.failed.empty()) {
@@ -211,21 +242,35 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       }
       dlq_pending_ = 0;
     }
-    const auto start = Clock::now();
-    Status s = staged_.Commit();
+    StagedBatch* writing = staged_;
+    staged_ = writing == &batches_[0] ? &batches_[1] : &batches_[0];
+    staged_->Clear();
+    staged_->set_previous(writing);
+    in_flight_offsets_ = next_;
+    in_flight_events_ = batch_events_;
+    batch_events_ = 0;
+    in_flight_started_ = Clock::now();
+    in_flight_ = std::async(std::launch::async, [writing] { return writing->WriteToStore(); });
+    return Status::Ok();
+  }
+
+  // Waits for the batch in flight; once durable, reports Kafka's committed offsets (for
+  // lag monitoring only).
+  Status FinishCommit() {
+    if (!in_flight_.valid()) return Status::Ok();
+    Status s = in_flight_.get();
     if (!s.ok()) {
       if (metrics_) metrics_->CountError("store");
       return s;
     }
     if (metrics_) {
-      metrics_->ObserveCommit(std::chrono::duration<double>(Clock::now() - start).count(),
-                              batch_events_);
+      metrics_->ObserveCommit(std::chrono::duration<double>(Clock::now() - in_flight_started_).count(),
+                              in_flight_events_);
     }
-    batch_events_ = 0;
     TopicPartitionList offsets;
-    for (const auto& [p, next] : next_) {
-      auto* tp = RdKafka::TopicPartition::create(std::string(kEventsTopic), p, next);
-      offsets.items.push_back(tp);
+    for (const auto& [p, next] : in_flight_offsets_) {
+      if (!next_.count(p)) continue;  // revoked meanwhile
+      offsets.items.push_back(RdKafka::TopicPartition::create(std::string(kEventsTopic), p, next));
       if (metrics_) {
         int64_t low = 0, high = -1;
         consumer_->get_watermark_offsets(std::string(kEventsTopic), p, &low, &high);
@@ -248,7 +293,12 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   ProjectorOptions options_;
   ProjectionStore* store_;
   ProjectorMetrics* metrics_;
-  StagedBatch staged_;
+  StagedBatch batches_[2];
+  StagedBatch* staged_;                    // the batch being applied
+  std::future<Status> in_flight_;          // the batch being written, if any
+  std::map<int, int64_t> in_flight_offsets_;
+  size_t in_flight_events_ = 0;
+  Clock::time_point in_flight_started_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::unique_ptr<Publisher> dead_letters_;
   std::map<int, int64_t> next_;    // assigned partition -> next offset to apply

@@ -242,6 +242,19 @@ std::string EncodeAnomaly(const fb::Envelope& e, const EventPosition& pos, const
 
 }  // namespace
 
+std::vector<std::string> KeysRead(const fb::Envelope& e) {
+  UuidBytes id{};
+  std::copy(e.event_id()->bytes()->begin(), e.event_id()->bytes()->end(), id.begin());
+  std::vector<std::string> keys = {keys::SeenEvent(id)};
+  if (e.account_id() != nullptr) {
+    keys.push_back(keys::Account(e.account_id()->string_view()));
+    if (IsAgreementEvent(e.event_type())) {
+      keys.push_back(keys::Agreement(e.account_id()->string_view(), AgreementIdOf(e)));
+    }
+  }
+  return keys;
+}
+
 const char* OutcomeName(Outcome o) {
   switch (o) {
     case Outcome::kApplied: return "applied";

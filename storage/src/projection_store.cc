@@ -6,6 +6,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -165,6 +166,26 @@ Result<std::optional<std::string>> ProjectionStore::Get(int partition, std::stri
   return std::optional<std::string>(std::move(value));
 }
 
+Result<std::vector<std::optional<std::string>>> ProjectionStore::MultiGet(
+    int partition, const std::vector<std::string>& keys) const {
+  std::vector<std::optional<std::string>> out(keys.size());
+  auto* h = Family(partition);
+  if (h == nullptr || keys.empty()) return out;
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  rocks_->db->MultiGet(rocksdb::ReadOptions(), h, keys.size(), slices.data(), values.data(),
+                       statuses.data(), /*sorted_input=*/false);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].ok()) {
+      out[i] = values[i].ToString();
+    } else if (!statuses[i].IsNotFound()) {
+      return FromRocks(statuses[i], "reading partition " + std::to_string(partition));
+    }
+  }
+  return out;
+}
+
 Status ProjectionStore::Scan(
     int partition, std::string_view prefix,
     const std::function<bool(std::string_view, std::string_view)>& visit) const {
@@ -235,13 +256,33 @@ Result<ProjectionStore::Digest> ProjectionStore::ComputeDigest() const {
   return d;
 }
 
+const std::string* StagedBatch::Staged(int partition, const std::string& key) const {
+  if (auto p = puts_.find(partition); p != puts_.end()) {
+    if (auto it = p->second.find(key); it != p->second.end()) return &it->second;
+  }
+  return nullptr;
+}
+
 Result<std::optional<std::string>> StagedBatch::Get(int partition, std::string_view key) const {
-  auto p = puts_.find(partition);
-  if (p != puts_.end()) {
-    auto it = p->second.find(std::string(key));
-    if (it != p->second.end()) return std::optional<std::string>(it->second);
+  const std::string k(key);
+  if (const std::string* v = Staged(partition, k)) return std::optional<std::string>(*v);
+  if (previous_ != nullptr) {
+    if (const std::string* v = previous_->Staged(partition, k)) return std::optional<std::string>(*v);
+  }
+  if (auto f = fetched_.find(partition); f != fetched_.end()) {
+    if (auto it = f->second.find(k); it != f->second.end()) return it->second;
   }
   return store_->Get(partition, key);
+}
+
+Status StagedBatch::Prefetch(int partition, std::vector<std::string> keys) {
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  auto values = store_->MultiGet(partition, keys);
+  if (!values.ok()) return values.status();
+  auto& f = fetched_[partition];
+  for (size_t i = 0; i < keys.size(); ++i) f.emplace(std::move(keys[i]), std::move((*values)[i]));
+  return Status::Ok();
 }
 
 void StagedBatch::Put(int partition, std::string key, std::string value) {
@@ -254,15 +295,20 @@ void StagedBatch::SetNextOffset(int partition, int64_t next_offset) {
   Put(partition, std::string(keys::kNextOffset), keys::EncodeOffset(next_offset));
 }
 
-Status StagedBatch::Commit() {
+Status StagedBatch::WriteToStore() const {
   if (puts_.empty()) return Status::Ok();
-  Status s = store_->Write(puts_);
+  return store_->Write(puts_);
+}
+
+Status StagedBatch::Commit() {
+  Status s = WriteToStore();
   if (s.ok()) Clear();
   return s;
 }
 
 void StagedBatch::Clear() {
   puts_.clear();
+  fetched_.clear();
   count_ = 0;
 }
 

@@ -43,6 +43,9 @@ struct Applied {
 // Reads the partition's state (staged writes included) by key.
 using StateLookup = std::function<Result<std::optional<std::string>>(std::string_view key)>;
 
+// The keys ApplyEvent may read for this event, so a batch can fetch them together.
+std::vector<std::string> KeysRead(const fb::Envelope& event);
+
 // Applies one verified envelope. `raw` is its bytes as received (kept in the account's
 // event log). Fails only when `lookup` fails.
 Result<Applied> ApplyEvent(const fb::Envelope& event, std::string_view raw,

@@ -13,6 +13,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "ledger/status.h"
@@ -58,6 +59,10 @@ class ProjectionStore {
   // Point lookup; nullopt when absent (also when the partition has no state).
   Result<std::optional<std::string>> Get(int partition, std::string_view key) const;
 
+  // Point lookups of many keys at once (RocksDB MultiGet: cheaper than one by one).
+  Result<std::vector<std::optional<std::string>>> MultiGet(int partition,
+                                                           const std::vector<std::string>& keys) const;
+
   // Calls `visit` for each key starting with `prefix` in key order, until it returns
   // false. Fails if the iterator reports an error.
   Status Scan(int partition, std::string_view prefix,
@@ -100,22 +105,36 @@ class StagedBatch {
  public:
   explicit StagedBatch(ProjectionStore* store) : store_(store) {}
 
-  // The staged value if any, else the stored one.
+  // The staged value if any, else the prefetched one, else the stored one.
   Result<std::optional<std::string>> Get(int partition, std::string_view key) const;
+  // Reads `keys` from the store in one MultiGet, for the Gets that follow.
+  Status Prefetch(int partition, std::vector<std::string> keys);
   void Put(int partition, std::string key, std::string value);
   void SetNextOffset(int partition, int64_t next_offset);
 
   bool empty() const { return puts_.empty(); }
   size_t puts() const { return count_; }
 
+  // Makes Get consult `previous` (a batch being committed meanwhile) after this batch's
+  // own writes. Null to stop.
+  void set_previous(const StagedBatch* previous) { previous_ = previous; }
+
   // One WriteBatch with everything staged; on success the stage is empty again. On
   // failure nothing was written and the stage is kept.
   Status Commit();
+  // The same write, leaving the stage as it is: safe to call from another thread while
+  // this thread (only) reads the batch through a later batch's Get.
+  Status WriteToStore() const;
   void Clear();
 
  private:
+  // The staged value, if this batch has one.
+  const std::string* Staged(int partition, const std::string& key) const;
+
   ProjectionStore* store_;
+  const StagedBatch* previous_ = nullptr;
   std::map<int, std::map<std::string, std::string>> puts_;
+  std::map<int, std::unordered_map<std::string, std::optional<std::string>>> fetched_;
   size_t count_ = 0;
 };
 
