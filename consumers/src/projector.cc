@@ -3,12 +3,15 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
+#include <cstring>
 #include <future>
 #include <map>
 
 #include "ledger/event_codec.h"
 #include "ledger/publisher.h"
+#include "ledger/keys.h"
 #include "ledger/rules.h"
+#include "ledger/seen_filter.h"
 
 namespace ledger {
 namespace {
@@ -46,7 +49,10 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         {"enable.partition.eof", "false"},
     };
     if (!options_.instance_id.empty()) fixed.emplace_back("group.instance.id", options_.instance_id);
-    auto conf = MakeKafkaConf(options_.kafka, fixed);
+    // Large fetches keep the local queue full while a batch is being applied.
+    auto conf = MakeKafkaConf(options_.kafka, fixed,
+                              {{"max.partition.fetch.bytes", "10485760"},
+                               {"queued.min.messages", "1000000"}});
     if (!conf.ok()) return conf.status();
     std::string err;
     if ((*conf)->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) !=
@@ -94,6 +100,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         const int64_t offset = next->value_or(RdKafka::Topic::OFFSET_BEGINNING);
         tp->set_offset(offset);
         next_[tp->partition()] = next->value_or(0);
+        if (Status s = LoadSeenFilter(tp->partition()); !s.ok()) failure_ = s;
         int64_t low = 0, high = 0;
         if (consumer->query_watermark_offsets(tp->topic(), tp->partition(), &low, &high, 5000) ==
             RdKafka::ERR_NO_ERROR) {
@@ -112,6 +119,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       for (auto* tp : partitions) {
         next_.erase(tp->partition());
         target_.erase(tp->partition());
+        seen_.erase(tp->partition());
       }
       consumer->unassign();
       spdlog::info("partitions revoked ({})", partitions.size());
@@ -161,7 +169,8 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     for (const auto& m : messages) {
       verified.push_back(VerifyEnvelope(m->payload(), m->len()));
       if (verified.back().ok()) {
-        auto keys = KeysRead(*verified.back().value());
+        const fb::Envelope& e = *verified.back().value();
+        auto keys = KeysRead(e, SeenOf(m->partition(), e));
         auto& r = reads[m->partition()];
         r.insert(r.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
       }
@@ -190,8 +199,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       EventPosition pos{p, offset, m.timestamp().timestamp};
       auto applied = ApplyEvent(
           e, std::string_view(static_cast<const char*>(m.payload()), m.len()), pos,
-          [&](std::string_view key) { return staged_->Get(p, key); });
+          [&](std::string_view key) { return staged_->Get(p, key); }, SeenOf(p, e));
       if (!applied.ok()) return applied.status();
+      if (applied->outcome != Outcome::kDuplicate) seen_.at(p).Add(EventIdOf(e));
       for (auto& c : applied->changes) staged_->Put(p, std::move(c.key), std::move(c.value));
       switch (applied->outcome) {
         case Outcome::kApplied: ++totals.applied; break;
@@ -202,6 +212,27 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     }
     it->second = offset + 1;
     staged_->SetNextOffset(p, offset + 1);
+    return Status::Ok();
+  }
+
+  Seen SeenOf(int partition, const fb::Envelope& e) const {
+    auto f = seen_.find(partition);
+    return f != seen_.end() && !f->second.MayContain(EventIdOf(e)) ? Seen::kNew : Seen::kMaybe;
+  }
+
+  // Fills the partition's SeenFilter with every event id its store holds.
+  Status LoadSeenFilter(int partition) {
+    std::vector<UuidBytes> ids;
+    Status s = store_->Scan(partition, keys::kSeenEventPrefix, [&](std::string_view k, std::string_view) {
+      UuidBytes id{};
+      if (k.size() == 1 + id.size()) std::memcpy(id.data(), k.data() + 1, id.size());
+      ids.push_back(id);
+      return true;
+    });
+    if (!s.ok()) return s;
+    SeenFilter filter(std::max<uint64_t>(1 << 20, 2 * ids.size()));
+    for (const auto& id : ids) filter.Add(id);
+    seen_.insert_or_assign(partition, std::move(filter));
     return Status::Ok();
   }
 
@@ -303,6 +334,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   std::unique_ptr<Publisher> dead_letters_;
   std::map<int, int64_t> next_;    // assigned partition -> next offset to apply
   std::map<int, int64_t> target_;  // assigned partition -> high watermark at assignment
+  std::map<int, SeenFilter> seen_;  // assigned partition -> the event ids it has stored
   size_t batch_events_ = 0;
   size_t dlq_pending_ = 0;
   uint64_t dlq_tickets_ = 0;

@@ -242,10 +242,15 @@ std::string EncodeAnomaly(const fb::Envelope& e, const EventPosition& pos, const
 
 }  // namespace
 
-std::vector<std::string> KeysRead(const fb::Envelope& e) {
+UuidBytes EventIdOf(const fb::Envelope& e) {
   UuidBytes id{};
   std::copy(e.event_id()->bytes()->begin(), e.event_id()->bytes()->end(), id.begin());
-  std::vector<std::string> keys = {keys::SeenEvent(id)};
+  return id;
+}
+
+std::vector<std::string> KeysRead(const fb::Envelope& e, Seen seen) {
+  std::vector<std::string> keys;
+  if (seen == Seen::kMaybe) keys.push_back(keys::SeenEvent(EventIdOf(e)));
   if (e.account_id() != nullptr) {
     keys.push_back(keys::Account(e.account_id()->string_view()));
     if (IsAgreementEvent(e.event_type())) {
@@ -265,13 +270,13 @@ const char* OutcomeName(Outcome o) {
 }
 
 Result<Applied> ApplyEvent(const fb::Envelope& e, std::string_view raw, const EventPosition& pos,
-                           const StateLookup& lookup) {
-  UuidBytes id{};
-  std::copy(e.event_id()->bytes()->begin(), e.event_id()->bytes()->end(), id.begin());
-  const std::string seen_key = keys::SeenEvent(id);
-  auto seen = lookup(seen_key);
-  if (!seen.ok()) return seen.status();
-  if (seen->has_value()) return Applied{Outcome::kDuplicate, "", {}};
+                           const StateLookup& lookup, Seen seen) {
+  const std::string seen_key = keys::SeenEvent(EventIdOf(e));
+  if (seen == Seen::kMaybe) {
+    auto stored = lookup(seen_key);
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value()) return Applied{Outcome::kDuplicate, "", {}};
+  }
 
   Step s{e, pos, lookup, e.account_id() ? e.account_id()->str() : "", {}};
   const fb::Event type = e.event_type();

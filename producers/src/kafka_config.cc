@@ -30,7 +30,8 @@ Result<KafkaProperties> ReadKafkaProperties(const std::string& path) {
 }
 
 Result<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(const KafkaSettings& settings,
-                                                     const KafkaProperties& fixed) {
+                                                     const KafkaProperties& fixed,
+                                                     const KafkaProperties& defaults) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
   auto set = [&](const std::string& k, const std::string& v, const std::string& origin) -> Status {
@@ -40,6 +41,9 @@ Result<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(const KafkaSettings& settin
     return Status::Ok();
   };
   if (Status s = set("bootstrap.servers", settings.brokers, "--brokers"); !s.ok()) return s;
+  for (const auto& [k, v] : defaults) {
+    if (Status s = set(k, v, "ledger default"); !s.ok()) return s;
+  }
   if (!settings.properties_file.empty()) {
     auto props = ReadKafkaProperties(settings.properties_file);
     if (!props.ok()) return props.status();

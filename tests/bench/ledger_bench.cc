@@ -43,7 +43,10 @@ struct Args {
 uint64_t ConsumeOnly(const ledger::KafkaSettings& kafka, uint64_t expected) {
   auto conf = ledger::MakeKafkaConf(kafka, {{"group.id", "bench-consume-" + std::to_string(::getpid())},
                                             {"enable.auto.commit", "false"},
-                                            {"auto.offset.reset", "earliest"}});
+                                            {"auto.offset.reset", "earliest"}},
+                                    // the projector's fetch settings, for a fair ceiling
+                                    {{"max.partition.fetch.bytes", "10485760"},
+                                     {"queued.min.messages", "1000000"}});
   std::string err;
   std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf->get(), err));
   c->subscribe({std::string(ledger::kEventsTopic)});

@@ -43,12 +43,20 @@ struct Applied {
 // Reads the partition's state (staged writes included) by key.
 using StateLookup = std::function<Result<std::optional<std::string>>(std::string_view key)>;
 
+// Whether the event id may have been stored before. kNew is the caller's promise that it
+// was not (e.g. from a SeenFilter), which spares the lookup.
+enum class Seen { kMaybe, kNew };
+
+// The event id as bytes.
+UuidBytes EventIdOf(const fb::Envelope& event);
+
 // The keys ApplyEvent may read for this event, so a batch can fetch them together.
-std::vector<std::string> KeysRead(const fb::Envelope& event);
+std::vector<std::string> KeysRead(const fb::Envelope& event, Seen seen = Seen::kMaybe);
 
 // Applies one verified envelope. `raw` is its bytes as received (kept in the account's
 // event log). Fails only when `lookup` fails.
 Result<Applied> ApplyEvent(const fb::Envelope& event, std::string_view raw,
-                           const EventPosition& position, const StateLookup& lookup);
+                           const EventPosition& position, const StateLookup& lookup,
+                           Seen seen = Seen::kMaybe);
 
 }  // namespace ledger

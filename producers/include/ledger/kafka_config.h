@@ -27,9 +27,11 @@ using KafkaProperties = std::vector<std::pair<std::string, std::string>>;
 // Reads a properties file; errors name the file and line.
 Result<KafkaProperties> ReadKafkaProperties(const std::string& path);
 
-// A global configuration: bootstrap.servers, then the file's properties, then `fixed`.
-// Callbacks are set by the caller on the returned object.
+// A global configuration: bootstrap.servers and `defaults`, then the file's properties
+// (which may override the defaults), then `fixed` (which nothing overrides). Callbacks
+// are set by the caller on the returned object.
 Result<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(const KafkaSettings& settings,
-                                                     const KafkaProperties& fixed);
+                                                     const KafkaProperties& fixed,
+                                                     const KafkaProperties& defaults = {});
 
 }  // namespace ledger

@@ -10,6 +10,7 @@
 namespace ledger::keys {
 
 inline constexpr std::string_view kNextOffset = "M:next_offset";
+inline constexpr std::string_view kSeenEventPrefix = "E";
 
 std::string Account(std::string_view account);
 std::string Agreement(std::string_view account, std::string_view agreement);
