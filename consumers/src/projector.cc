@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <cstring>
 #include <future>
 #include <map>
@@ -208,7 +209,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         case Outcome::kDuplicate: ++totals.duplicates; break;
         case Outcome::kAnomaly: ++totals.anomalies; break;
       }
-      if (metrics_) metrics_->CountEvent(EventTypeName(e.event_type()), OutcomeName(applied->outcome));
+      ++outcome_counts_[static_cast<size_t>(e.event_type())][static_cast<size_t>(applied->outcome)];
     }
     it->second = offset + 1;
     staged_->SetNextOffset(p, offset + 1);
@@ -247,7 +248,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     if (!s.ok()) return s;
     ++totals.dead_lettered;
     ++dlq_pending_;
-    if (metrics_) metrics_->CountEvent("undecodable", "dead_lettered");
+    if (metrics_) metrics_->CountEvents("undecodable", "dead_lettered");
     spdlog::warn("dead-lettered {} [{}] @{}: {}", m.topic_name(), m.partition(), m.offset(), reason);
     return Status::Ok();
   }
@@ -297,6 +298,15 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     if (metrics_) {
       metrics_->ObserveCommit(std::chrono::duration<double>(Clock::now() - in_flight_started_).count(),
                               in_flight_events_);
+      // Counted per batch, not per event: keeps label look-ups off the hot path.
+      for (size_t t = 0; t < outcome_counts_.size(); ++t) {
+        for (size_t o = 0; o < outcome_counts_[t].size(); ++o) {
+          if (outcome_counts_[t][o] == 0) continue;
+          metrics_->CountEvents(EventTypeName(static_cast<fb::Event>(t)),
+                                OutcomeName(static_cast<Outcome>(o)), outcome_counts_[t][o]);
+          outcome_counts_[t][o] = 0;
+        }
+      }
     }
     TopicPartitionList offsets;
     for (const auto& [p, next] : in_flight_offsets_) {
@@ -334,7 +344,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   std::unique_ptr<Publisher> dead_letters_;
   std::map<int, int64_t> next_;    // assigned partition -> next offset to apply
   std::map<int, int64_t> target_;  // assigned partition -> high watermark at assignment
-  std::map<int, SeenFilter> seen_;  // assigned partition -> the event ids it has stored
+  std::map<int, SeenFilter> seen_;
+  // Events applied since the metrics were last updated, by event type and outcome.
+  std::array<std::array<uint64_t, 3>, static_cast<size_t>(fb::Event::MAX) + 1> outcome_counts_{};  // assigned partition -> the event ids it has stored
   size_t batch_events_ = 0;
   size_t dlq_pending_ = 0;
   uint64_t dlq_tickets_ = 0;

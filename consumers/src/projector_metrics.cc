@@ -33,11 +33,11 @@ ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
                .Help("Events in the partition not yet projected (high watermark - next offset)")
                .Register(registry)) {}
 
-void ProjectorMetrics::CountEvent(const std::string& type, const std::string& outcome) {
+void ProjectorMetrics::CountEvents(const std::string& type, const std::string& outcome, uint64_t n) {
   std::lock_guard lock(mu_);
   auto& c = event_counters_[{type, outcome}];
   if (c == nullptr) c = &events_.Add({{"type", type}, {"outcome", outcome}});
-  c->Increment();
+  c->Increment(static_cast<double>(n));
 }
 
 void ProjectorMetrics::ObserveCommit(double seconds, size_t events) {

@@ -17,8 +17,8 @@ class ProjectorMetrics {
  public:
   explicit ProjectorMetrics(prometheus::Registry& registry);
 
-  // One event with its outcome: applied, duplicate, anomaly or dead_lettered.
-  void CountEvent(const std::string& type, const std::string& outcome);
+  // `n` events of a type with an outcome: applied, duplicate, anomaly or dead_lettered.
+  void CountEvents(const std::string& type, const std::string& outcome, uint64_t n = 1);
   void ObserveCommit(double seconds, size_t events);
   void SetPartition(int partition, int64_t next_offset, int64_t lag);
   void CountError(const std::string& kind);
