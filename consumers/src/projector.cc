@@ -13,6 +13,7 @@
 #include "ledger/keys.h"
 #include "ledger/rules.h"
 #include "ledger/seen_filter.h"
+#include "reference_follower.h"
 
 namespace ledger {
 namespace {
@@ -65,6 +66,11 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     auto dlq = Publisher::Create(options_.kafka);
     if (!dlq.ok()) return dlq.status();
     dead_letters_ = std::move(*dlq);
+    auto reference = ReferenceFollower::Create(
+        options_.kafka, options_.group_id, store_,
+        [this](RdKafka::Message& m, const std::string& why) { return DeadLetter(m, why); });
+    if (!reference.ok()) return reference.status();
+    reference_ = std::move(*reference);
     return Status::Ok();
   }
 
@@ -76,6 +82,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     }
     while (!stop.load() && failure_.ok()) {
       Status s = ConsumeBatch(stop);
+      if (s.ok()) s = PollReference();
       if (s.ok()) s = StartCommit();
       if (!s.ok()) {
         failure_ = s;
@@ -216,6 +223,13 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     return Status::Ok();
   }
 
+  Status PollReference() {
+    auto n = reference_->Poll(staged_, 10000);
+    if (!n.ok()) return n.status();
+    totals.reference += *n;
+    return Status::Ok();
+  }
+
   Seen SeenOf(int partition, const fb::Envelope& e) const {
     auto f = seen_.find(partition);
     return f != seen_.end() && !f->second.MayContain(EventIdOf(e)) ? Seen::kNew : Seen::kMaybe;
@@ -323,7 +337,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   }
 
   bool CaughtUp() const {
-    if (target_.empty()) return false;
+    if (target_.empty() || !reference_->CaughtUp()) return false;
     for (const auto& [p, high] : target_) {
       auto it = next_.find(p);
       if (high < 0 || it == next_.end() || it->second < high) return false;
@@ -342,6 +356,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   Clock::time_point in_flight_started_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::unique_ptr<Publisher> dead_letters_;
+  std::unique_ptr<ReferenceFollower> reference_;
   std::map<int, int64_t> next_;    // assigned partition -> next offset to apply
   std::map<int, int64_t> target_;  // assigned partition -> high watermark at assignment
   std::map<int, SeenFilter> seen_;

@@ -97,6 +97,10 @@ int main(int argc, char** argv) {
   auto* qv = query->add_subcommand("events", "The events stored for an account, as JSON lines");
   qv->add_option("--account", events_account, "account id")->required();
 
+  std::string reference_type;
+  auto* qr = query->add_subcommand("reference", "The reference data stored, as JSON lines");
+  qr->add_option("--type", reference_type, "only this event type, e.g. ProductVersionLifecycle");
+
   // status, digest
   StatusOptions status;
   auto* st = app.add_subcommand("status", "Projection progress against the broker, per partition");
@@ -130,6 +134,7 @@ int main(int argc, char** argv) {
       return RunQueryEntitlement(common, ent, std::cout, std::cerr);
     }
     if (*qv) return RunQueryEvents(common, events_account, std::cout, std::cerr);
+    if (*qr) return RunQueryReference(common, reference_type, std::cout, std::cerr);
     if (*st) return RunStatus(common, status, std::cout, std::cerr);
     if (*dg) return RunDigest(common, std::cout, std::cerr);
   } catch (const std::exception& e) {

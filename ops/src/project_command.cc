@@ -74,7 +74,7 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   const ProjectorTotals& t = (*projector)->totals();
   out << "ledger project: consumed " << t.consumed << " (applied " << t.applied << ", duplicates "
       << t.duplicates << ", anomalies " << t.anomalies << ", dead-lettered " << t.dead_lettered
-      << ")" << std::endl;
+      << "); reference records " << t.reference << std::endl;
   if (!s.ok()) {
     err << "ledger project: stopped: " << s.message() << "\n";
     return kExitUnavailable;

@@ -122,6 +122,35 @@ int RunQueryEvents(const CommonOptions& common, const std::string& account, std:
   return kExitOk;
 }
 
+int RunQueryReference(const CommonOptions& common, const std::string& type, std::ostream& out,
+                      std::ostream& err) {
+  auto store = OpenForQuery(common);
+  if (!store.ok()) {
+    err << "ledger query reference: " << store.status().message() << "\n";
+    return kExitUnavailable;
+  }
+  auto codec = EventCodec::Create();
+  if (!codec.ok()) return kExitUnavailable;
+  const std::string prefix = type.empty() ? "" : type + "/";
+  Status s = (*store)->Scan(keys::kReferencePartition, prefix, [&](std::string_view k, std::string_view v) {
+    if (k.rfind(keys::kNextOffset, 0) == 0) return true;
+    auto json = (*codec)->ToJson(v.data(), v.size());
+    nlohmann::ordered_json line = {{"key", std::string(k)}};
+    if (json.ok()) {
+      line["event"] = nlohmann::ordered_json::parse(*json);
+    } else {
+      line["error"] = json.status().message();
+    }
+    out << line.dump() << "\n";
+    return true;
+  });
+  if (!s.ok()) {
+    err << "ledger query reference: " << s.message() << "\n";
+    return kExitUnavailable;
+  }
+  return kExitOk;
+}
+
 int RunDigest(const CommonOptions& common, std::ostream& out, std::ostream& err) {
   auto store = OpenForQuery(common);
   if (!store.ok()) {

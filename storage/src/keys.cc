@@ -34,6 +34,10 @@ std::string Anomaly(std::string_view account, int64_t offset) {
 }
 std::string AnomalyPrefix(std::string_view account) { return Join('X', account, ""); }
 
+std::string ReferenceNextOffset(int topic_partition) {
+  return std::string(kNextOffset) + ":" + std::to_string(topic_partition);
+}
+
 std::string EncodeOffset(int64_t offset) {
   std::string s(8, '\0');
   const auto u = static_cast<uint64_t>(offset);

@@ -17,9 +17,15 @@ namespace {
 
 constexpr std::string_view kPartitionPrefix = "p";
 
-std::string FamilyName(int partition) { return std::string(kPartitionPrefix) + std::to_string(partition); }
+constexpr std::string_view kReferenceFamily = "reference";
+
+std::string FamilyName(int partition) {
+  if (partition == keys::kReferencePartition) return std::string(kReferenceFamily);
+  return std::string(kPartitionPrefix) + std::to_string(partition);
+}
 
 std::optional<int> PartitionOf(const std::string& family) {
+  if (family == kReferenceFamily) return keys::kReferencePartition;
   if (family.size() < 2 || family.rfind(kPartitionPrefix, 0) != 0) return std::nullopt;
   for (size_t i = 1; i < family.size(); ++i) {
     if (family[i] < '0' || family[i] > '9') return std::nullopt;
@@ -128,7 +134,9 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
 std::vector<int> ProjectionStore::Partitions() const {
   std::shared_lock lock(families_mu_);
   std::vector<int> out;
-  for (const auto& [p, h] : families_) out.push_back(p);
+  for (const auto& [p, h] : families_) {
+    if (p >= 0) out.push_back(p);
+  }
   return out;
 }
 
@@ -240,7 +248,9 @@ Result<ProjectionStore::Digest> ProjectionStore::ComputeDigest() const {
     }
   };
   Digest d;
-  for (int p : Partitions()) {
+  std::vector<int> families = Partitions();
+  if (Family(keys::kReferencePartition) != nullptr) families.push_back(keys::kReferencePartition);
+  for (int p : families) {
     mix(FamilyName(p));
     Status s = Scan(p, "", [&](std::string_view k, std::string_view v) {
       mix(k);

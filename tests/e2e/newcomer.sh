@@ -31,7 +31,7 @@ expect() {  # what output
 echo "--- 1. the README's first command"
 out=$("$ROOT/ops/quickstart.sh" 2>&1) || { echo "$out"; fail "quickstart failed"; }
 expect "ledger query entitlement --account ACME-001" "$out"
-expect "published 18 of 18 events" "$out"
+expect "published 22 of 22 events" "$out"
 
 echo "--- 2. a query it printed"
 out=$("$LEDGER" query entitlement --account ACME-001 --product endpoint-protection --version 14.3 --at 2025-06-01)
@@ -41,6 +41,9 @@ expect "basis           agreement AG-1001 (EssentialSupport), 2025-01-01 to 2027
 out=$("$LEDGER" query entitlement --account GLOBEX-002 --product backup-exec --at 2025-06-01 --format json)
 expect '"entitled":false' "$out"
 expect 'lapsed: it ended on 2025-01-01T00:00:00Z' "$out"
+out=$("$LEDGER" query reference --type ProductVersionLifecycle)
+expect '"key":"ProductVersionLifecycle/endpoint-protection/14.3@2023-05-01T00:00:00Z"' "$out"
+expect '"end_of_standard_support_at":"2026-05-01T00:00:00Z"' "$out"
 out=$("$LEDGER" query entitlement --account NOBODY --product backup-exec --format json)
 expect '"account_status":"unknown"' "$out"
 out=$("$LEDGER" query entitlement --account ACME-001 --product x --at 2025-02-30 2>&1) && fail "an impossible date was accepted"
@@ -74,7 +77,7 @@ expect "entitled        YES" "$out"
 start=$(date +%s)
 out=$("$ROOT/ops/quickstart.sh" 2>&1) || { echo "$out"; fail "second quickstart failed"; }
 took=$(($(date +%s) - start))
-grep -q "published 18" <<<"$out" && fail "the second run published the sample again"
+grep -q "published 22" <<<"$out" && fail "the second run published the sample again"
 out=$("$LEDGER" query entitlement --account ACME-001 --product endpoint-protection --at 2025-06-01)
 expect "entitled        YES" "$out"
 echo "second quickstart took ${took}s"

@@ -9,6 +9,7 @@
 
 #include "ledger/entitlement.h"
 #include "ledger/event_codec.h"
+#include "ledger/keys.h"
 #include "ledger/projector.h"
 #include "ledger/publisher.h"
 
@@ -107,14 +108,23 @@ TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
       lines.push_back(Line("AgreementRenewed", a, R"({"agreement_id":"NOPE","ends_at":"2027-01-01"})", ++id));
     }
   }
+  // Reference data goes to its own topic; the projector follows it in full.
+  lines.push_back(R"({"type":"ProductVersionLifecycle","data":{"product":"p-)" + run_ +
+                  R"(","version":"1.0","end_of_support_life_at":"2030-01-01","effective_at":"2025-01-01"}})");
   Publish(lines);
   const int anomalies = (kAccounts + 4) / 5;
 
   auto store = ProjectionStore::Open(dir_.string(), ProjectionStore::Mode::kReadWrite);
   ASSERT_TRUE(store.ok()) << store.status().message();
   ProjectorTotals first = Project(store->get());
-  EXPECT_GE(first.consumed, lines.size());
+  EXPECT_GE(first.consumed + first.reference, lines.size());
   EXPECT_GE(first.anomalies, static_cast<uint64_t>(anomalies));
+
+  EXPECT_GE(first.reference, 1u);
+  auto reference = (*store)->Get(keys::kReferencePartition,
+                                 "ProductVersionLifecycle/p-" + run_ + "/1.0@2025-01-01T00:00:00Z");
+  ASSERT_TRUE(reference.ok());
+  EXPECT_TRUE(reference->has_value());
 
   EntitlementService service(store->get());
   const Millis mid2026 = *ParseTime("2026-06-01");

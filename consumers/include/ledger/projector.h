@@ -1,5 +1,5 @@
 // The projector: a consumer-group member that folds ledger.events into the projection
-// store. Per batch: verify and decode each message, apply the rules, stage the changes,
+// store, and follows ledger.reference in full beside it. Per batch: verify and decode each message, apply the rules, stage the changes,
 // then commit state and offsets in one RocksDB write. Kafka's committed offsets are
 // updated afterwards, for lag monitoring only: on (re)assignment the projector resumes
 // from the offsets in the store, so no event is lost or applied twice.
@@ -35,6 +35,7 @@ struct ProjectorOptions {
 
 struct ProjectorTotals {
   uint64_t consumed = 0, applied = 0, duplicates = 0, anomalies = 0, dead_lettered = 0;
+  uint64_t reference = 0;  // reference records stored
 };
 
 class Projector {

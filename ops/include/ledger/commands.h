@@ -56,6 +56,11 @@ int RunQueryEntitlement(const CommonOptions& common, const EntitlementQueryOptio
 int RunQueryEvents(const CommonOptions& common, const std::string& account, std::ostream& out,
                    std::ostream& err);
 
+// The reference data the projector has stored (optionally of one event type), as JSON
+// lines with their keys.
+int RunQueryReference(const CommonOptions& common, const std::string& type, std::ostream& out,
+                      std::ostream& err);
+
 struct StatusOptions {
   int wait_seconds = 0;  // > 0: wait until the projection has caught up with the broker
 };

@@ -10,6 +10,12 @@
 namespace ledger::keys {
 
 inline constexpr std::string_view kNextOffset = "M:next_offset";
+
+// Reference data lives in the column family "reference", addressed as this partition
+// number; its keys are the Kafka keys of ledger.reference (ReferenceKey), its offsets
+// ReferenceNextOffset(partition of ledger.reference).
+inline constexpr int kReferencePartition = -1;
+std::string ReferenceNextOffset(int topic_partition);
 inline constexpr std::string_view kSeenEventPrefix = "E";
 
 std::string Account(std::string_view account);

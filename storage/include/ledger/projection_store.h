@@ -50,7 +50,8 @@ class ProjectionStore {
   ProjectionStore(const ProjectionStore&) = delete;
   ProjectionStore& operator=(const ProjectionStore&) = delete;
 
-  // The partitions that have state, ascending. Thread-safe.
+  // The partitions of ledger.events that have state, ascending (reference data, in
+  // keys::kReferencePartition, is not listed). Thread-safe.
   std::vector<int> Partitions() const;
 
   // The next offset to consume in `partition`, or nullopt if it was never consumed.

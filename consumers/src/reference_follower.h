@@ -1,0 +1,43 @@
+// Follows the compacted reference topic in full (every projector instance reads all of
+// it, like a Kafka Streams GlobalKTable) and stages each record, under its key, in the
+// "reference" column family together with the topic offsets.
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "ledger/kafka_config.h"
+#include "ledger/projection_store.h"
+#include "ledger/status.h"
+
+namespace ledger {
+
+class ReferenceFollower {
+ public:
+  // Called for a message that does not verify as reference data.
+  using DeadLetter = std::function<Status(RdKafka::Message&, const std::string& reason)>;
+
+  // Assigns every partition of the reference topic from the offsets in `store`.
+  static Result<std::unique_ptr<ReferenceFollower>> Create(const KafkaSettings& kafka,
+                                                           const std::string& group_id,
+                                                           ProjectionStore* store,
+                                                           DeadLetter dead_letter);
+  ~ReferenceFollower();
+
+  // Stages what has arrived (at most `max` records) into `batch`; never waits.
+  Result<size_t> Poll(StagedBatch* batch, size_t max);
+
+  // True once every partition is read up to its end as it was at Create.
+  bool CaughtUp() const;
+
+ private:
+  ReferenceFollower() = default;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  DeadLetter dead_letter_;
+  std::map<int, int64_t> next_, target_;
+};
+
+}  // namespace ledger
