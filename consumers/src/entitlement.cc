@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ledger/keys.h"
+#include "ledger/partitioner.h"
 #include "ledger_generated.h"
 #include "state_generated.h"
 
@@ -110,7 +111,13 @@ EntitlementAnswer EvaluateEntitlement(const EntitlementQuestion& q,
 }
 
 Result<std::optional<int>> EntitlementService::LocateAccount(const std::string& account) const {
-  for (int p : store_->Partitions()) {
+  std::vector<int> partitions = store_->Partitions();
+  if (partitions.empty()) return std::optional<int>();
+  // Where the producer's partitioner put it, if the store holds partitions 0..N-1; then
+  // the others (another partitioner, a store holding some partitions only).
+  const int guess = KafkaPartitionOf(account, partitions.back() + 1);
+  std::stable_partition(partitions.begin(), partitions.end(), [guess](int p) { return p == guess; });
+  for (int p : partitions) {
     auto v = store_->Get(p, keys::Account(account));
     if (!v.ok()) return v.status();
     if (v->has_value()) return std::optional<int>(p);

@@ -10,6 +10,7 @@
 #include "ledger/entitlement.h"
 #include "ledger/event_codec.h"
 #include "ledger/keys.h"
+#include "ledger/partitioner.h"
 #include "ledger/projector.h"
 #include "ledger/publisher.h"
 
@@ -130,6 +131,10 @@ TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
   const Millis mid2026 = *ParseTime("2026-06-01");
   for (int i = 0; i < kAccounts; ++i) {
     const std::string a = "IT" + run_ + "-" + std::to_string(i);
+    // The account's state is in the partition Kafka's partitioner chose (4 in the fixture).
+    auto where = service.LocateAccount(a);
+    ASSERT_TRUE(where.ok() && where->has_value()) << a;
+    EXPECT_EQ(**where, KafkaPartitionOf(a, 4)) << a;
     auto in2025 = service.Entitlement({a, "p1", "", *ParseTime("2025-06-01")});
     ASSERT_TRUE(in2025.ok());
     EXPECT_TRUE(in2025->entitled) << a;
