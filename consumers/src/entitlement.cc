@@ -135,19 +135,16 @@ Result<EntitlementAnswer> EntitlementService::Entitlement(const EntitlementQuest
   auto account = Unpack<state::AccountStateT>(**bytes);
   if (!account) return Status::Corruption("stored state of account " + q.account + " does not verify");
 
+  std::vector<std::string> keys;
+  for (const auto& id : account->agreement_ids) keys.push_back(keys::Agreement(q.account, id));
+  auto values = store_->MultiGet(p, keys);
+  if (!values.ok()) return values.status();
   std::vector<state::AgreementStateT> agreements;
-  Status bad;
-  Status s = store_->Scan(p, keys::AgreementPrefix(q.account), [&](std::string_view, std::string_view v) {
-    auto g = Unpack<state::AgreementStateT>(v);
-    if (!g) {
-      bad = Status::Corruption("a stored agreement of account " + q.account + " does not verify");
-      return false;
-    }
+  for (const auto& v : *values) {
+    auto g = v ? Unpack<state::AgreementStateT>(*v) : std::nullopt;
+    if (!g) return Status::Corruption("a stored agreement of account " + q.account + " is missing or does not verify");
     agreements.push_back(std::move(*g));
-    return true;
-  });
-  if (!s.ok()) return s;
-  if (!bad.ok()) return bad;
+  }
   return EvaluateEntitlement(q, &*account, agreements);
 }
 

@@ -33,8 +33,12 @@ Result<std::unique_ptr<ReferenceFollower>> ReferenceFollower::Create(const Kafka
   std::unique_ptr<RdKafka::Metadata> md(raw);
   if (rc != RdKafka::ERR_NO_ERROR || md->topics()->empty() ||
       md->topics()->front()->err() != RdKafka::ERR_NO_ERROR) {
+    const RdKafka::ErrorCode why = rc != RdKafka::ERR_NO_ERROR ? rc
+                                   : md->topics()->empty()   ? RdKafka::ERR_UNKNOWN_TOPIC_OR_PART
+                                                             : md->topics()->front()->err();
     return Status::Unavailable("cannot read the metadata of " + std::string(kReferenceTopic) +
-                               " (does the topic exist? ops/kafka.sh topics creates it)");
+                               " from " + kafka.brokers + ": " + RdKafka::err2str(why) +
+                               " (is the broker up? ops/kafka.sh topics creates the topics)");
   }
   std::vector<RdKafka::TopicPartition*> parts;
   for (const auto* p : *md->topics()->front()->partitions()) {

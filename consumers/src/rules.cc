@@ -137,6 +137,11 @@ Status ApplyAgreement(Step& s, const std::string& agreement_id) {
     g->ends_at = ev->ends_at();
     g->order_id = ev->order_id() ? ev->order_id()->str() : "";
     g->recorded_at = s.pos.recorded_at;
+    // The account lists its agreements, so a question reads them without a scan.
+    auto account = Load<AccountStateT>(s.lookup, keys::Account(s.account));
+    if (!account.ok()) return account.status();
+    (*account)->agreement_ids.push_back(agreement_id);
+    s.Write(keys::Account(s.account), Pack(**account));
     if (ev->lines()) {
       for (const auto* l : *ev->lines()) g->lines.push_back(NewLine(*l, ev->starts_at()));
     }

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <istream>
 #include <ostream>
@@ -49,6 +50,7 @@ int RunPublish(const CommonOptions& common, const PublishOptions& options, std::
   }
   DeliveryReport report =
       (*publisher)->Flush(std::chrono::seconds(options.flush_timeout_seconds));
+  std::sort(report.failed.begin(), report.failed.end());
   for (const auto& [line_no, why] : report.failed) {
     err << name << ":" << line_no << ": not delivered: " << why << "\n";
   }

@@ -69,6 +69,14 @@ expect "entitled        YES" "$out"
 out=$(curl -sf "http://$LEDGER_METRICS_LISTEN/metrics") || fail "no /metrics"
 expect 'ledger_projector_events_total{outcome="applied",type="AgreementPurchased"}' "$out"
 
+echo "--- 3b. a missing broker is a clear error, not a hang"
+set +e
+out=$("$LEDGER" --brokers 127.0.0.1:1 publish "$WORK/mine.jsonl" --flush-timeout 3 2>&1)
+rc=$?
+set -e
+[[ $rc -eq 2 ]] || fail "publishing to a missing broker exited $rc, not 2"
+expect "mine.jsonl:1: not delivered: not acknowledged within 3000 ms" "$out"
+
 echo "--- 4. stop, start, every answer still there; a second quickstart is quick"
 "$ROOT/ops/stack.sh" down
 "$ROOT/ops/stack.sh" up
