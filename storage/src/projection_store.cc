@@ -211,14 +211,20 @@ Status ProjectionStore::Scan(
   return FromRocks(it->status(), "scanning partition " + std::to_string(partition));
 }
 
-Status ProjectionStore::Write(const std::map<int, std::map<std::string, std::string>>& puts) {
+Status ProjectionStore::Write(const std::map<int, std::unordered_map<std::string, std::string>>& puts) {
   if (mode_ != Mode::kReadWrite) return Status::InvalidInput("the store is open read-only");
   rocksdb::WriteBatch batch;
+  std::vector<const std::pair<const std::string, std::string>*> sorted;
   for (const auto& [partition, kv] : puts) {
     auto h = FamilyForWrite(partition);
     if (!h.ok()) return h.status();
-    for (const auto& [k, v] : kv) {
-      auto s = batch.Put(*h, k, v);
+    // In key order: the memtable inserts sorted keys markedly faster.
+    sorted.clear();
+    sorted.reserve(kv.size());
+    for (const auto& entry : kv) sorted.push_back(&entry);
+    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
+    for (const auto* entry : sorted) {
+      auto s = batch.Put(*h, entry->first, entry->second);
       if (!s.ok()) return FromRocks(s, "staging a write");
     }
   }

@@ -70,7 +70,7 @@ class ProjectionStore {
               const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
 
   // Writes every put of every partition atomically (one WriteBatch). kReadWrite only.
-  Status Write(const std::map<int, std::map<std::string, std::string>>& puts);
+  Status Write(const std::map<int, std::unordered_map<std::string, std::string>>& puts);
 
   // kReadOnly: sees what the projector has written since the last call.
   Status CatchUp();
@@ -134,7 +134,7 @@ class StagedBatch {
 
   ProjectionStore* store_;
   const StagedBatch* previous_ = nullptr;
-  std::map<int, std::map<std::string, std::string>> puts_;
+  std::map<int, std::unordered_map<std::string, std::string>> puts_;
   std::map<int, std::unordered_map<std::string, std::optional<std::string>>> fetched_;
   size_t count_ = 0;
 };
