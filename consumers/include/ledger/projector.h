@@ -25,7 +25,7 @@ struct ProjectorOptions {
   // per running instance. Empty: dynamic membership.
   std::string instance_id;
   // Most events staged before a commit. Larger batches amortise the RocksDB write.
-  size_t max_batch = 5000;
+  size_t max_batch = 20000;
   // Longest wait for more messages before committing what is staged.
   std::chrono::milliseconds max_wait{50};
   // Stop by itself once every assigned partition is caught up with its high watermark

@@ -35,7 +35,7 @@ struct ProjectOptions {
   std::string group_id = "ledger-projector";
   std::string instance_id;  // empty: derived from the host and the data dir
   std::string metrics_listen = "127.0.0.1:9464";  // empty: no /metrics endpoint
-  size_t max_batch = 5000;
+  size_t max_batch = 20000;
   bool until_caught_up = false;
   bool sync_commits = false;
 };
