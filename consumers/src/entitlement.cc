@@ -17,34 +17,36 @@ std::string OfferingName(int8_t offering) {
 
 // The account's status at T: the latest change effective at or before T (ties: the
 // one applied last).
-std::optional<state::AccountStatus> StatusAt(const state::AccountStateT& a, Millis t,
+std::optional<state::AccountStatus> StatusAt(const state::AccountState& a, Millis t,
                                              Millis* since) {
   std::optional<state::AccountStatus> status;
   Millis best = std::numeric_limits<Millis>::min();
-  for (const auto& c : a.changes) {
-    if (c->effective_at <= t && c->effective_at >= best) {
-      best = c->effective_at;
-      status = c->status;
+  if (a.changes() == nullptr) return status;
+  for (const auto* c : *a.changes()) {
+    if (c->effective_at() <= t && c->effective_at() >= best) {
+      best = c->effective_at();
+      status = c->status();
     }
   }
   *since = best;
   return status;
 }
 
+// The stored table, read in place, or null if the bytes do not verify.
 template <typename T>
-std::optional<T> Unpack(std::string_view bytes) {
+const T* Verified(std::string_view bytes) {
   flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  if (!v.VerifyBuffer<typename T::TableType>(nullptr)) return std::nullopt;
-  T out;
-  flatbuffers::GetRoot<typename T::TableType>(bytes.data())->UnPackTo(&out);
-  return out;
+  if (!v.VerifyBuffer<T>(nullptr)) return nullptr;
+  return flatbuffers::GetRoot<T>(bytes.data());
 }
+
+std::string Str(const flatbuffers::String* s) { return s ? s->str() : ""; }
 
 }  // namespace
 
 EntitlementAnswer EvaluateEntitlement(const EntitlementQuestion& q,
-                                      const state::AccountStateT* account,
-                                      const std::vector<state::AgreementStateT>& agreements) {
+                                      const state::AccountState* account,
+                                      const std::vector<const state::AgreementState*>& agreements) {
   EntitlementAnswer a;
   a.question = q;
   const Millis t = q.at;
@@ -59,7 +61,7 @@ EntitlementAnswer EvaluateEntitlement(const EntitlementQuestion& q,
   if (!status) {
     a.account_status = "not yet open";
     a.reasons.push_back("account " + q.account + " was opened on " +
-                        FormatTime(account->opened_at) + ", after the time asked");
+                        FormatTime(account->opened_at()) + ", after the time asked");
   } else if (*status == state::AccountStatus::Suspended) {
     a.account_status = "suspended";
     a.reasons.push_back("account " + q.account + " is suspended since " + FormatTime(since));
@@ -72,28 +74,29 @@ EntitlementAnswer EvaluateEntitlement(const EntitlementQuestion& q,
   }
 
   bool any_line = false;
-  for (const auto& g : agreements) {
-    const Millis end = std::min(g.ends_at, g.terminated_at);
-    const std::string name =
-        "agreement " + g.agreement_id + " (" + OfferingName(g.offering) + ")";
-    for (const auto& l : g.lines) {
-      if (l->product != q.product) continue;
+  for (const state::AgreementState* g : agreements) {
+    if (g->lines() == nullptr) continue;
+    const Millis end = std::min(g->ends_at(), g->terminated_at());
+    const std::string id = Str(g->agreement_id());
+    const std::string name = "agreement " + id + " (" + OfferingName(g->offering()) + ")";
+    for (const state::LineState* l : *g->lines()) {
+      if (l->product() == nullptr || l->product()->string_view() != q.product) continue;
       any_line = true;
-      if (t < g.starts_at) {
-        a.reasons.push_back(name + " starts on " + FormatTime(g.starts_at));
+      if (t < g->starts_at()) {
+        a.reasons.push_back(name + " starts on " + FormatTime(g->starts_at()));
       } else if (t >= end) {
-        a.reasons.push_back(g.terminated_at <= g.ends_at
-                                ? name + " was terminated on " + FormatTime(g.terminated_at)
-                                : name + " lapsed: it ended on " + FormatTime(g.ends_at));
-      } else if (t < l->added_at) {
+        a.reasons.push_back(g->terminated_at() <= g->ends_at()
+                                ? name + " was terminated on " + FormatTime(g->terminated_at())
+                                : name + " lapsed: it ended on " + FormatTime(g->ends_at()));
+      } else if (t < l->added_at()) {
         a.reasons.push_back("product " + q.product + " is covered by " + name + " only from " +
-                            FormatTime(l->added_at));
-      } else if (t >= l->removed_at) {
+                            FormatTime(l->added_at()));
+      } else if (t >= l->removed_at()) {
         a.reasons.push_back("product " + q.product + " was removed from " + name + " on " +
-                            FormatTime(l->removed_at));
+                            FormatTime(l->removed_at()));
       } else {
-        a.bases.push_back({"agreement", g.agreement_id, OfferingName(g.offering),
-                           std::max(g.starts_at, l->added_at), std::min(end, l->removed_at)});
+        a.bases.push_back({"agreement", id, OfferingName(g->offering()),
+                           std::max(g->starts_at(), l->added_at()), std::min(end, l->removed_at())});
       }
     }
   }
@@ -132,20 +135,22 @@ Result<EntitlementAnswer> EntitlementService::Entitlement(const EntitlementQuest
   const int p = **where;
   auto bytes = store_->Get(p, keys::Account(q.account));
   if (!bytes.ok()) return bytes.status();
-  auto account = Unpack<state::AccountStateT>(**bytes);
-  if (!account) return Status::Corruption("stored state of account " + q.account + " does not verify");
+  const state::AccountState* account = Verified<state::AccountState>(**bytes);
+  if (account == nullptr) return Status::Corruption("stored state of account " + q.account + " does not verify");
 
   std::vector<std::string> keys;
-  for (const auto& id : account->agreement_ids) keys.push_back(keys::Agreement(q.account, id));
-  auto values = store_->MultiGet(p, keys);
-  if (!values.ok()) return values.status();
-  std::vector<state::AgreementStateT> agreements;
-  for (const auto& v : *values) {
-    auto g = v ? Unpack<state::AgreementStateT>(*v) : std::nullopt;
-    if (!g) return Status::Corruption("a stored agreement of account " + q.account + " is missing or does not verify");
-    agreements.push_back(std::move(*g));
+  if (account->agreement_ids() != nullptr) {
+    for (const auto* id : *account->agreement_ids()) keys.push_back(keys::Agreement(q.account, id->string_view()));
   }
-  return EvaluateEntitlement(q, &*account, agreements);
+  auto values = store_->MultiGet(p, keys);  // kept alive: the tables below point into it
+  if (!values.ok()) return values.status();
+  std::vector<const state::AgreementState*> agreements;
+  for (const auto& v : *values) {
+    const state::AgreementState* g = v ? Verified<state::AgreementState>(*v) : nullptr;
+    if (g == nullptr) return Status::Corruption("a stored agreement of account " + q.account + " is missing or does not verify");
+    agreements.push_back(g);
+  }
+  return EvaluateEntitlement(q, account, agreements);
 }
 
 std::string EntitlementToJson(const EntitlementAnswer& a) {

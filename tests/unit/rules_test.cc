@@ -42,15 +42,12 @@ class MemoryLedger {
     EntitlementQuestion q{account, product, "", *ParseTime(at)};
     auto it = kv_.find(keys::Account(account));
     if (it == kv_.end()) return EvaluateEntitlement(q, nullptr, {});
-    state::AccountStateT a;
-    flatbuffers::GetRoot<state::AccountState>(it->second.data())->UnPackTo(&a);
-    std::vector<state::AgreementStateT> gs;
+    std::vector<const state::AgreementState*> gs;
     const std::string prefix = keys::AgreementPrefix(account);
     for (auto g = kv_.lower_bound(prefix); g != kv_.end() && g->first.rfind(prefix, 0) == 0; ++g) {
-      gs.emplace_back();
-      flatbuffers::GetRoot<state::AgreementState>(g->second.data())->UnPackTo(&gs.back());
+      gs.push_back(flatbuffers::GetRoot<state::AgreementState>(g->second.data()));
     }
-    return EvaluateEntitlement(q, &a, gs);
+    return EvaluateEntitlement(q, flatbuffers::GetRoot<state::AccountState>(it->second.data()), gs);
   }
 
   bool Entitled(const std::string& account, const std::string& product, const std::string& at) {

@@ -15,8 +15,8 @@
 namespace ledger {
 
 namespace state {
-struct AccountStateT;
-struct AgreementStateT;
+struct AccountState;
+struct AgreementState;
 }  // namespace state
 
 struct EntitlementQuestion {
@@ -46,10 +46,11 @@ struct EntitlementAnswer {
 
 // The rule (DESIGN.md, rules 1 and 2, agreements only): entitled when the account is
 // active at T and an agreement is current at T (starts_at <= T < ends_at, before any
-// termination) with a line covering the product at T.
+// termination) with a line covering the product at T. Reads the stored (verified)
+// FlatBuffers tables in place; `account` is null for an unknown account.
 EntitlementAnswer EvaluateEntitlement(const EntitlementQuestion& q,
-                                      const state::AccountStateT* account,
-                                      const std::vector<state::AgreementStateT>& agreements);
+                                      const state::AccountState* account,
+                                      const std::vector<const state::AgreementState*>& agreements);
 
 // Answers questions from a projection store. Thread-safe if the store is.
 class EntitlementService {
