@@ -9,14 +9,7 @@ LEDGER=$LEDGER_BUILD_DIR/ledger
 WORK=$(mktemp -d /tmp/ledger-e2e-XXXXXX)
 export LEDGER_VAR_DIR=$WORK/var
 
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  return 1
-}
+source "$ROOT/tests/support/free_port.sh"
 export KAFKA_PORT=$(free_port) KAFKA_CONTROLLER_PORT=$(free_port)
 export LEDGER_METRICS_LISTEN=127.0.0.1:$(free_port)
 export LEDGER_BROKERS=127.0.0.1:$KAFKA_PORT LEDGER_DATA_DIR=$LEDGER_VAR_DIR/ledger

@@ -7,15 +7,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DIR=${LEDGER_TEST_KAFKA_DIR:?set LEDGER_TEST_KAFKA_DIR}
 
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  echo "no free port found" >&2
-  return 1
-}
+# shellcheck source=../support/free_port.sh
+source "$ROOT/tests/support/free_port.sh"
 
 case ${1:-} in
   start)
