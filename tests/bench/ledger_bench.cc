@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   // 1. Make the events (not timed as publishing).
   auto t0 = Clock::now();
   auto codec = std::move(*ledger::EventCodec::Create());
-  ledger::testing::SyntheticStream stream({"BENCH", a.accounts, 42});
+  ledger::test_support::SyntheticStream stream({"BENCH", a.accounts, 42});
   std::vector<ledger::EncodedEvent> events;
   events.reserve(a.events);
   size_t bytes = 0;
@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
   // 5. In-process entitlement queries on the resulting store.
   ledger::EntitlementService service(store.get());
   std::mt19937_64 rng(7);
-  const auto& products = ledger::testing::SyntheticStream::Products();
+  const auto& products = ledger::test_support::SyntheticStream::Products();
   const ledger::Millis from = *ledger::ParseTime("2024-01-01");
   constexpr int kQueries = 200000;
   std::vector<double> us;

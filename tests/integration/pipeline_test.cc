@@ -13,6 +13,7 @@
 #include "ledger/partitioner.h"
 #include "ledger/projector.h"
 #include "ledger/publisher.h"
+#include "synthetic.h"
 
 namespace ledger {
 namespace {
@@ -161,15 +162,43 @@ TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
     }
     ASSERT_TRUE((*raw)->Send(kEventsTopic, "poison", junk, {}, i).ok());
   }
+  // And one from a newer schema, with an event type this build does not know.
+  ASSERT_TRUE((*raw)->Send(kEventsTopic, "future", test_support::FutureEnvelope(200), {}, 99).ok());
   EXPECT_TRUE((*raw)->Flush(std::chrono::seconds(30)).failed.empty());
 
   const int64_t dlq_before = HighWatermark(kDeadLetterTopic);
   auto digest_before = (*store)->ComputeDigest();
   ProjectorTotals second = Project(store->get());
   EXPECT_EQ(second.duplicates, 100u);
-  EXPECT_EQ(second.dead_lettered, 25u);
+  EXPECT_EQ(second.dead_lettered, 26u);
   EXPECT_EQ(second.applied, 0u);
-  EXPECT_EQ(HighWatermark(kDeadLetterTopic) - dlq_before, 25);
+  EXPECT_EQ(HighWatermark(kDeadLetterTopic) - dlq_before, 26);
+
+  // Each dead letter says why and where it came from.
+  auto conf = MakeKafkaConf(settings_, {{"group.id", "dlq-reader-" + run_}});
+  std::string err;
+  std::unique_ptr<RdKafka::KafkaConsumer> dlq(RdKafka::KafkaConsumer::create(conf->get(), err));
+  std::vector<RdKafka::TopicPartition*> tps = {
+      RdKafka::TopicPartition::create(std::string(kDeadLetterTopic), 0, dlq_before)};
+  ASSERT_EQ(dlq->assign(tps), RdKafka::ERR_NO_ERROR);
+  RdKafka::TopicPartition::destroy(tps);
+  int read = 0, unknown_type = 0;
+  while (read < 26) {
+    std::unique_ptr<RdKafka::Message> m(dlq->consume(10000));
+    ASSERT_EQ(m->err(), RdKafka::ERR_NO_ERROR) << m->errstr();
+    ++read;
+    std::map<std::string, std::string> h;
+    for (const auto& header : m->headers()->get_all()) {
+      h[header.key()] = std::string(static_cast<const char*>(header.value()), header.value_size());
+    }
+    EXPECT_EQ(h["ledger.dlq.topic"], kEventsTopic);
+    EXPECT_FALSE(h["ledger.dlq.reason"].empty());
+    EXPECT_FALSE(h["ledger.dlq.partition"].empty());
+    EXPECT_FALSE(h["ledger.dlq.offset"].empty());
+    if (h["ledger.dlq.reason"] == "unknown event type 200 (schema version 2)") ++unknown_type;
+  }
+  EXPECT_EQ(unknown_type, 1);
+  dlq->close();
   auto digest_after = (*store)->ComputeDigest();
   // Only offsets and the seen-ids of nothing new changed: no state key was added.
   EXPECT_EQ(digest_before->keys, digest_after->keys);

@@ -3,9 +3,10 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "ledger/event_codec.h"
 #include "ledger/time.h"
 
-namespace ledger::testing {
+namespace ledger::test_support {
 
 const std::vector<std::string>& SyntheticStream::Products() {
   static const std::vector<std::string> kProducts = {
@@ -123,4 +124,21 @@ std::string SyntheticStream::Next() {
   return Line("AgreementRenewed", a, json{{"agreement_id", g.id}, {"ends_at", Day(g.end_day)}}.dump());
 }
 
-}  // namespace ledger::testing
+std::string FutureEnvelope(uint8_t type) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto account = fbb.CreateString("A");
+  auto reason = fbb.CreateString("from the future");
+  auto event = fb::CreateAccountClosed(fbb, reason);
+  const UuidBytes raw = NewUuidV7(1);
+  fb::Uuid id(flatbuffers::span<const uint8_t, 16>(raw.data(), 16));
+  fb::EnvelopeBuilder b(fbb);
+  b.add_event_id(&id);
+  b.add_account_id(account);
+  b.add_schema_version(2);
+  b.add_event_type(static_cast<fb::Event>(type));
+  b.add_event(event.Union());
+  fbb.Finish(b.Finish(), fb::EnvelopeIdentifier());
+  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+}  // namespace ledger::test_support

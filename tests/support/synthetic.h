@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace ledger::testing {
+namespace ledger::test_support {
 
 struct SyntheticOptions {
   std::string prefix = "SYN";  // account ids are <prefix>-<n>
@@ -46,4 +46,8 @@ class SyntheticStream {
   int64_t clock_day_ = 19723;  // 2024-01-01
 };
 
-}  // namespace ledger::testing
+// An envelope as a newer schema writes it: event type `type` (which this build may not
+// know) with an AccountClosed table, schema version 2.
+std::string FutureEnvelope(uint8_t type);
+
+}  // namespace ledger::test_support

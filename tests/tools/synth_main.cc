@@ -10,12 +10,12 @@ int main(int argc, char** argv) {
     std::cerr << "usage: ledger_synth EVENTS [ACCOUNTS] [SEED] [PREFIX]\n";
     return 64;
   }
-  ledger::testing::SyntheticOptions o;
+  ledger::test_support::SyntheticOptions o;
   const long events = std::atol(argv[1]);
   if (argc > 2) o.accounts = std::atoi(argv[2]);
   if (argc > 3) o.seed = std::strtoull(argv[3], nullptr, 10);
   if (argc > 4) o.prefix = argv[4];
-  ledger::testing::SyntheticStream s(o);
+  ledger::test_support::SyntheticStream s(o);
   std::ios::sync_with_stdio(false);
   for (long i = 0; i < events; ++i) std::cout << s.Next() << '\n';
   return 0;

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "ledger/event_codec.h"
+#include "synthetic.h"
 
 #ifndef LEDGER_SOURCE_DIR
 #error "LEDGER_SOURCE_DIR must be defined"
@@ -149,6 +150,15 @@ TEST(VerifyEnvelope, RejectsGarbageAndTruncation) {
   for (size_t cut = 0; cut < e->bytes.size(); cut += 7) {
     EXPECT_FALSE(VerifyEnvelope(e->bytes.data(), cut).ok()) << "truncated to " << cut;
   }
+}
+
+TEST(VerifyEnvelope, AnUnknownEventTypeIsNamedNotMisread) {
+  const std::string bytes = test_support::FutureEnvelope(200);
+  auto e = VerifyEnvelope(bytes.data(), bytes.size());
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().message(), "unknown event type 200 (schema version 2)");
+  const std::string known = test_support::FutureEnvelope(static_cast<uint8_t>(fb::Event::AccountClosed));
+  EXPECT_TRUE(VerifyEnvelope(known.data(), known.size()).ok());
 }
 
 }  // namespace
