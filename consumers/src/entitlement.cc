@@ -171,7 +171,8 @@ std::string EntitlementToJson(const EntitlementAnswer& a) {
                           {"until", FormatTime(b.until)}});
   }
   j["reasons"] = a.reasons;
-  return j.dump();
+  // The question's own text (from a command line or a URL) may not be UTF-8.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace ledger

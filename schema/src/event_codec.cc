@@ -1,6 +1,8 @@
 #include "ledger/event_codec.h"
 
 #include <flatbuffers/idl.h>
+#include <flatbuffers/minireflect.h>
+#include <flatbuffers/util.h>
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -99,6 +101,28 @@ Status CheckId(const std::string& field, const std::string& v) {
 }
 
 constexpr const char* kEnvelopeStrings[] = {"source", "actor", "correlation_id", "causation_id"};
+
+// Finds the first string field that is not valid UTF-8 (FlatBuffers requires UTF-8; its
+// Verifier does not check it).
+struct Utf8Check : flatbuffers::IterationVisitor {
+  void Field(size_t, size_t, flatbuffers::ElementaryType, bool, const flatbuffers::TypeTable*,
+             const char* name, const uint8_t*) override {
+    field = name != nullptr ? name : "?";
+  }
+  void String(const flatbuffers::String* s) override {
+    if (!bad_field.empty()) return;
+    const char* p = s->c_str();
+    const char* end = p + s->size();
+    while (p < end) {
+      if (flatbuffers::FromUTF8(&p) < 0) {
+        bad_field = field;
+        return;
+      }
+    }
+  }
+  const char* field = "";
+  std::string bad_field;
+};
 
 }  // namespace
 
@@ -257,6 +281,12 @@ Result<const fb::Envelope*> VerifyEnvelope(const void* data, size_t size) {
   }
   if (!IsReferenceEvent(type) && (e->account_id() == nullptr || e->account_id()->size() == 0)) {
     return Status::InvalidInput(EventTypeName(type) + " without an account_id");
+  }
+  Utf8Check utf8;
+  flatbuffers::IterateFlatBuffer(static_cast<const uint8_t*>(data), fb::EnvelopeTypeTable(), &utf8);
+  if (!utf8.bad_field.empty()) {
+    return Status::InvalidInput(EventTypeName(type) + ": field " + utf8.bad_field +
+                                " is not valid UTF-8");
   }
   return e;
 }

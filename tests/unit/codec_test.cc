@@ -161,5 +161,25 @@ TEST(VerifyEnvelope, AnUnknownEventTypeIsNamedNotMisread) {
   EXPECT_TRUE(VerifyEnvelope(known.data(), known.size()).ok());
 }
 
+TEST(VerifyEnvelope, RejectsStringsThatAreNotUtf8NamingTheField) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto account = fbb.CreateString("A");
+  auto source = fbb.CreateString("sam\x9b");
+  auto name = fbb.CreateString("Acme");
+  auto event = fb::CreateAccountOpened(fbb, name);
+  const UuidBytes raw = NewUuidV7(1);
+  fb::Uuid id(flatbuffers::span<const uint8_t, 16>(raw.data(), 16));
+  fb::EnvelopeBuilder b(fbb);
+  b.add_event_id(&id);
+  b.add_account_id(account);
+  b.add_source(source);
+  b.add_event_type(fb::Event::AccountOpened);
+  b.add_event(event.Union());
+  fbb.Finish(b.Finish(), fb::EnvelopeIdentifier());
+  auto e = VerifyEnvelope(fbb.GetBufferPointer(), fbb.GetSize());
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().message(), "AccountOpened: field source is not valid UTF-8");
+}
+
 }  // namespace
 }  // namespace ledger

@@ -1,0 +1,26 @@
+// Reads JSON lines (the documented event form) on stdin and writes each encoded
+// envelope to DIR/<n>.ldg: the fuzzer's seed corpus.
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "ledger/event_codec.h"
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: make_corpus DIR < events.jsonl\n";
+    return 64;
+  }
+  auto codec = std::move(*ledger::EventCodec::Create());
+  std::string line;
+  int n = 0;
+  while (std::getline(std::cin, line)) {
+    if (line.empty() || line[0] != '{') continue;
+    auto e = codec->FromJson(line, 0);
+    if (!e.ok()) continue;
+    std::ofstream(std::string(argv[1]) + "/" + std::to_string(++n) + ".ldg", std::ios::binary)
+        << e->bytes;
+  }
+  std::cout << n << " seeds\n";
+  return 0;
+}
