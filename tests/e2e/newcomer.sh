@@ -10,8 +10,9 @@ WORK=$(mktemp -d /tmp/ledger-e2e-XXXXXX)
 export LEDGER_VAR_DIR=$WORK/var
 
 source "$ROOT/tests/support/free_port.sh"
-export KAFKA_PORT=$(free_port) KAFKA_CONTROLLER_PORT=$(free_port)
-export LEDGER_METRICS_LISTEN=127.0.0.1:$(free_port)
+mapfile -t PORTS < <(free_ports 3)
+export KAFKA_PORT=${PORTS[0]} KAFKA_CONTROLLER_PORT=${PORTS[1]}
+export LEDGER_METRICS_LISTEN=127.0.0.1:${PORTS[2]}
 export LEDGER_BROKERS=127.0.0.1:$KAFKA_PORT LEDGER_DATA_DIR=$LEDGER_VAR_DIR/ledger
 cleanup() { "$ROOT/ops/stack.sh" down >/dev/null 2>&1 || true; rm -rf "$WORK"; }
 trap cleanup EXIT

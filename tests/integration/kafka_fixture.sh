@@ -20,8 +20,9 @@ case ${1:-} in
       rm -rf "$DIR"
     fi
     mkdir -p "$DIR"
-    KAFKA_PORT=$(free_port)
-    KAFKA_CONTROLLER_PORT=$(free_port)
+    mapfile -t PORTS < <(free_ports 2)
+    KAFKA_PORT=${PORTS[0]}
+    KAFKA_CONTROLLER_PORT=${PORTS[1]}
     printf 'KAFKA_PORT=%s\nKAFKA_CONTROLLER_PORT=%s\n' "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" >"$DIR/ports"
     LEDGER_VAR_DIR=$DIR KAFKA_PORT=$KAFKA_PORT KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT \
       LEDGER_PARTITIONS=${LEDGER_PARTITIONS:-4} "$ROOT/ops/kafka.sh" up 120
