@@ -175,7 +175,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     verified.reserve(messages.size());
     std::map<int, std::vector<std::string>> reads;
     for (const auto& m : messages) {
-      verified.push_back(VerifyEnvelope(m->payload(), m->len()));
+      verified.push_back(VerifyKeyed(*m));
       if (verified.back().ok()) {
         const fb::Envelope& e = *verified.back().value();
         auto keys = KeysRead(e, SeenOf(m->partition(), e));
@@ -221,6 +221,21 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     it->second = offset + 1;
     staged_->SetNextOffset(p, offset + 1);
     return Status::Ok();
+  }
+
+  // Verifies the envelope, and that it travels under its account's key: an event on
+  // another account's partition would split the account's state.
+  static Result<const fb::Envelope*> VerifyKeyed(const RdKafka::Message& m) {
+    auto verified = VerifyEnvelope(m.payload(), m.len());
+    if (!verified.ok()) return verified;
+    const flatbuffers::String* account = (*verified)->account_id();
+    const std::string_view key(static_cast<const char*>(m.key_pointer()), m.key_pointer() ? m.key_len() : 0);
+    if (account == nullptr || account->string_view() != key) {
+      return Status::InvalidInput("the message key '" + std::string(key) +
+                                  "' is not the event's account_id '" +
+                                  (account ? account->str() : std::string()) + "'");
+    }
+    return verified;
   }
 
   Status PollReference() {

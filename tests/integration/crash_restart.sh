@@ -5,8 +5,8 @@
 set -euo pipefail
 LEDGER=$1
 SYNTH=$2
-EVENTS=${CRASH_EVENTS:-100000}
-KILLS=${CRASH_KILLS:-8}
+EVENTS=${CRASH_EVENTS:-200000}
+KILLS=${CRASH_KILLS:-20}
 BROKERS=$(cat "${LEDGER_TEST_KAFKA_DIR:?}/bootstrap")
 WORK=$(mktemp -d /tmp/ledger-crash-XXXXXX)
 trap '[[ -n ${KEEP:-} ]] || rm -rf "$WORK"' EXIT
