@@ -78,7 +78,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   proj->add_flag("--until-caught-up", project.until_caught_up,
                  "exit once the partitions are projected up to their end at start");
-  proj->add_flag("--sync", project.sync_commits, "fsync every commit (survives power loss)");
+  std::string durability = "wal";
+  proj->add_option("--durability", durability,
+                   "wal (a commit survives a process crash) or wal-sync (fsync: survives "
+                   "power loss too)")
+      ->check(CLI::IsMember({"wal", "wal-sync"}))
+      ->capture_default_str();
 
   // query
   auto* query = app.add_subcommand("query", "Ask the projection");
@@ -125,6 +130,8 @@ int main(int argc, char** argv) {
       return RunPublish(common, publish, in, std::cout, std::cerr);
     }
     if (*proj) {
+      project.durability = durability == "wal-sync" ? StoreOptions::Durability::kWalSync
+                                                    : StoreOptions::Durability::kWal;
       return WithStopSignals([&](const std::atomic<bool>& stop) {
         return RunProject(common, project, stop, std::cout, std::cerr);
       });

@@ -36,7 +36,7 @@ std::string DefaultInstanceId(const std::string& data_dir) {
 int RunProject(const CommonOptions& common, const ProjectOptions& options,
                const std::atomic<bool>& stop, std::ostream& out, std::ostream& err) {
   StoreOptions store_options;
-  store_options.sync_commits = options.sync_commits;
+  store_options.durability = options.durability;
   auto store = ProjectionStore::Open(common.data_dir, ProjectionStore::Mode::kReadWrite, store_options);
   if (!store.ok()) {
     err << "ledger project: " << store.status().message() << "\n";

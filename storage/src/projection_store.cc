@@ -229,7 +229,7 @@ Status ProjectionStore::Write(const std::map<int, std::unordered_map<std::string
     }
   }
   rocksdb::WriteOptions wo;
-  wo.sync = options_.sync_commits;
+  wo.sync = options_.durability == StoreOptions::Durability::kWalSync;
   return FromRocks(rocks_->db->Write(wo, &batch), "committing a batch to " + dir_);
 }
 

@@ -7,6 +7,7 @@ LEDGER=$1
 SYNTH=$2
 EVENTS=${CRASH_EVENTS:-200000}
 KILLS=${CRASH_KILLS:-20}
+DURABILITY=${CRASH_DURABILITY:-wal}  # ledger project --durability
 BROKERS=$(cat "${LEDGER_TEST_KAFKA_DIR:?}/bootstrap")
 WORK=$(mktemp -d /tmp/ledger-crash-XXXXXX)
 trap '[[ -n ${KEEP:-} ]] || rm -rf "$WORK"' EXIT
@@ -19,7 +20,7 @@ publisher=$!
 
 project() {  # data-dir group [extra flags]; exec: in the background, $! is the projector
   exec "$LEDGER" --brokers "$BROKERS" --data-dir "$1" project --group "$2" --metrics-listen "" \
-    --max-batch 200 "${@:3}"
+    --max-batch 200 --durability "$DURABILITY" "${@:3}"
 }
 
 kills=0
@@ -38,7 +39,7 @@ cat "$WORK/publish.log"
 
 crashed=$("$LEDGER" --data-dir "$WORK/crashed" digest)
 clean=$("$LEDGER" --data-dir "$WORK/clean" digest)
-echo "events published: $EVENTS; SIGKILLs: $kills"
+echo "events published: $EVENTS; SIGKILLs: $kills; durability: $DURABILITY"
 echo "crashed-and-restarted digest: $crashed"
 echo "clean run digest:             $clean"
 grep -h "consumed" "$WORK/crashed.log" | tail -n 1

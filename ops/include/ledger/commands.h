@@ -37,7 +37,7 @@ struct ProjectOptions {
   std::string metrics_listen = "127.0.0.1:9464";  // empty: no /metrics endpoint
   size_t max_batch = 20000;
   bool until_caught_up = false;
-  bool sync_commits = false;
+  StoreOptions::Durability durability = StoreOptions::Durability::kWal;
 };
 int RunProject(const CommonOptions& common, const ProjectOptions& options,
                const std::atomic<bool>& stop, std::ostream& out, std::ostream& err);

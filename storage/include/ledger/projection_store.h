@@ -30,9 +30,15 @@ struct StoreOptions {
   size_t block_cache_bytes = 256u << 20;
   // Memtable budget across all partitions (WriteBufferManager). Default 128 MiB.
   size_t write_buffer_bytes = 128u << 20;
-  // fsync the WAL on every commit. Default off: a commit survives a process crash
-  // (SIGKILL) either way; with sync it also survives a machine crash.
-  bool sync_commits = false;
+  // How a commit is made durable.
+  enum class Durability {
+    // RocksDB's write-ahead log, not fsynced: a commit survives a process crash
+    // (SIGKILL), not a machine crash. The default.
+    kWal,
+    // The write-ahead log fsynced on every commit: survives a machine crash too.
+    kWalSync,
+  };
+  Durability durability = Durability::kWal;
 };
 
 class ProjectionStore {
