@@ -106,6 +106,16 @@ int main(int argc, char** argv) {
   auto* qr = query->add_subcommand("reference", "The reference data stored, as JSON lines");
   qr->add_option("--type", reference_type, "only this event type, e.g. ProductVersionLifecycle");
 
+  // dlq
+  int64_t dlq_from = 0;
+  auto* dlq = app.add_subcommand("dlq", "The dead-letter topic");
+  dlq->require_subcommand(1);
+  auto* dlq_list = dlq->add_subcommand("list", "List dead letters as JSON lines");
+  auto* dlq_replay = dlq->add_subcommand("replay", "Re-publish the dead letters that are valid now");
+  for (auto* sub : {dlq_list, dlq_replay}) {
+    sub->add_option("--from", dlq_from, "first dead-letter offset")->capture_default_str();
+  }
+
   // status, digest
   StatusOptions status;
   auto* st = app.add_subcommand("status", "Projection progress against the broker, per partition");
@@ -142,6 +152,8 @@ int main(int argc, char** argv) {
     }
     if (*qv) return RunQueryEvents(common, events_account, std::cout, std::cerr);
     if (*qr) return RunQueryReference(common, reference_type, std::cout, std::cerr);
+    if (*dlq_list) return RunDlqList(common, dlq_from, std::cout, std::cerr);
+    if (*dlq_replay) return RunDlqReplay(common, dlq_from, std::cout, std::cerr);
     if (*st) return RunStatus(common, status, std::cout, std::cerr);
     if (*dg) return RunDigest(common, std::cout, std::cerr);
   } catch (const std::exception& e) {

@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 
+#include "ledger/commands.h"
 #include "ledger/entitlement.h"
 #include "ledger/event_codec.h"
 #include "ledger/keys.h"
@@ -227,6 +229,21 @@ TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
   EXPECT_EQ(unknown_type, 1);
   EXPECT_EQ(wrong_key, 1);
   dlq->close();
+
+  // `ledger dlq list` shows them; `ledger dlq replay` sends back what is valid now: the
+  // misrouted event, under its account's key. The rest stays.
+  CommonOptions common;
+  common.kafka = settings_;
+  std::ostringstream listed, replayed, errors;
+  EXPECT_EQ(RunDlqList(common, dlq_before, listed, errors), kExitOk) << errors.str();
+  const std::string list = listed.str();
+  EXPECT_EQ(std::count(list.begin(), list.end(), '\n'), kPoison - still_valid + 2);
+  EXPECT_NE(list.find("\"ledger.dlq.reason\":\"the message key 'someone-else'"), std::string::npos);
+  EXPECT_EQ(RunDlqReplay(common, dlq_before, replayed, errors), kExitRejected);
+  EXPECT_NE(replayed.str().find("replayed 1 of "), std::string::npos) << replayed.str();
+  ProjectorTotals third = Project(store->get());
+  EXPECT_EQ(third.applied, 1u);
+  EXPECT_TRUE(service.LocateAccount("IT" + run_ + "-X")->has_value());
   auto again = service.Entitlement({"IT" + run_ + "-3", "p1", "", mid2026});
   EXPECT_TRUE(again->entitled);
 }

@@ -67,6 +67,15 @@ struct StatusOptions {
 int RunStatus(const CommonOptions& common, const StatusOptions& options, std::ostream& out,
               std::ostream& err);
 
+// The dead-letter topic from offset `from` on, as JSON lines: the headers (reason,
+// source topic, partition, offset), the key, and what this build makes of it now.
+int RunDlqList(const CommonOptions& common, int64_t from, std::ostream& out, std::ostream& err);
+
+// Re-publishes the dead letters from offset `from` on that are valid now (after a fix or
+// an upgrade) to the topic they came from, under their account's key. Exit 1 if some are
+// still not valid (they stay where they are).
+int RunDlqReplay(const CommonOptions& common, int64_t from, std::ostream& out, std::ostream& err);
+
 // Prints the digest of the projection store (see ProjectionStore::ComputeDigest).
 int RunDigest(const CommonOptions& common, std::ostream& out, std::ostream& err);
 

@@ -1,0 +1,131 @@
+#include <librdkafka/rdkafkacpp.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "ledger/commands.h"
+#include "ledger/event_codec.h"
+#include "ledger/publisher.h"
+
+namespace ledger {
+namespace {
+
+struct DeadLetter {
+  int64_t dlq_offset = 0;
+  std::string key, value;
+  std::map<std::string, std::string> headers;
+};
+
+// Reads the dead-letter topic from `from` to its end as it is now.
+Result<std::vector<DeadLetter>> ReadDeadLetters(const CommonOptions& common, int64_t from) {
+  auto conf = MakeKafkaConf(common.kafka, {{"group.id", "ledger-dlq-reader"},
+                                           {"enable.auto.commit", "false"},
+                                           {"enable.partition.eof", "true"}});
+  if (!conf.ok()) return conf.status();
+  std::string err;
+  std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf->get(), err));
+  if (!c) return Status::InvalidInput("cannot create a Kafka consumer: " + err);
+  int64_t low = 0, high = 0;
+  RdKafka::ErrorCode rc =
+      c->query_watermark_offsets(std::string(kDeadLetterTopic), 0, &low, &high, 10000);
+  if (rc != RdKafka::ERR_NO_ERROR) {
+    return Status::Unavailable("cannot read " + std::string(kDeadLetterTopic) + " from " +
+                               common.kafka.brokers + ": " + RdKafka::err2str(rc));
+  }
+  std::vector<DeadLetter> out;
+  const int64_t start = std::max(from, low);
+  if (start >= high) return out;
+  std::vector<RdKafka::TopicPartition*> tps = {
+      RdKafka::TopicPartition::create(std::string(kDeadLetterTopic), 0, start)};
+  rc = c->assign(tps);
+  RdKafka::TopicPartition::destroy(tps);
+  if (rc != RdKafka::ERR_NO_ERROR) return Status::Unavailable(RdKafka::err2str(rc));
+  while (out.empty() || out.back().dlq_offset + 1 < high) {
+    std::unique_ptr<RdKafka::Message> m(c->consume(10000));
+    if (m->err() == RdKafka::ERR__PARTITION_EOF) break;
+    if (m->err() != RdKafka::ERR_NO_ERROR) {
+      return Status::Unavailable("reading " + std::string(kDeadLetterTopic) + ": " + m->errstr());
+    }
+    DeadLetter d;
+    d.dlq_offset = m->offset();
+    if (m->key_pointer() != nullptr) d.key.assign(static_cast<const char*>(m->key_pointer()), m->key_len());
+    if (m->payload() != nullptr) d.value.assign(static_cast<const char*>(m->payload()), m->len());
+    if (m->headers() != nullptr) {
+      for (const auto& h : m->headers()->get_all()) {
+        d.headers[h.key()] = std::string(static_cast<const char*>(h.value()), h.value_size());
+      }
+    }
+    out.push_back(std::move(d));
+  }
+  c->close();
+  return out;
+}
+
+}  // namespace
+
+int RunDlqList(const CommonOptions& common, int64_t from, std::ostream& out, std::ostream& err) {
+  auto letters = ReadDeadLetters(common, from);
+  if (!letters.ok()) {
+    err << "ledger dlq list: " << letters.status().message() << "\n";
+    return kExitUnavailable;
+  }
+  auto codec = EventCodec::Create();
+  for (const auto& d : *letters) {
+    nlohmann::ordered_json j = {{"dlq_offset", d.dlq_offset}};
+    for (const auto& [k, v] : d.headers) j[k] = v;
+    j["key"] = d.key;
+    j["bytes"] = d.value.size();
+    // What this build makes of it now (after an upgrade it may decode).
+    auto verified = VerifyEnvelope(d.value.data(), d.value.size());
+    j["now"] = verified.ok() ? "valid" : verified.status().message();
+    if (verified.ok()) {
+      auto json = (*codec)->ToJson(d.value.data(), d.value.size());
+      if (json.ok()) j["event"] = nlohmann::ordered_json::parse(*json);
+    }
+    out << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+  }
+  return kExitOk;
+}
+
+int RunDlqReplay(const CommonOptions& common, int64_t from, std::ostream& out, std::ostream& err) {
+  auto letters = ReadDeadLetters(common, from);
+  if (!letters.ok()) {
+    err << "ledger dlq replay: " << letters.status().message() << "\n";
+    return kExitUnavailable;
+  }
+  auto publisher = Publisher::Create(common.kafka);
+  if (!publisher.ok()) {
+    err << "ledger dlq replay: " << publisher.status().message() << "\n";
+    return kExitUsage;
+  }
+  uint64_t sent = 0, still_bad = 0;
+  for (const auto& d : *letters) {
+    auto verified = VerifyEnvelope(d.value.data(), d.value.size());
+    const auto topic = d.headers.find("ledger.dlq.topic");
+    if (!verified.ok() || topic == d.headers.end()) {
+      ++still_bad;
+      err << "dlq@" << d.dlq_offset << ": still not valid: "
+          << (verified.ok() ? "no ledger.dlq.topic header" : verified.status().message()) << "\n";
+      continue;
+    }
+    // Back to where it came from, under its account's key: the projector skips it if an
+    // earlier replay already applied it (same event id).
+    const std::string key = (*verified)->account_id() ? (*verified)->account_id()->str() : d.key;
+    Status s = (*publisher)->Send(topic->second, key, d.value, {}, static_cast<uint64_t>(d.dlq_offset));
+    if (!s.ok()) {
+      err << "dlq@" << d.dlq_offset << ": not sent: " << s.message() << "\n";
+      return kExitUnavailable;
+    }
+    ++sent;
+  }
+  DeliveryReport report = (*publisher)->Flush(std::chrono::seconds(30));
+  for (const auto& [offset, why] : report.failed) err << "dlq@" << offset << ": not delivered: " << why << "\n";
+  out << "replayed " << report.delivered << " of " << letters->size() << " dead letters";
+  if (still_bad > 0) out << "; " << still_bad << " still not valid (left in place)";
+  out << "\n";
+  if (!report.failed.empty()) return kExitUnavailable;
+  return still_bad > 0 ? kExitRejected : kExitOk;
+}
+
+}  // namespace ledger
