@@ -68,6 +68,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     dead_letters_ = std::move(*dlq);
     auto reference = ReferenceFollower::Create(
         options_.kafka, options_.group_id, store_,
+        options_.stop_at ? std::optional<std::map<int, int64_t>>(options_.reference_stop_at) : std::nullopt,
         [this](RdKafka::Message& m, const std::string& why) { return DeadLetter(m, why); });
     if (!reference.ok()) return reference.status();
     reference_ = std::move(*reference);
@@ -88,7 +89,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         failure_ = s;
         break;
       }
-      if (options_.stop_when_caught_up && CaughtUp()) break;
+      if ((options_.stop_when_caught_up || options_.stop_at) && CaughtUp()) break;
     }
     if (failure_.ok()) failure_ = CommitBatch();
     consumer_->close();  // leaves the group; a revoke callback commits nothing new
@@ -110,8 +111,11 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         next_[tp->partition()] = next->value_or(0);
         if (Status s = LoadSeenFilter(tp->partition()); !s.ok()) failure_ = s;
         int64_t low = 0, high = 0;
-        if (consumer->query_watermark_offsets(tp->topic(), tp->partition(), &low, &high, 5000) ==
-            RdKafka::ERR_NO_ERROR) {
+        if (options_.stop_at) {
+          auto limit = options_.stop_at->find(tp->partition());
+          target_[tp->partition()] = limit == options_.stop_at->end() ? 0 : limit->second;
+        } else if (consumer->query_watermark_offsets(tp->topic(), tp->partition(), &low, &high,
+                                                     5000) == RdKafka::ERR_NO_ERROR) {
           target_[tp->partition()] = high;
         } else {
           target_[tp->partition()] = -1;  // unknown: never "caught up"
@@ -197,6 +201,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     const int64_t offset = m.offset();
     auto it = next_.find(p);
     if (it == next_.end() || offset < it->second) return Status::Ok();  // stale delivery
+    if (options_.stop_at && offset >= target_[p]) return Status::Ok();  // beyond the replay
     ++totals.consumed;
     ++batch_events_;
     if (!verified.ok()) {
@@ -267,6 +272,10 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   }
 
   Status DeadLetter(RdKafka::Message& m, const std::string& reason) {
+    if (!options_.send_dead_letters) {
+      ++totals.dead_lettered;
+      return Status::Ok();
+    }
     std::string key = m.key() ? *m.key() : "";
     Headers headers = {{kDlqReason, reason},
                        {kDlqTopic, m.topic_name()},

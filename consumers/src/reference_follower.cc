@@ -9,10 +9,9 @@ ReferenceFollower::~ReferenceFollower() {
   if (consumer_) consumer_->close();
 }
 
-Result<std::unique_ptr<ReferenceFollower>> ReferenceFollower::Create(const KafkaSettings& kafka,
-                                                                     const std::string& group_id,
-                                                                     ProjectionStore* store,
-                                                                     DeadLetter dead_letter) {
+Result<std::unique_ptr<ReferenceFollower>> ReferenceFollower::Create(
+    const KafkaSettings& kafka, const std::string& group_id, ProjectionStore* store,
+    std::optional<std::map<int, int64_t>> stop_at, DeadLetter dead_letter) {
   // Assigned, not subscribed: the group id is required by the client but never joined
   // and no offset is committed to it.
   auto conf = MakeKafkaConf(kafka, {{"group.id", group_id + ".reference"},
@@ -49,6 +48,11 @@ Result<std::unique_ptr<ReferenceFollower>> ReferenceFollower::Create(const Kafka
     f->consumer_->query_watermark_offsets(std::string(kReferenceTopic), p->id(), &low, &high, 5000);
     f->next_[p->id()] = from;
     f->target_[p->id()] = high;
+    if (stop_at) {
+      auto limit = stop_at->find(p->id());
+      f->target_[p->id()] = limit == stop_at->end() ? 0 : limit->second;
+      f->limited_ = true;
+    }
     parts.push_back(RdKafka::TopicPartition::create(
         std::string(kReferenceTopic), p->id(), next->has_value() ? from : RdKafka::Topic::OFFSET_BEGINNING));
   }
@@ -71,6 +75,7 @@ Result<size_t> ReferenceFollower::Poll(StagedBatch* batch, size_t max) {
     }
     auto it = next_.find(m->partition());
     if (it == next_.end() || m->offset() < it->second) continue;
+    if (limited_ && m->offset() >= target_.at(m->partition())) continue;
     auto verified = VerifyEnvelope(m->payload(), m->len());
     if (verified.ok() && !IsReferenceEvent((*verified)->event_type())) {
       verified = Status::InvalidInput(EventTypeName((*verified)->event_type()) +

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "ledger/kafka_config.h"
 #include "ledger/projection_store.h"
@@ -20,11 +21,11 @@ class ReferenceFollower {
   // Called for a message that does not verify as reference data.
   using DeadLetter = std::function<Status(RdKafka::Message&, const std::string& reason)>;
 
-  // Assigns every partition of the reference topic from the offsets in `store`.
-  static Result<std::unique_ptr<ReferenceFollower>> Create(const KafkaSettings& kafka,
-                                                           const std::string& group_id,
-                                                           ProjectionStore* store,
-                                                           DeadLetter dead_letter);
+  // Assigns every partition of the reference topic from the offsets in `store`. With
+  // `stop_at`, reads each partition only up to that offset (0 if not listed).
+  static Result<std::unique_ptr<ReferenceFollower>> Create(
+      const KafkaSettings& kafka, const std::string& group_id, ProjectionStore* store,
+      std::optional<std::map<int, int64_t>> stop_at, DeadLetter dead_letter);
   ~ReferenceFollower();
 
   // Stages what has arrived (at most `max` records) into `batch`; never waits.
@@ -38,6 +39,7 @@ class ReferenceFollower {
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   DeadLetter dead_letter_;
   std::map<int, int64_t> next_, target_;
+  bool limited_ = false;  // target_ is a limit, not just "caught up"
 };
 
 }  // namespace ledger

@@ -116,6 +116,11 @@ int main(int argc, char** argv) {
     sub->add_option("--from", dlq_from, "first dead-letter offset")->capture_default_str();
   }
 
+  // verify
+  bool verify_keep = false;
+  auto* vf = app.add_subcommand("verify", "Compare the projection with a fresh replay of the log");
+  vf->add_flag("--keep", verify_keep, "keep the replayed store (beside the data dir)");
+
   // status, digest
   StatusOptions status;
   auto* st = app.add_subcommand("status", "Projection progress against the broker, per partition");
@@ -154,6 +159,7 @@ int main(int argc, char** argv) {
     if (*qr) return RunQueryReference(common, reference_type, std::cout, std::cerr);
     if (*dlq_list) return RunDlqList(common, dlq_from, std::cout, std::cerr);
     if (*dlq_replay) return RunDlqReplay(common, dlq_from, std::cout, std::cerr);
+    if (*vf) return RunVerify(common, verify_keep, std::cout, std::cerr);
     if (*st) return RunStatus(common, status, std::cout, std::cerr);
     if (*dg) return RunDigest(common, std::cout, std::cerr);
   } catch (const std::exception& e) {

@@ -240,35 +240,62 @@ Status ProjectionStore::CatchUp() {
   return s;
 }
 
-Result<ProjectionStore::Digest> ProjectionStore::ComputeDigest() const {
-  uint64_t h = 1469598103934665603ULL;
-  auto mix = [&h](std::string_view bytes) {
+namespace {
+
+// FNV-1a 64 over length-prefixed byte strings.
+class Fnv {
+ public:
+  void Mix(std::string_view bytes) {
     const uint64_t n = bytes.size();
-    for (int i = 0; i < 8; ++i) {
-      h ^= (n >> (8 * i)) & 0xff;
-      h *= 1099511628211ULL;
-    }
-    for (unsigned char c : bytes) {
-      h ^= c;
-      h *= 1099511628211ULL;
-    }
-  };
-  Digest d;
+    for (int i = 0; i < 8; ++i) Byte(static_cast<unsigned char>(n >> (8 * i)));
+    for (unsigned char c : bytes) Byte(c);
+  }
+  std::string Hex() const {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h_));
+    return buf;
+  }
+
+ private:
+  void Byte(unsigned char c) {
+    h_ ^= c;
+    h_ *= 1099511628211ULL;
+  }
+  uint64_t h_ = 1469598103934665603ULL;
+};
+
+}  // namespace
+
+Result<ProjectionStore::Digest> ProjectionStore::ComputeDigest() const {
   std::vector<int> families = Partitions();
   if (Family(keys::kReferencePartition) != nullptr) families.push_back(keys::kReferencePartition);
+  Fnv fnv;
+  Digest d;
   for (int p : families) {
-    mix(FamilyName(p));
+    fnv.Mix(FamilyName(p));
     Status s = Scan(p, "", [&](std::string_view k, std::string_view v) {
-      mix(k);
-      mix(v);
+      fnv.Mix(k);
+      fnv.Mix(v);
       ++d.keys;
       return true;
     });
     if (!s.ok()) return s;
   }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  d.hex = buf;
+  d.hex = fnv.Hex();
+  return d;
+}
+
+Result<ProjectionStore::Digest> ProjectionStore::ComputeDigest(int partition) const {
+  Fnv fnv;
+  Digest d;
+  Status s = Scan(partition, "", [&](std::string_view k, std::string_view v) {
+    fnv.Mix(k);
+    fnv.Mix(v);
+    ++d.keys;
+    return true;
+  });
+  if (!s.ok()) return s;
+  d.hex = fnv.Hex();
   return d;
 }
 

@@ -244,6 +244,18 @@ TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
   ProjectorTotals third = Project(store->get());
   EXPECT_EQ(third.applied, 1u);
   EXPECT_TRUE(service.LocateAccount("IT" + run_ + "-X")->has_value());
+
+  // `ledger verify`: equal to a fresh replay; then a damaged value is found and named.
+  common.data_dir = dir_.string();
+  std::ostringstream verified, verify_errors;
+  EXPECT_EQ(RunVerify(common, false, verified, verify_errors), kExitOk) << verified.str() << verify_errors.str();
+  const std::string damaged = "IT" + run_ + "-7";
+  const int p = **service.LocateAccount(damaged);
+  ASSERT_TRUE((*store)->Write({{p, {{keys::Account(damaged), "damaged"}}}}).ok());
+  std::ostringstream differs;
+  EXPECT_EQ(RunVerify(common, false, differs, verify_errors), kExitRejected) << differs.str();
+  EXPECT_NE(differs.str().find("first difference: value of key A" + damaged + " differs"), std::string::npos)
+      << differs.str();
   auto again = service.Entitlement({"IT" + run_ + "-3", "p1", "", mid2026});
   EXPECT_TRUE(again->entitled);
 }

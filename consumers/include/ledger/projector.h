@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -31,6 +33,15 @@ struct ProjectorOptions {
   // Stop by itself once every assigned partition is caught up with its high watermark
   // as it stood at start (for benchmarks and one-shot catch-up). Default: run forever.
   bool stop_when_caught_up = false;
+  // Replay up to these offsets exactly, then stop (for `ledger verify`): partition of
+  // ledger.events -> next offset to reach; a partition not listed is not applied at all.
+  // Implies stopping when reached. Empty: no limit.
+  std::optional<std::map<int, int64_t>> stop_at;
+  // The same for the partitions of ledger.reference (used with stop_at).
+  std::map<int, int64_t> reference_stop_at;
+  // Send undecodable messages to the dead-letter topic (false: only count them, for a
+  // replay that must leave no trace).
+  bool send_dead_letters = true;
 };
 
 struct ProjectorTotals {

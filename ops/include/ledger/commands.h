@@ -76,6 +76,11 @@ int RunDlqList(const CommonOptions& common, int64_t from, std::ostream& out, std
 // still not valid (they stay where they are).
 int RunDlqReplay(const CommonOptions& common, int64_t from, std::ostream& out, std::ostream& err);
 
+// Replays the log into a fresh store beside the live one, up to exactly the offsets the
+// live store has reached (no dead letters sent), and compares the two, column family by
+// column family; reports the first differing key. Exit 0 equal, 1 different.
+int RunVerify(const CommonOptions& common, bool keep, std::ostream& out, std::ostream& err);
+
 // Prints the digest of the projection store (see ProjectionStore::ComputeDigest).
 int RunDigest(const CommonOptions& common, std::ostream& out, std::ostream& err);
 

@@ -88,6 +88,8 @@ class ProjectionStore {
     uint64_t keys = 0;
   };
   Result<Digest> ComputeDigest() const;
+  // The digest of one column family (a partition, or keys::kReferencePartition).
+  Result<Digest> ComputeDigest(int partition) const;
 
   const std::string& dir() const { return dir_; }
 
