@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
@@ -231,6 +232,17 @@ Status ProjectionStore::Write(const std::map<int, std::unordered_map<std::string
   rocksdb::WriteOptions wo;
   wo.sync = options_.durability == StoreOptions::Durability::kWalSync;
   return FromRocks(rocks_->db->Write(wo, &batch), "committing a batch to " + dir_);
+}
+
+Status ProjectionStore::Checkpoint(const std::string& dir) {
+  if (mode_ != Mode::kReadWrite) return Status::InvalidInput("a checkpoint needs the store open for writing");
+  rocksdb::Checkpoint* raw = nullptr;
+  auto s = rocksdb::Checkpoint::Create(rocks_->db.get(), &raw);
+  if (!s.ok()) return FromRocks(s, "preparing a checkpoint");
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // Flushes the memtables first, so the copy needs no WAL replay.
+  return FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0),
+                   "writing a checkpoint to " + dir);
 }
 
 Status ProjectionStore::CatchUp() {

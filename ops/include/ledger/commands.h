@@ -81,6 +81,10 @@ int RunDlqReplay(const CommonOptions& common, int64_t from, std::ostream& out, s
 // column family; reports the first differing key. Exit 0 equal, 1 different.
 int RunVerify(const CommonOptions& common, bool keep, std::ostream& out, std::ostream& err);
 
+// Writes a consistent checkpoint (state with its offsets) of a store no projector holds.
+int RunCheckpoint(const CommonOptions& common, const std::string& dir, std::ostream& out,
+                  std::ostream& err);
+
 // Prints the digest of the projection store (see ProjectionStore::ComputeDigest).
 int RunDigest(const CommonOptions& common, std::ostream& out, std::ostream& err);
 

@@ -78,6 +78,11 @@ class ProjectionStore {
   // Writes every put of every partition atomically (one WriteBatch). kReadWrite only.
   Status Write(const std::map<int, std::unordered_map<std::string, std::string>>& puts);
 
+  // Writes a consistent copy of the store (state and offsets together: RocksDB
+  // Checkpoint, hard links where possible) to `dir`, which must not exist. kReadWrite
+  // only. The copy is a store: open it, or run the projector on it to catch up.
+  Status Checkpoint(const std::string& dir);
+
   // kReadOnly: sees what the projector has written since the last call.
   Status CatchUp();
 
