@@ -281,10 +281,19 @@ class Fnv {
 Result<ProjectionStore::Digest> ProjectionStore::ComputeDigest() const {
   std::vector<int> families = Partitions();
   if (Family(keys::kReferencePartition) != nullptr) families.push_back(keys::kReferencePartition);
+  return DigestOf(families, /*mix_names=*/true);
+}
+
+Result<ProjectionStore::Digest> ProjectionStore::ComputeDigest(int partition) const {
+  return DigestOf({partition}, /*mix_names=*/false);
+}
+
+Result<ProjectionStore::Digest> ProjectionStore::DigestOf(const std::vector<int>& families,
+                                                          bool mix_names) const {
   Fnv fnv;
   Digest d;
   for (int p : families) {
-    fnv.Mix(FamilyName(p));
+    if (mix_names) fnv.Mix(FamilyName(p));
     Status s = Scan(p, "", [&](std::string_view k, std::string_view v) {
       fnv.Mix(k);
       fnv.Mix(v);
@@ -293,20 +302,6 @@ Result<ProjectionStore::Digest> ProjectionStore::ComputeDigest() const {
     });
     if (!s.ok()) return s;
   }
-  d.hex = fnv.Hex();
-  return d;
-}
-
-Result<ProjectionStore::Digest> ProjectionStore::ComputeDigest(int partition) const {
-  Fnv fnv;
-  Digest d;
-  Status s = Scan(partition, "", [&](std::string_view k, std::string_view v) {
-    fnv.Mix(k);
-    fnv.Mix(v);
-    ++d.keys;
-    return true;
-  });
-  if (!s.ok()) return s;
   d.hex = fnv.Hex();
   return d;
 }

@@ -25,8 +25,6 @@ class [[nodiscard]] Status {
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
-  // Marks a status as deliberately ignored (as RocksDB's PermitUncheckedError).
-  void IgnoreError() const {}
 
  private:
   Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}

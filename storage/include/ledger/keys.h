@@ -26,7 +26,6 @@ std::string EventLog(std::string_view account, int64_t offset);
 std::string EventLogPrefix(std::string_view account);
 std::string Anomaly(std::string_view account, int64_t offset);
 std::string AnomalyPrefix(std::string_view account);
-inline constexpr std::string_view kAnomalyAll = "X";
 
 // Big-endian fixed 8 bytes, so that offsets sort numerically.
 std::string EncodeOffset(int64_t offset);

@@ -101,6 +101,7 @@ class ProjectionStore {
  private:
   ProjectionStore(std::string dir, Mode mode, StoreOptions options);
   rocksdb::ColumnFamilyHandle* Family(int partition) const;
+  Result<Digest> DigestOf(const std::vector<int>& families, bool mix_names) const;
   Result<rocksdb::ColumnFamilyHandle*> FamilyForWrite(int partition);
 
   std::string dir_;
