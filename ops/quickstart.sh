@@ -9,7 +9,9 @@ LEDGER=${LEDGER_BUILD_DIR:-$ROOT/build}/ledger
 BROKERS=127.0.0.1:${KAFKA_PORT:-9092}
 
 "$ROOT/ops/install-deps.sh"
-"$ROOT/ops/build.sh"
+mkdir -p "$VAR/log"
+echo "quickstart: building (log in $VAR/log/build.log)"
+"$ROOT/ops/build.sh" >"$VAR/log/build.log" 2>&1 || { tail -n 40 "$VAR/log/build.log"; exit 1; }
 "$ROOT/ops/stack.sh" up
 
 if [[ ! -f $VAR/.sample-published ]]; then
@@ -29,6 +31,7 @@ Try (sample accounts ACME-001, GLOBEX-002, INITECH-003, UMBRELLA-004, HOOLI-005)
   $L query entitlement --account UMBRELLA-004 --product endpoint-protection --at 2025-11-01
   $L query entitlement --account HOOLI-005 --product endpoint-protection
   $L query events --account ACME-001
+  $L query reference --type ProductVersionLifecycle
   $L publish my-events.jsonl        # JSON lines, see schema/README.md
   $L status                         # projection progress per partition
   curl -s http://${LEDGER_METRICS_LISTEN:-127.0.0.1:9464}/metrics | grep ledger_
