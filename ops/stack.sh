@@ -2,7 +2,8 @@
 # The whole local stack: the Kafka broker, the ledger topics and the projector.
 #
 #   ops/stack.sh up       start the broker (fetching and formatting it the first time),
-#                         create the topics, start the projector in the background
+#                         create the topics, start the projector in the background,
+#                         supervised (ops/supervise.sh restarts it if it fails)
 #   ops/stack.sh down     stop the projector, then the broker; the data stays in var/
 #   ops/stack.sh status   what runs, and how far the projection is
 #
@@ -30,8 +31,9 @@ up() {
     log "projector already running (pid $(cat "$PIDFILE"))"
     return 0
   fi
-  setsid nohup "$LEDGER" --brokers "$BROKERS" --data-dir "$VAR/ledger" project \
-    --metrics-listen "$METRICS" >>"$LOG" 2>&1 </dev/null &
+  # Supervised: after a crash or a full disk it starts again and resumes from the store.
+  setsid nohup "$ROOT/ops/supervise.sh" "$LOG" "$LEDGER" --brokers "$BROKERS" \
+    --data-dir "$VAR/ledger" project --metrics-listen "$METRICS" >/dev/null 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   sleep 0.5
   if ! running; then
