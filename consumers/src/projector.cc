@@ -233,6 +233,10 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   static Result<const fb::Envelope*> VerifyKeyed(const RdKafka::Message& m) {
     auto verified = VerifyEnvelope(m.payload(), m.len());
     if (!verified.ok()) return verified;
+    if (IsReferenceEvent((*verified)->event_type())) {
+      return Status::InvalidInput(EventTypeName((*verified)->event_type()) +
+                                  " is reference data: it belongs on " + std::string(kReferenceTopic));
+    }
     const flatbuffers::String* account = (*verified)->account_id();
     const std::string_view key(static_cast<const char*>(m.key_pointer()), m.key_pointer() ? m.key_len() : 0);
     if (account == nullptr || account->string_view() != key) {
