@@ -13,6 +13,7 @@ BROKERS=$(cat "$DIR/bootstrap")
 # shellcheck disable=SC1091
 source "$DIR/ports"
 WORK=$(mktemp -d /tmp/ledger-broker-restart-XXXXXX)
+source "$ROOT/tests/support/clean_run.sh"
 projector=""
 cleanup() {
   [[ -n $projector ]] && kill -KILL "$projector" 2>/dev/null || true
@@ -64,11 +65,5 @@ wait "$projector" || true
 projector=""
 grep "consumed" "$WORK/projector.log" | tail -n 1
 
-"$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/clean" project --group "restart-clean-$RUN" \
-  --metrics-listen "" --until-caught-up >"$WORK/clean.log" 2>&1
-live=$("$LEDGER" --data-dir "$WORK/live" digest)
-clean=$("$LEDGER" --data-dir "$WORK/clean" digest)
-echo "projected through the broker restart: $live"
-echo "clean replay:                         $clean"
-[[ $live == "$clean" ]] || { echo "FAIL: the digests differ"; exit 1; }
+expect_clean_run_digest "$WORK/live" "$WORK" "projected through the broker restart"
 echo "PASS: broker SIGKILL and restart lost nothing and applied nothing twice"

@@ -11,6 +11,7 @@ LEDGER=$1
 SYNTH=$2
 BROKERS=$(cat "${LEDGER_TEST_KAFKA_DIR:?}/bootstrap")
 WORK=$(mktemp -d /tmp/ledger-disk-full-XXXXXX)
+source "$ROOT/tests/support/clean_run.sh"
 DISK=$WORK/disk
 mkdir -p "$DISK"
 if ! mount -t tmpfs -o size=12m tmpfs "$DISK" 2>/dev/null; then
@@ -59,11 +60,5 @@ echo "disk grown; restarting the projector"
   { tail -20 "$WORK/projector.log"; echo "FAIL: the restarted projector failed"; exit 1; }
 grep "consumed" "$WORK/projector.log" | tail -n 1
 
-"$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/clean" project --group "disk-clean-$RUN" \
-  --metrics-listen "" --until-caught-up >/dev/null 2>&1
-full=$("$LEDGER" --data-dir "$DISK/store" digest)
-clean=$("$LEDGER" --data-dir "$WORK/clean" digest)
-echo "through a full disk: $full"
-echo "clean run:           $clean"
-[[ $full == "$clean" ]] || { echo "FAIL: the digests differ"; exit 1; }
+expect_clean_run_digest "$DISK/store" "$WORK" "through a full disk"
 echo "PASS: a full disk stopped the projector without loss; restarted with room, it caught up"

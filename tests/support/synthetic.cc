@@ -124,9 +124,10 @@ std::string SyntheticStream::Next() {
   return Line("AgreementRenewed", a, json{{"agreement_id", g.id}, {"ends_at", Day(g.end_day)}}.dump());
 }
 
-std::string FutureEnvelope(uint8_t type) {
+std::string HandmadeEnvelope(uint8_t type, std::string_view source_text, uint16_t schema_version) {
   flatbuffers::FlatBufferBuilder fbb;
   auto account = fbb.CreateString("A");
+  auto source = fbb.CreateString(source_text.data(), source_text.size());
   auto reason = fbb.CreateString("from the future");
   auto event = fb::CreateAccountClosed(fbb, reason);
   const UuidBytes raw = NewUuidV7(1);
@@ -134,7 +135,8 @@ std::string FutureEnvelope(uint8_t type) {
   fb::EnvelopeBuilder b(fbb);
   b.add_event_id(&id);
   b.add_account_id(account);
-  b.add_schema_version(2);
+  if (!source_text.empty()) b.add_source(source);
+  b.add_schema_version(schema_version);
   b.add_event_type(static_cast<fb::Event>(type));
   b.add_event(event.Union());
   fbb.Finish(b.Finish(), fb::EnvelopeIdentifier());

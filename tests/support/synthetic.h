@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ledger::test_support {
@@ -46,8 +47,11 @@ class SyntheticStream {
   int64_t clock_day_ = 19723;  // 2024-01-01
 };
 
-// An envelope as a newer schema writes it: event type `type` (which this build may not
-// know) with an AccountClosed table, schema version 2.
-std::string FutureEnvelope(uint8_t type);
+// Envelope bytes built by hand, as another producer might: event type `type` (which this
+// build may not know) with an AccountClosed table, the given source and schema version.
+std::string HandmadeEnvelope(uint8_t type, std::string_view source = "", uint16_t schema_version = 2);
+
+// An envelope as a newer schema writes it: event type `type`, schema version 2.
+inline std::string FutureEnvelope(uint8_t type) { return HandmadeEnvelope(type); }
 
 }  // namespace ledger::test_support
