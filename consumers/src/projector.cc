@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstring>
+#include <filesystem>
 #include <future>
 #include <map>
 
@@ -90,6 +91,11 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         break;
       }
       if ((options_.stop_when_caught_up || options_.stop_at) && CaughtUp()) break;
+      if (StoreSwitched()) {
+        spdlog::info("{} now names another store; stopping to move over", options_.data_dir_link);
+        totals.store_switched = true;
+        break;
+      }
     }
     if (failure_.ok()) failure_ = CommitBatch();
     consumer_->close();  // leaves the group; a revoke callback commits nothing new
@@ -362,6 +368,13 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     }
     if (!offsets.items.empty()) consumer_->commitAsync(offsets.items);
     return Status::Ok();
+  }
+
+  bool StoreSwitched() const {
+    if (options_.data_dir_link.empty()) return false;
+    std::error_code ec;
+    const auto now = std::filesystem::canonical(options_.data_dir_link, ec);
+    return !ec && now.string() != store_->dir();
   }
 
   bool CaughtUp() const {

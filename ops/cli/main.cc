@@ -121,6 +121,9 @@ int main(int argc, char** argv) {
   auto* ck = app.add_subcommand("checkpoint", "Write a consistent copy of the store (projector stopped)");
   ck->add_option("dir", checkpoint_dir, "where to write it (must not exist)")->required();
 
+  // rebuild
+  auto* rb = app.add_subcommand("rebuild", "Replay the log into a new store beside the live one, then switch");
+
   // verify
   bool verify_keep = false;
   auto* vf = app.add_subcommand("verify", "Compare the projection with a fresh replay of the log");
@@ -165,6 +168,7 @@ int main(int argc, char** argv) {
     if (*dlq_list) return RunDlqList(common, dlq_from, std::cout, std::cerr);
     if (*dlq_replay) return RunDlqReplay(common, dlq_from, std::cout, std::cerr);
     if (*vf) return RunVerify(common, verify_keep, std::cout, std::cerr);
+    if (*rb) return RunRebuild(common, std::cout, std::cerr);
     if (*ck) return RunCheckpoint(common, checkpoint_dir, std::cout, std::cerr);
     if (*st) return RunStatus(common, status, std::cout, std::cerr);
     if (*dg) return RunDigest(common, std::cout, std::cerr);

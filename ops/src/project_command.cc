@@ -10,6 +10,7 @@
 #include "ledger/commands.h"
 #include "ledger/event_codec.h"
 #include "ledger/projector.h"
+#include "ledger/store_layout.h"
 
 namespace ledger {
 namespace {
@@ -20,7 +21,9 @@ std::string DefaultInstanceId(const std::string& data_dir) {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   std::error_code ec;
-  const std::string path = std::filesystem::weakly_canonical(data_dir, ec).string();
+  // The path as given (absolute), not where its link points: a rebuild moves the link,
+  // and the restarted projector must be the same group member.
+  const std::string path = std::filesystem::absolute(data_dir, ec).lexically_normal().string();
   uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : path) {
     h ^= c;
@@ -37,6 +40,10 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
                const std::atomic<bool>& stop, std::ostream& out, std::ostream& err) {
   StoreOptions store_options;
   store_options.durability = options.durability;
+  if (Status s = EnsureStoreLayout(common.data_dir); !s.ok()) {
+    err << "ledger project: " << s.message() << "\n";
+    return kExitUnavailable;
+  }
   auto store = ProjectionStore::Open(common.data_dir, ProjectionStore::Mode::kReadWrite, store_options);
   if (!store.ok()) {
     err << "ledger project: " << store.status().message() << "\n";
@@ -61,6 +68,7 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   po.instance_id = options.instance_id.empty() ? DefaultInstanceId(common.data_dir) : options.instance_id;
   po.max_batch = options.max_batch;
   po.stop_when_caught_up = options.until_caught_up;
+  po.data_dir_link = common.data_dir;
   auto projector = Projector::Create(po, store->get(), &metrics);
   if (!projector.ok()) {
     err << "ledger project: " << projector.status().message() << "\n";
@@ -78,6 +86,11 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   if (!s.ok()) {
     err << "ledger project: stopped: " << s.message() << "\n";
     return kExitUnavailable;
+  }
+  if (t.store_switched) {
+    out << "ledger project: " << common.data_dir << " now names another store; start again to "
+        << "project into it" << std::endl;
+    return kExitStoreSwitched;
   }
   return kExitOk;
 }

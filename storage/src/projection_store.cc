@@ -66,7 +66,13 @@ ProjectionStore::~ProjectionStore() {
 
 Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string& dir, Mode mode,
                                                                const StoreOptions& options) {
-  std::unique_ptr<ProjectionStore> store(new ProjectionStore(dir, mode, options));
+  // The generation the data dir names now (store_layout.h): a later switch of the link
+  // does not move an open store.
+  std::error_code resolve_error;
+  const std::string resolved = std::filesystem::exists(dir, resolve_error)
+                                   ? std::filesystem::canonical(dir, resolve_error).string()
+                                   : dir;
+  std::unique_ptr<ProjectionStore> store(new ProjectionStore(resolved, mode, options));
   Rocks& r = *store->rocks_;
 
   rocksdb::BlockBasedTableOptions table;
@@ -96,7 +102,7 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
   r.options.max_open_files = mode == Mode::kReadOnly ? -1 : 512;
 
   std::vector<std::string> names;
-  rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(r.options, dir, &names);
+  rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(r.options, resolved, &names);
   if (!listed.ok()) {
     if (mode == Mode::kReadOnly) {
       return Status::NotFound("no projection store at " + dir +
@@ -111,13 +117,13 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
   rocksdb::Status s;
   if (mode == Mode::kReadWrite) {
     std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    s = rocksdb::DB::Open(r.options, dir, descriptors, &r.handles, &raw);
+    std::filesystem::create_directories(resolved, ec);
+    s = rocksdb::DB::Open(r.options, resolved, descriptors, &r.handles, &raw);
   } else {
     std::string tmpl = (std::filesystem::temp_directory_path() / "ledger-query-XXXXXX").string();
     if (mkdtemp(tmpl.data()) == nullptr) return Status::IoError("cannot create a temporary directory");
     store->secondary_dir_ = tmpl;
-    s = rocksdb::DB::OpenAsSecondary(r.options, dir, tmpl, descriptors, &r.handles, &raw);
+    s = rocksdb::DB::OpenAsSecondary(r.options, resolved, tmpl, descriptors, &r.handles, &raw);
   }
   if (!s.ok()) {
     std::string hint = s.IsIOError() && mode == Mode::kReadWrite

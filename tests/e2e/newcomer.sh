@@ -71,6 +71,19 @@ set -e
 [[ $rc -eq 2 ]] || fail "publishing to a missing broker exited $rc, not 2"
 expect "mine.jsonl:1: not delivered: not acknowledged within 3000 ms" "$out"
 
+echo "--- 3c. rebuild beside the live store, switch, and the running projector moves over"
+out=$("$LEDGER" rebuild 2>&1) || { echo "$out"; fail "rebuild failed"; }
+echo "$out" | tail -n 1
+expect "now names generation 2" "$out"
+[[ -d $LEDGER_DATA_DIR.stores/1 && -d $LEDGER_DATA_DIR.stores/2 ]] || fail "the old generation is gone"
+out=$("$LEDGER" query entitlement --account NEW-042 --product web-gateway --at 2025-06-01)
+expect "entitled        YES" "$out"
+echo '{"type":"AccountOpened","account_id":"NEW-044","event_id":"0193f000-0000-7000-8000-000000000005","data":{"name":"After the rebuild"}}' |
+  "$LEDGER" publish - >/dev/null
+"$LEDGER" status --wait 60 >/dev/null || fail "the projector did not move over to the rebuilt store"
+out=$("$LEDGER" query events --account NEW-044)
+expect '"name":"After the rebuild"' "$out"
+
 echo "--- 4. stop, start, every answer still there; a second quickstart is quick"
 "$ROOT/ops/stack.sh" down
 before=$("$LEDGER" digest)

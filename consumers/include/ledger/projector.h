@@ -39,6 +39,10 @@ struct ProjectorOptions {
   std::optional<std::map<int, int64_t>> stop_at;
   // The same for the partitions of ledger.reference (used with stop_at).
   std::map<int, int64_t> reference_stop_at;
+  // The data dir as the user gave it. If it is a generation link (store_layout.h), the
+  // projector stops, after committing, once the link names another store (a rebuild
+  // switched it), so that it can be started again on the new one. Empty: not watched.
+  std::string data_dir_link;
   // Send undecodable messages to the dead-letter topic (false: only count them, for a
   // replay that must leave no trace).
   bool send_dead_letters = true;
@@ -47,6 +51,7 @@ struct ProjectorOptions {
 struct ProjectorTotals {
   uint64_t consumed = 0, applied = 0, duplicates = 0, anomalies = 0, dead_lettered = 0;
   uint64_t reference = 0;  // reference records stored
+  bool store_switched = false;  // stopped because the data dir now names another store
 };
 
 class Projector {

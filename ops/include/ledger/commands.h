@@ -16,6 +16,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitRejected = 1;     // some input was rejected (the rest went through)
 inline constexpr int kExitUnavailable = 2;  // broker or store unavailable, or undelivered
 inline constexpr int kExitUsage = 64;       // bad flags or arguments
+inline constexpr int kExitStoreSwitched = 75;  // project: a rebuild switched the store; restart
 
 struct CommonOptions {
   KafkaSettings kafka;
@@ -80,6 +81,11 @@ int RunDlqReplay(const CommonOptions& common, int64_t from, std::ostream& out, s
 // live store has reached (no dead letters sent), and compares the two, column family by
 // column family; reports the first differing key. Exit 0 equal, 1 different.
 int RunVerify(const CommonOptions& common, bool keep, std::ostream& out, std::ostream& err);
+
+// Replays the whole log into the next store generation beside the live one (which
+// keeps answering), then switches the data dir to it atomically; the old generation
+// stays. A running projector notices and moves over (store_layout.h).
+int RunRebuild(const CommonOptions& common, std::ostream& out, std::ostream& err);
 
 // Writes a consistent checkpoint (state with its offsets) of a store no projector holds.
 int RunCheckpoint(const CommonOptions& common, const std::string& dir, std::ostream& out,

@@ -1,0 +1,68 @@
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <ostream>
+
+#include "ledger/commands.h"
+#include "ledger/projector.h"
+#include "ledger/store_layout.h"
+
+namespace ledger {
+
+int RunRebuild(const CommonOptions& common, std::ostream& out, std::ostream& err) {
+  const std::optional<int> live = CurrentGeneration(common.data_dir);
+  if (!live) {
+    err << "ledger rebuild: " << common.data_dir
+        << (std::filesystem::exists(common.data_dir)
+                ? " is a plain directory (a store from before generations). With the projector "
+                  "stopped: mv DIR DIR.stores/1 && ln -s " +
+                      std::filesystem::path(common.data_dir).filename().string() + ".stores/1 DIR"
+                : " does not exist: run `ledger project` first")
+        << "\n";
+    return kExitUsage;
+  }
+  const int next = *live + 1;
+  const std::string dir = GenerationDir(common.data_dir, next);
+  std::filesystem::remove_all(dir);  // what a failed rebuild left
+  const auto start = std::chrono::steady_clock::now();
+  ProjectorTotals totals;
+  {
+    auto store = ProjectionStore::Open(dir, ProjectionStore::Mode::kReadWrite);
+    if (!store.ok()) {
+      err << "ledger rebuild: " << store.status().message() << "\n";
+      return kExitUnavailable;
+    }
+    ProjectorOptions po;
+    po.kafka = common.kafka;
+    po.group_id = "ledger-rebuild-" + std::to_string(next) + "-" + std::to_string(::time(nullptr));
+    po.stop_when_caught_up = true;
+    po.send_dead_letters = false;  // the live projector dead-lettered them already
+    auto projector = Projector::Create(po, store->get(), nullptr);
+    if (!projector.ok()) {
+      err << "ledger rebuild: " << projector.status().message() << "\n";
+      return kExitUnavailable;
+    }
+    out << "ledger rebuild: replaying the log into generation " << next << " (" << dir
+        << ") while generation " << *live << " keeps answering" << std::endl;
+    std::atomic<bool> stop{false};
+    Status s = (*projector)->Run(stop);
+    if (!s.ok()) {
+      err << "ledger rebuild: " << s.message() << " (generation " << *live << " stays live)\n";
+      return kExitUnavailable;
+    }
+    totals = (*projector)->totals();
+  }
+  if (Status s = SwitchGeneration(common.data_dir, next); !s.ok()) {
+    err << "ledger rebuild: " << s.message() << "\n";
+    return kExitUnavailable;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out << "ledger rebuild: " << totals.consumed << " events replayed in " << seconds
+      << " s; " << common.data_dir << " now names generation " << next
+      << " (a running projector moves over by itself; generation " << *live
+      << " stays in " << GenerationDir(common.data_dir, *live) << " until you remove it)\n";
+  return kExitOk;
+}
+
+}  // namespace ledger
