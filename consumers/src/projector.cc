@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 
 #include <array>
 #include <cstring>
@@ -77,6 +78,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   }
 
   Status Run(const std::atomic<bool>& stop) {
+    stop_ = &stop;
     RdKafka::ErrorCode rc = consumer_->subscribe({std::string(kEventsTopic)});
     if (rc != RdKafka::ERR_NO_ERROR) {
       return Status::Unavailable("cannot subscribe to " + std::string(kEventsTopic) + ": " +
@@ -131,8 +133,10 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       }
       consumer->assign(partitions);
     } else {
-      // Whatever was applied must be durable before another member takes over.
-      Status s = CommitBatch();
+      // Whatever was applied must be durable before another member takes over; with a
+      // full disk it cannot be: stop, and resume from the store's offsets later.
+      Status s = waiting_for_disk_ ? Status::Unavailable("partitions revoked while the disk was full")
+                                   : CommitBatch();
       if (!s.ok()) failure_ = s;
       for (auto* tp : partitions) {
         next_.erase(tp->partition());
@@ -313,6 +317,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   Status StartCommit() {
     if (Status s = FinishCommit(); !s.ok()) return s;
     if (staged_->empty()) return Status::Ok();
+    if (Status s = WaitForDiskSpace(); !s.ok()) return s;
     if (dlq_pending_ > 0) {
       DeliveryReport r = dead_letters_->Flush(std::chrono::seconds(30));
       if (!r.failed.empty()) {
@@ -370,6 +375,52 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     return Status::Ok();
   }
 
+  uint64_t FreeDiskBytes() const {
+    struct statvfs fs {};
+    if (statvfs(store_->dir().c_str(), &fs) != 0) return UINT64_MAX;  // unknown: do not block
+    return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  }
+
+  // Before a write: if the disk is (nearly) full, pause consumption, keep the group
+  // session alive, and wait until there is room; then fetch again from where the applied
+  // events end. Nothing is written meanwhile, so nothing partial can be.
+  Status WaitForDiskSpace() {
+    if (options_.min_free_disk_bytes == 0 || FreeDiskBytes() >= options_.min_free_disk_bytes) {
+      return Status::Ok();
+    }
+    std::vector<RdKafka::TopicPartition*> assigned;
+    consumer_->assignment(assigned);
+    consumer_->pause(assigned);
+    waiting_for_disk_ = true;
+    auto report = Clock::now() - std::chrono::hours(1);
+    while (FreeDiskBytes() < options_.min_free_disk_bytes && !stop_->load() && failure_.ok()) {
+      if (Clock::now() - report > std::chrono::seconds(10)) {
+        if (metrics_) metrics_->CountError("disk_full");
+        spdlog::error("{} has {} MiB free, less than the {} MiB kept free: consumption paused "
+                      "until there is room", store_->dir(), FreeDiskBytes() >> 20,
+                      options_.min_free_disk_bytes >> 20);
+        report = Clock::now();
+      }
+      std::unique_ptr<RdKafka::Message> m(consumer_->consume(200));  // keeps the session
+    }
+    waiting_for_disk_ = false;
+    if (failure_.ok() && !stop_->load()) {
+      // Messages fetched before the pause were dropped meanwhile: fetch them again.
+      for (auto* tp : assigned) {
+        auto next = next_.find(tp->partition());
+        if (next != next_.end()) tp->set_offset(next->second);
+      }
+      consumer_->resume(assigned);
+      for (auto* tp : assigned) {
+        if (next_.count(tp->partition())) consumer_->seek(*tp, 5000);
+      }
+      spdlog::info("{} has room again ({} MiB free): consumption resumed", store_->dir(),
+                   FreeDiskBytes() >> 20);
+    }
+    RdKafka::TopicPartition::destroy(assigned);
+    return failure_;
+  }
+
   bool StoreSwitched() const {
     if (options_.data_dir_link.empty()) return false;
     std::error_code ec;
@@ -407,6 +458,8 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   size_t dlq_pending_ = 0;
   uint64_t dlq_tickets_ = 0;
   Status failure_;
+  const std::atomic<bool>* stop_ = nullptr;  // the caller's, during Run
+  bool waiting_for_disk_ = false;            // WaitForDiskSpace is waiting
 };
 
 Projector::Projector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

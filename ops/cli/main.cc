@@ -78,6 +78,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   proj->add_flag("--until-caught-up", project.until_caught_up,
                  "exit once the partitions are projected up to their end at start");
+  proj->add_option("--min-free-disk", project.min_free_disk_mib,
+                   "MiB to keep free on the store's disk: below it, pause until there is room (0: off)")
+      ->capture_default_str();
   std::string durability = "wal";
   proj->add_option("--durability", durability,
                    "wal (a commit survives a process crash) or wal-sync (fsync: survives "

@@ -69,6 +69,7 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   po.max_batch = options.max_batch;
   po.stop_when_caught_up = options.until_caught_up;
   po.data_dir_link = common.data_dir;
+  po.min_free_disk_bytes = options.min_free_disk_mib << 20;
   auto projector = Projector::Create(po, store->get(), &metrics);
   if (!projector.ok()) {
     err << "ledger project: " << projector.status().message() << "\n";

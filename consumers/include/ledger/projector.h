@@ -43,6 +43,11 @@ struct ProjectorOptions {
   // projector stops, after committing, once the link names another store (a rebuild
   // switched it), so that it can be started again on the new one. Empty: not watched.
   std::string data_dir_link;
+  // Free space the store's disk must keep. Below it the projector writes nothing: it
+  // pauses consumption (staying in the group), reports it (log, errors_total
+  // {kind="disk_full"}), and resumes when space is back. RocksDB's own handling of a
+  // write that finds the disk full is an abort in Debian's build. 0: no check.
+  uint64_t min_free_disk_bytes = 64ull << 20;
   // Send undecodable messages to the dead-letter topic (false: only count them, for a
   // replay that must leave no trace).
   bool send_dead_letters = true;

@@ -39,6 +39,7 @@ struct ProjectOptions {
   size_t max_batch = 20000;
   bool until_caught_up = false;
   StoreOptions::Durability durability = StoreOptions::Durability::kWal;
+  uint64_t min_free_disk_mib = 64;
 };
 int RunProject(const CommonOptions& common, const ProjectOptions& options,
                const std::atomic<bool>& stop, std::ostream& out, std::ostream& err);
