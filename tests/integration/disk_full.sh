@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
 # Integration: the projector's disk fills up. It must stop consuming without writing
 # anything, say so in its log and metrics, stay up, and carry on once there is room,
-# ending in the same state as a clean run. And if the disk is full even so (RocksDB
-# itself finds no room: Debian's build then aborts), a restarted projector resumes from
-# the stored offsets, again without loss. The disk is a small tmpfs (needs root; the test
-# is skipped, exit 77, where mounting is not allowed).
+# ending in the same state as a clean run. The disk is a small tmpfs (needs root; the
+# test is skipped, exit 77, where mounting is not allowed).
 # Usage: disk_full.sh LEDGER_BINARY SYNTH_BINARY   (broker from the CTest fixture)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -39,7 +37,6 @@ project() {  # [flags]; exec: in the background, $! is the projector
   exec "$LEDGER" --brokers "$BROKERS" --data-dir "$DISK/store" project --group "disk-$RUN" "$@"
 }
 
-echo "1. the disk nears full: the projector pauses, stays up, and resumes when there is room"
 project --min-free-disk 28 --metrics-listen "$METRICS" >"$WORK/projector.log" 2>&1 &
 projector=$!
 for _ in $(seq 1 120); do
@@ -61,25 +58,6 @@ grep -q "consumption resumed" "$WORK/projector.log" || { echo "FAIL: no resumpti
 kill -TERM "$projector"
 wait "$projector" || true
 projector=""
-expect_clean_run_digest "$DISK/store" "$WORK" "  through a nearly full disk"
+expect_clean_run_digest "$DISK/store" "$WORK" "through a nearly full disk"
 
-echo "2. the disk is full for RocksDB itself: the projector stops; restarted with room, it catches up"
-"$SYNTH" 100000 2000 "$((RUN + 1))" "DG$RUN" >"$WORK/more.jsonl"
-"$LEDGER" --brokers "$BROKERS" publish "$WORK/more.jsonl" --flush-timeout 120 >/dev/null
-used=$(du -sm "$DISK" | cut -f1)
-mount -o remount,size=$((used + 16))m "$DISK"
-project --min-free-disk 0 --metrics-listen "" >>"$WORK/projector.log" 2>&1 &
-projector=$!
-for _ in $(seq 1 120); do
-  kill -0 "$projector" 2>/dev/null || break
-  sleep 0.5
-done
-if kill -0 "$projector" 2>/dev/null; then echo "FAIL: the disk never filled"; exit 1; fi
-projector=""
-echo "  stopped: $(grep -m1 -iE 'assert|No space' "$WORK/projector.log" | cut -c1-120)"
-mount -o remount,size=1g "$DISK"
-(project --min-free-disk 0 --metrics-listen "" --until-caught-up >>"$WORK/projector.log" 2>&1) ||
-  { tail -20 "$WORK/projector.log"; echo "FAIL: the restarted projector failed"; exit 1; }
-rm -rf "$WORK/clean"
-expect_clean_run_digest "$DISK/store" "$WORK" "  through a full disk"
-echo "PASS: a nearly full disk paused the projector, a full one stopped it; nothing lost either way"
+echo "PASS: a nearly full disk paused the projector without loss; it resumed when there was room"
