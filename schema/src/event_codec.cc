@@ -103,25 +103,34 @@ Status CheckId(const std::string& field, const std::string& v) {
 constexpr const char* kEnvelopeStrings[] = {"source", "actor", "correlation_id", "causation_id"};
 
 // Finds the first string field that is not valid UTF-8 (FlatBuffers requires UTF-8; its
-// Verifier does not check it).
-struct Utf8Check : flatbuffers::IterationVisitor {
-  void Field(size_t, size_t, flatbuffers::ElementaryType, bool, const flatbuffers::TypeTable*,
-             const char* name, const uint8_t*) override {
+// Verifier does not check it) and the first time field outside years 0000-9999.
+struct ContentCheck : flatbuffers::IterationVisitor {
+  void Field(size_t, size_t, flatbuffers::ElementaryType type, bool is_vector,
+             const flatbuffers::TypeTable*, const char* name, const uint8_t* val) override {
     field = name != nullptr ? name : "?";
+    if (val == nullptr || is_vector || type != flatbuffers::ET_LONG || !problem.empty()) return;
+    const std::string_view n(field);
+    if (n.size() > 3 && n.substr(n.size() - 3) == "_at") {
+      const int64_t t = flatbuffers::ReadScalar<int64_t>(val);
+      if (t < kEarliestTime || t > kLatestTime) {
+        problem = "field " + std::string(n) + " holds " + std::to_string(t) +
+                  ", not a time between years 0000 and 9999";
+      }
+    }
   }
   void String(const flatbuffers::String* s) override {
-    if (!bad_field.empty()) return;
+    if (!problem.empty()) return;
     const char* p = s->c_str();
     const char* end = p + s->size();
     while (p < end) {
       if (flatbuffers::FromUTF8(&p) < 0) {
-        bad_field = field;
+        problem = "field " + std::string(field) + " is not valid UTF-8";
         return;
       }
     }
   }
   const char* field = "";
-  std::string bad_field;
+  std::string problem;
 };
 
 }  // namespace
@@ -282,12 +291,9 @@ Result<const fb::Envelope*> VerifyEnvelope(const void* data, size_t size) {
   if (!IsReferenceEvent(type) && (e->account_id() == nullptr || e->account_id()->size() == 0)) {
     return Status::InvalidInput(EventTypeName(type) + " without an account_id");
   }
-  Utf8Check utf8;
-  flatbuffers::IterateFlatBuffer(static_cast<const uint8_t*>(data), fb::EnvelopeTypeTable(), &utf8);
-  if (!utf8.bad_field.empty()) {
-    return Status::InvalidInput(EventTypeName(type) + ": field " + utf8.bad_field +
-                                " is not valid UTF-8");
-  }
+  ContentCheck content;
+  flatbuffers::IterateFlatBuffer(static_cast<const uint8_t*>(data), fb::EnvelopeTypeTable(), &content);
+  if (!content.problem.empty()) return Status::InvalidInput(EventTypeName(type) + ": " + content.problem);
   return e;
 }
 

@@ -120,6 +120,7 @@ Result<Millis> ParseTime(std::string_view text) {
 
 std::string FormatTime(Millis t) {
   if (t == kForever) return "forever";
+  if (t < kEarliestTime || t > kLatestTime) return "invalid-time(" + std::to_string(t) + ")";
   int64_t days = t >= 0 ? t / 86400000LL : -((-t + 86399999LL) / 86400000LL);
   int64_t rest = t - days * 86400000LL;
   int64_t y;

@@ -169,5 +169,25 @@ TEST(VerifyEnvelope, RejectsStringsThatAreNotUtf8NamingTheField) {
   EXPECT_EQ(e.status().message(), "AccountClosed: field source is not valid UTF-8");
 }
 
+TEST(VerifyEnvelope, RejectsTimesOutsideTheYearsItCanWrite) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto id = fbb.CreateString("G");
+  auto renewed = fb::CreateAgreementRenewed(fbb, id, std::numeric_limits<int64_t>::min());
+  auto account = fbb.CreateString("A");
+  const UuidBytes raw = NewUuidV7(1);
+  fb::Uuid uuid(flatbuffers::span<const uint8_t, 16>(raw.data(), 16));
+  fb::EnvelopeBuilder b(fbb);
+  b.add_event_id(&uuid);
+  b.add_account_id(account);
+  b.add_event_type(fb::Event::AgreementRenewed);
+  b.add_event(renewed.Union());
+  fbb.Finish(b.Finish(), fb::EnvelopeIdentifier());
+  auto verified = VerifyEnvelope(fbb.GetBufferPointer(), fbb.GetSize());
+  ASSERT_FALSE(verified.ok());
+  EXPECT_EQ(verified.status().message(),
+            "AgreementRenewed: field ends_at holds -9223372036854775808, not a time between years "
+            "0000 and 9999");
+}
+
 }  // namespace
 }  // namespace ledger

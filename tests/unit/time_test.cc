@@ -35,6 +35,9 @@ TEST(Time, FormatsBackToRfc3339) {
   EXPECT_EQ(FormatTime(1748736000250), "2025-06-01T00:00:00.250Z");
   EXPECT_EQ(FormatTime(-1000), "1969-12-31T23:59:59Z");
   EXPECT_EQ(FormatTime(kForever), "forever");
+  EXPECT_EQ(FormatTime(std::numeric_limits<Millis>::min()), "invalid-time(-9223372036854775808)");
+  EXPECT_EQ(FormatTime(kLatestTime), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatTime(kEarliestTime), "0000-01-01T00:00:00Z");
   EXPECT_EQ(FormatDate(1748736000000 + 3600000), "2025-06-01");
   for (Millis t : {0LL, 951782400000LL, 4102444799999LL}) EXPECT_EQ(*ParseTime(FormatTime(t)), t);
 }
