@@ -2,6 +2,7 @@
 
 #include "ledger/event_codec.h"
 #include "ledger/keys.h"
+#include "ledger/reference.h"
 
 namespace ledger {
 
@@ -85,8 +86,10 @@ Result<size_t> ReferenceFollower::Poll(StagedBatch* batch, size_t max) {
       if (Status s = dead_letter_(*m, verified.status().message()); !s.ok()) return s;
     } else {
       // Keyed by content, not by the Kafka key, so a mis-keyed record cannot shadow another.
+      // With its record time and place: answers "as known at" and explain read them.
       batch->Put(keys::kReferencePartition, ReferenceKey(**verified),
-                 std::string(static_cast<const char*>(m->payload()), m->len()));
+                 EncodeReferenceValue(m->timestamp().timestamp, m->partition(), m->offset(),
+                                      std::string_view(static_cast<const char*>(m->payload()), m->len())));
     }
     it->second = m->offset() + 1;
     batch->Put(keys::kReferencePartition, keys::ReferenceNextOffset(m->partition()),

@@ -1,11 +1,14 @@
+#include <algorithm>
 #include <chrono>
+#include <iomanip>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "ledger/commands.h"
-#include "ledger/entitlement.h"
+#include "ledger/ledger_view.h"
+#include "ledger/reference.h"
 #include "ledger/event_codec.h"
 #include "ledger/keys.h"
 #include "state_generated.h"
@@ -17,55 +20,127 @@ Result<std::unique_ptr<ProjectionStore>> OpenForQuery(const CommonOptions& commo
   return ProjectionStore::Open(common.data_dir, ProjectionStore::Mode::kReadOnly);
 }
 
-void PrintTable(const EntitlementAnswer& a, std::ostream& out) {
-  auto row = [&out](const char* label, const std::string& value) {
-    out << "  " << label << std::string(16 - std::string(label).size(), ' ') << value << "\n";
-  };
-  row("account", a.question.account + " (" + a.account_status + ")");
-  row("product", a.question.product +
-                     (a.question.version.empty() ? "" : " version " + a.question.version));
-  row("at", FormatTime(a.question.at));
-  row("entitled", a.entitled ? "YES" : "NO");
-  if (a.until) row("until", FormatTime(*a.until));
-  for (const auto& b : a.bases) {
-    row("basis", b.kind + " " + b.id + " (" + b.offering + "), " + FormatDate(b.from) + " to " +
-                     FormatDate(b.until));
+std::string Scalar(const Json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
+  if (v.is_null()) return "";
+  if (v.is_array()) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : "; ") + Scalar(x);
+    return s;
   }
-  for (const auto& r : a.reasons) row(a.entitled ? "note" : "reason", r);
+  if (v.is_object()) {
+    std::string s;
+    for (const auto& [k, x] : v.items()) s += (s.empty() ? "" : " ") + k + "=" + Scalar(x);
+    return s;
+  }
+  return v.dump();
+}
+
+// An answer as label/value rows: nested objects as "outer.inner"; a list of objects or
+// of reasons one row per item ("events" then reads as the story, in order).
+void PrintAnswer(const Json& j, const std::string& prefix, std::ostream& out) {
+  auto row = [&out](const std::string& label, const std::string& value) {
+    out << "  " << std::left << std::setw(24) << label << " " << value << "\n";
+  };
+  for (const auto& [k, v] : j.items()) {
+    const std::string label = prefix + k;
+    if (v.is_object()) {
+      PrintAnswer(v, label + ".", out);
+    } else if (v.is_array() && !v.empty() && (v.front().is_object() || k.find("reasons") != std::string::npos)) {
+      for (const auto& item : v) row(label, Scalar(item));
+    } else if (!(v.is_array() && v.empty())) {
+      row(label, Scalar(v));
+    }
+  }
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+// A list's columns: every key any item has, in first-seen order.
+std::vector<std::string> Columns(const Json& items) {
+  std::vector<std::string> cols;
+  for (const auto& row : items) {
+    for (const auto& [k, v] : row.items()) {
+      if (std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
+    }
+  }
+  return cols;
+}
+
+void PrintList(const Json& j, OutputFormat format, std::ostream& out) {
+  const Json& items = j["items"];
+  const auto cols = Columns(items);
+  auto cell = [](const Json& row, const std::string& col) { return Scalar(row.value(col, Json())); };
+  if (format == OutputFormat::kJsonLines) {
+    for (const auto& row : items) out << row.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
+    return;
+  }
+  if (format == OutputFormat::kCsv) {
+    for (size_t i = 0; i < cols.size(); ++i) out << (i ? "," : "") << cols[i];
+    out << "\n";
+    for (const auto& row : items) {
+      for (size_t i = 0; i < cols.size(); ++i) out << (i ? "," : "") << CsvField(cell(row, cols[i]));
+      out << "\n";
+    }
+    return;
+  }
+  std::vector<size_t> width;
+  for (const auto& c : cols) width.push_back(c.size());
+  for (const auto& row : items) {
+    for (size_t i = 0; i < cols.size(); ++i) width[i] = std::max(width[i], cell(row, cols[i]).size());
+  }
+  auto line = [&](const std::vector<std::string>& values) {
+    for (size_t i = 0; i < values.size(); ++i) out << std::left << std::setw(static_cast<int>(width[i]) + 2) << values[i];
+    out << "\n";
+  };
+  if (!cols.empty()) line(cols);
+  for (const auto& row : items) {
+    std::vector<std::string> values;
+    for (const auto& c : cols) values.push_back(cell(row, c));
+    line(values);
+  }
+  out << j["total"].get<int64_t>() << " in " << j["list"].get<std::string>() << " at " << j["at"].get<std::string>();
+  if (j.contains("known_at")) out << " as known at " << j["known_at"].get<std::string>();
+  if (j.contains("counts")) out << "; " << Scalar(j["counts"]);
+  out << "\n";
 }
 
 }  // namespace
 
-int RunQueryEntitlement(const CommonOptions& common, const EntitlementQueryOptions& o,
-                        std::ostream& out, std::ostream& err) {
-  EntitlementQuestion q{o.account, o.product, o.version, 0};
-  if (o.at.empty()) {
-    q.at = std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-               .count();
-  } else {
-    auto t = ParseTime(o.at);
-    if (!t.ok()) {
-      err << "ledger query entitlement: --at: " << t.status().message() << "\n";
-      return kExitUsage;
-    }
-    q.at = *t;
-  }
+int RunQuery(const CommonOptions& common, const std::string& name,
+             const std::map<std::string, std::string>& params, OutputFormat format, std::ostream& out,
+             std::ostream& err) {
+  const std::string who =
+      "ledger query " + (name == "list" && params.count("list") ? "list " + params.at("list") : name);
   auto store = OpenForQuery(common);
   if (!store.ok()) {
-    err << "ledger query entitlement: " << store.status().message() << "\n";
+    err << who << ": " << store.status().message() << "\n";
     return kExitUnavailable;
   }
-  EntitlementService service(store->get());
-  auto answer = service.Entitlement(q);
+  auto view = LedgerView::Create(store->get());
+  if (!view.ok()) {
+    err << who << ": " << view.status().message() << "\n";
+    return kExitUnavailable;
+  }
+  auto answer = (*view)->Ask({name, params});
   if (!answer.ok()) {
-    err << "ledger query entitlement: " << answer.status().message() << "\n";
-    return kExitUnavailable;
+    err << who << ": " << answer.status().message() << "\n";
+    const auto code = answer.status().code();
+    return code == Status::Code::kInvalidInput || code == Status::Code::kNotFound ? kExitRejected
+                                                                                   : kExitUnavailable;
   }
-  if (o.format == OutputFormat::kJson) {
-    out << EntitlementToJson(*answer) << "\n";
+  if (name == "list" && format != OutputFormat::kJson) {
+    PrintList(*answer, format, out);
+  } else if (format == OutputFormat::kTable) {
+    PrintAnswer(*answer, "", out);
   } else {
-    PrintTable(*answer, out);
+    out << answer->dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
   }
   return kExitOk;
 }
@@ -77,8 +152,12 @@ int RunQueryEvents(const CommonOptions& common, const std::string& account, std:
     err << "ledger query events: " << store.status().message() << "\n";
     return kExitUnavailable;
   }
-  EntitlementService service(store->get());
-  auto where = service.LocateAccount(account);
+  auto view = LedgerView::Create(store->get());
+  if (!view.ok()) {
+    err << "ledger query events: " << view.status().message() << "\n";
+    return kExitUnavailable;
+  }
+  auto where = (*view)->LocateAccount(account);
   if (!where.ok() || !where->has_value()) {
     err << "ledger query events: account " << account << " is unknown to the ledger\n";
     return kExitRejected;
@@ -135,8 +214,13 @@ int RunQueryReference(const CommonOptions& common, const std::string& type, std:
   const std::string prefix = type.empty() ? "" : type + "/";
   Status s = (*store)->Scan(keys::kReferencePartition, prefix, [&](std::string_view k, std::string_view v) {
     if (k.rfind(keys::kNextOffset, 0) == 0) return true;
-    auto json = (*codec)->ToJson(v.data(), v.size());
-    nlohmann::ordered_json line = {{"key", std::string(k)}};
+    auto value = DecodeReferenceValue(v);
+    if (!value) return true;
+    auto json = (*codec)->ToJson(value->envelope.data(), value->envelope.size());
+    nlohmann::ordered_json line = {{"key", std::string(k)},
+                                   {"partition", value->partition},
+                                   {"offset", value->offset},
+                                   {"recorded_at", FormatTime(value->recorded_at)}};
     if (json.ok()) {
       line["event"] = nlohmann::ordered_json::parse(*json);
     } else {

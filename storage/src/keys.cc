@@ -22,6 +22,40 @@ std::string Agreement(std::string_view account, std::string_view agreement) {
   return Join('G', account, agreement);
 }
 std::string AgreementPrefix(std::string_view account) { return Join('G', account, ""); }
+std::string Grant(std::string_view account, std::string_view id) { return Join(kGrantTag, account, id); }
+std::string Contact(std::string_view account, std::string_view id) { return Join(kContactTag, account, id); }
+std::string PortalUser(std::string_view account, std::string_view id) {
+  return Join(kPortalUserTag, account, id);
+}
+std::string Consent(std::string_view account, std::string_view id) { return Join(kConsentTag, account, id); }
+std::string Session(std::string_view account, std::string_view id) { return Join(kSessionTag, account, id); }
+std::string Case(std::string_view account, std::string_view id) { return Join(kCaseTag, account, id); }
+std::string Escalation(std::string_view account, std::string_view id) {
+  return Join(kEscalationTag, account, id);
+}
+std::string EntitlementIndex(std::string_view account) { return Join('I', account); }
+
+std::string_view AccountOf(std::string_view key) {
+  if (key.empty()) return key;
+  const size_t end = key.find('\0', 1);
+  return key.substr(1, end == std::string_view::npos ? std::string_view::npos : end - 1);
+}
+std::string_view IdOf(std::string_view key) {
+  const size_t sep = key.find('\0', 1);
+  return sep == std::string_view::npos ? std::string_view() : key.substr(sep + 1);
+}
+
+std::string HistoryPrefix(std::string_view key) {
+  std::string k = "H";
+  const auto n = static_cast<uint32_t>(key.size());
+  for (int i = 0; i < 4; ++i) k.push_back(static_cast<char>(n >> (24 - 8 * i)));
+  k.append(key);
+  return k;
+}
+std::string History(std::string_view key, int64_t superseded_at) {
+  return HistoryPrefix(key) + EncodeOffset(superseded_at);
+}
+
 std::string SeenEvent(const UuidBytes& id) {
   return Join('E', std::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
 }

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "ledger/entitlement.h"
+#include "ledger/ledger_view.h"
 #include "ledger/event_codec.h"
 #include "ledger/projector.h"
 #include "ledger/publisher.h"
@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
   std::printf("project / consume-only = %.2f  (first target: >= 0.50)\n", project_rate / consume_rate);
 
   // 5. In-process entitlement queries on the resulting store.
-  ledger::EntitlementService service(store.get());
+  auto view = std::move(*ledger::LedgerView::Create(store.get()));
   std::mt19937_64 rng(7);
   const auto& products = ledger::test_support::SyntheticStream::Products();
   const ledger::Millis from = *ledger::ParseTime("2024-01-01");
@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
                                   products[rng() % products.size()], "14.1",
                                   from + static_cast<ledger::Millis>(rng() % (3LL * 365 * 86400000))};
     auto q0 = Clock::now();
-    auto ans = service.Entitlement(q);
+    auto ans = view->Entitlement(q);
     us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - q0).count());
     if (ans.ok() && ans->entitled) ++entitled;
   }

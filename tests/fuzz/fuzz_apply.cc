@@ -82,7 +82,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     agreements.push_back(flatbuffers::GetRoot<ledger::state::AgreementState>(g->second.data()));
   }
   for (ledger::Millis t : {ledger::Millis{0}, ledger::Millis{1748736000000}, ledger::kForever - 1}) {
-    auto answer = ledger::EvaluateEntitlement({account, "p", "", t}, state, agreements);
+    ledger::AccountFacts facts;
+    facts.account = state;
+    facts.agreements = agreements;
+    auto answer = ledger::EvaluateEntitlement({account, "p", "", t}, facts, nullptr);
     (void)ledger::EntitlementToJson(answer);
   }
   return 0;

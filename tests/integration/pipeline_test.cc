@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "ledger/commands.h"
-#include "ledger/entitlement.h"
+#include "ledger/ledger_view.h"
 #include "ledger/event_codec.h"
 #include "ledger/keys.h"
 #include "ledger/partitioner.h"
@@ -130,7 +130,9 @@ TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
   ASSERT_TRUE(reference.ok());
   EXPECT_TRUE(reference->has_value());
 
-  EntitlementService service(store->get());
+  auto view = LedgerView::Create(store->get());
+  ASSERT_TRUE(view.ok()) << view.status().message();
+  LedgerView& service = **view;
   const Millis mid2026 = *ParseTime("2026-06-01");
   for (int i = 0; i < kAccounts; ++i) {
     const std::string a = "IT" + run_ + "-" + std::to_string(i);

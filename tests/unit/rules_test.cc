@@ -40,14 +40,17 @@ class MemoryLedger {
 
   EntitlementAnswer Ask(const std::string& account, const std::string& product, const std::string& at) {
     EntitlementQuestion q{account, product, "", *ParseTime(at)};
-    auto it = kv_.find(keys::Account(account));
-    if (it == kv_.end()) return EvaluateEntitlement(q, nullptr, {});
-    std::vector<const state::AgreementState*> gs;
-    const std::string prefix = keys::AgreementPrefix(account);
-    for (auto g = kv_.lower_bound(prefix); g != kv_.end() && g->first.rfind(prefix, 0) == 0; ++g) {
-      gs.push_back(flatbuffers::GetRoot<state::AgreementState>(g->second.data()));
+    AccountFacts f;
+    if (auto it = kv_.find(keys::Account(account)); it != kv_.end()) {
+      f.account = flatbuffers::GetRoot<state::AccountState>(it->second.data());
     }
-    return EvaluateEntitlement(q, flatbuffers::GetRoot<state::AccountState>(it->second.data()), gs);
+    for (const auto& [k, v] : kv_) {
+      if (keys::AccountOf(k) != account || keys::IdOf(k).empty()) continue;
+      if (k[0] == keys::kAgreementTag) f.agreements.push_back(flatbuffers::GetRoot<state::AgreementState>(v.data()));
+      if (k[0] == keys::kGrantTag) f.grants.push_back(flatbuffers::GetRoot<state::GrantState>(v.data()));
+      if (k[0] == keys::kConsentTag) f.consents.push_back(flatbuffers::GetRoot<state::ConsentState>(v.data()));
+    }
+    return EvaluateEntitlement(q, f, nullptr);
   }
 
   bool Entitled(const std::string& account, const std::string& product, const std::string& at) {
@@ -104,7 +107,7 @@ TEST_F(AgreementRules, AnswerCarriesBasisUntilAndReasons) {
             "agreement AG-1 (EssentialSupport) lapsed: it ended on 2026-01-01T00:00:00Z");
   auto other = ledger_.Ask("A", "web-gateway", "2025-06-01");
   EXPECT_FALSE(other.entitled);
-  EXPECT_EQ(other.reasons.at(0), "no agreement of account A covers product web-gateway");
+  EXPECT_EQ(other.reasons.at(0), "no agreement, extension or grant of account A covers product web-gateway");
   auto unknown = ledger_.Ask("NOPE", "endpoint-protection", "2025-06-01");
   EXPECT_EQ(unknown.account_status, "unknown");
   EXPECT_FALSE(unknown.entitled);

@@ -1,15 +1,15 @@
-// Entitlement: is an account entitled to support for a product at a time, on what
-// basis, until when, and if not, why not. EvaluateEntitlement is pure; the
-// EntitlementService reads its inputs from the projection store.
+// Entitlement (DESIGN.md rules 1-4, 7, 8): is an account entitled to support for a
+// product and version at a valid time T, on what basis, until when, with what coverage
+// and response target, and if not, every reason why not. Pure functions over the
+// account's stored facts (FlatBuffers tables read in place) and, when given, the
+// reference data; ledger/ledger_view.h reads those inputs from a store.
 #pragma once
 
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "ledger/projection_store.h"
-#include "ledger/status.h"
+#include "ledger/reference.h"
 #include "ledger/time.h"
 
 namespace ledger {
@@ -17,22 +17,48 @@ namespace ledger {
 namespace state {
 struct AccountState;
 struct AgreementState;
+struct GrantState;
+struct ConsentState;
+struct ContactState;
+struct PortalUserState;
 }  // namespace state
+
+// One account's facts, as known at some record time. Pointers into buffers the caller
+// keeps alive. `account` is null for an account unknown (at that record time).
+struct AccountFacts {
+  const state::AccountState* account = nullptr;
+  std::vector<const state::AgreementState*> agreements;
+  std::vector<const state::GrantState*> grants;  // courtesy, temporary, extensions
+  std::vector<const state::ConsentState*> consents;
+};
 
 struct EntitlementQuestion {
   std::string account;
   std::string product;
-  std::string version;  // echoed; version lifecycle rules come with reference data
-  Millis at = 0;        // valid time asked about
+  std::string version;     // empty: any version (no lifecycle rule applied)
+  Millis at = 0;           // valid time asked about
+  Millis known_at = kForever;  // record time: what the ledger believed then
+  int severity = 0;        // 1..4 for a response target; 0: none asked
 };
 
 // One thing that entitles the account.
 struct EntitlementBasis {
-  std::string kind;      // "agreement"
-  std::string id;        // the agreement id
-  std::string offering;  // "EssentialSupport", ...
+  std::string kind;      // "agreement", "extension", "courtesy", "temporary"
+  std::string id;        // the agreement or grant id
+  std::string offering;  // "EssentialSupport", ...; for a grant, that of the latest
+                         // agreement line for the product, if any
   Millis from = 0;       // this basis holds from (inclusive)
   Millis until = 0;      // until (exclusive)
+};
+
+struct RemoteAccess {
+  bool consent_active = false;
+  std::string consent_id;
+  std::string contact_id;
+  std::string terms_version;
+  Millis expires_at = kForever;
+  std::string required_terms_version;  // from policy remote_access.terms_version, if set
+  std::vector<std::string> reasons;    // why no consent is active
 };
 
 struct EntitlementAnswer {
@@ -41,32 +67,50 @@ struct EntitlementAnswer {
   std::string account_status;  // "active", "suspended", "closed", "unknown", "not yet open"
   std::vector<EntitlementBasis> bases;
   std::optional<Millis> until;       // the latest end of any basis, when entitled
-  std::vector<std::string> reasons;  // why not (and notes), in plain words
+  std::vector<std::string> reasons;  // why not, in plain words (and, when entitled, notes)
+
+  // Joined from reference data (empty when none was given or none is defined).
+  std::string version_phase;         // "full", "partial", "extended", "none", "unknown"
+  std::optional<Millis> phase_until;  // when the phase ends
+  std::string offering;              // the best basis's offering
+  std::string coverage;              // "24x7", "business hours"
+  std::optional<int> response_minutes;
+  bool named_account_manager = false;
+  std::string region;
+  std::vector<std::string> languages;
+  std::string time_zone;
+  RemoteAccess remote_access;
 };
 
-// The rule (DESIGN.md, rules 1 and 2, agreements only): entitled when the account is
-// active at T and an agreement is current at T (starts_at <= T < ends_at, before any
-// termination) with a line covering the product at T. Reads the stored (verified)
-// FlatBuffers tables in place; `account` is null for an unknown account.
-EntitlementAnswer EvaluateEntitlement(const EntitlementQuestion& q,
-                                      const state::AccountState* account,
-                                      const std::vector<const state::AgreementState*>& agreements);
+// Rules 1-4 and 7 at q.at. With `reference` null (when an event is applied: rules never
+// read reference data), the version phase, service levels and languages are skipped, and
+// an agreement line counts whatever the version.
+EntitlementAnswer EvaluateEntitlement(const EntitlementQuestion& q, const AccountFacts& facts,
+                                      const ReferenceData* reference);
 
-// Answers questions from a projection store. Thread-safe if the store is.
-class EntitlementService {
- public:
-  explicit EntitlementService(const ProjectionStore* store) : store_(store) {}
+// The account's status at T ("active", ...) and since when.
+std::string AccountStatusAt(const state::AccountState* account, Millis t, Millis* since);
 
-  // The partition holding the account's state, or nullopt for an unknown account.
-  Result<std::optional<int>> LocateAccount(const std::string& account) const;
+// Whether a contact is a designated contact at T; if not, why not in `reason`.
+bool ContactDesignatedAt(const state::ContactState* contact, const std::string& contact_id,
+                         Millis t, std::string* reason);
 
-  Result<EntitlementAnswer> Entitlement(const EntitlementQuestion& q) const;
-
- private:
-  const ProjectionStore* store_;
+// Rule 8: a portal user may read a handbook if activated, not locked, and the account is
+// active at T.
+struct PortalAnswer {
+  std::string account;
+  std::string user;
+  std::string handbook;
+  Millis at = 0;
+  Millis known_at = kForever;
+  bool allowed = false;
+  std::vector<std::string> reasons;
 };
+PortalAnswer EvaluatePortal(PortalAnswer question, const state::AccountState* account,
+                            const state::PortalUserState* user);
 
-// The answer as JSON (the form `ledger query entitlement --format json` prints).
+// The JSON forms that `ledger query … --format json` prints and the HTTP API returns.
 std::string EntitlementToJson(const EntitlementAnswer& a);
+std::string PortalToJson(const PortalAnswer& a);
 
 }  // namespace ledger

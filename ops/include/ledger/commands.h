@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <iosfwd>
+#include <map>
 #include <string>
 
 #include "ledger/kafka_config.h"
@@ -44,15 +45,14 @@ struct ProjectOptions {
 int RunProject(const CommonOptions& common, const ProjectOptions& options,
                const std::atomic<bool>& stop, std::ostream& out, std::ostream& err);
 
-enum class OutputFormat { kTable, kJson };
+enum class OutputFormat { kTable, kJson, kJsonLines, kCsv };
 
-struct EntitlementQueryOptions {
-  std::string account, product, version;
-  std::string at;  // RFC 3339 or a date; empty: now
-  OutputFormat format = OutputFormat::kTable;
-};
-int RunQueryEntitlement(const CommonOptions& common, const EntitlementQueryOptions& options,
-                        std::ostream& out, std::ostream& err);
+// Asks one question (see LedgerView::Ask and QueryCatalog in ledger/ledger_view.h) and
+// prints the answer: a table, JSON, or for a list JSON lines or CSV of its items.
+// Exit codes: 0 answered, 1 rejected (bad parameter, unknown case), 2 store unavailable.
+int RunQuery(const CommonOptions& common, const std::string& name,
+             const std::map<std::string, std::string>& params, OutputFormat format, std::ostream& out,
+             std::ostream& err);
 
 // The events stored for an account, oldest first, as JSON lines (anomalies included).
 int RunQueryEvents(const CommonOptions& common, const std::string& account, std::ostream& out,

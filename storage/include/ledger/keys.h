@@ -21,6 +21,31 @@ inline constexpr std::string_view kSeenEventPrefix = "E";
 std::string Account(std::string_view account);
 std::string Agreement(std::string_view account, std::string_view agreement);
 std::string AgreementPrefix(std::string_view account);
+std::string Grant(std::string_view account, std::string_view grant);  // grants and extensions
+std::string Contact(std::string_view account, std::string_view contact);
+std::string PortalUser(std::string_view account, std::string_view user);
+std::string Consent(std::string_view account, std::string_view consent);
+std::string Session(std::string_view account, std::string_view session);
+std::string Case(std::string_view account, std::string_view case_id);
+std::string Escalation(std::string_view account, std::string_view escalation);
+std::string EntitlementIndex(std::string_view account);
+
+// The one-letter tag that starts every key of an entity kind, e.g. kCaseTag: a prefix
+// scan over it visits that kind across the partition's accounts.
+inline constexpr char kAccountTag = 'A', kAgreementTag = 'G', kGrantTag = 'N', kContactTag = 'C',
+                      kPortalUserTag = 'U', kConsentTag = 'R', kSessionTag = 'V', kCaseTag = 'K',
+                      kEscalationTag = 'S', kAnomalyTag = 'X';
+// The account of an entity key (tag, account, '\0', id), or of an account key.
+std::string_view AccountOf(std::string_view key);
+// The entity id of an entity key (after the '\0').
+std::string_view IdOf(std::string_view key);
+
+// A superseded version of the entity under `key`, kept for "as known at" answers:
+// 'H', the key's length (4 bytes BE), the key, the record time it was superseded at (8
+// bytes BE). The versions of one key are contiguous and ordered by that time.
+std::string History(std::string_view key, int64_t superseded_at);
+std::string HistoryPrefix(std::string_view key);
+
 std::string SeenEvent(const UuidBytes& id);
 std::string EventLog(std::string_view account, int64_t offset);
 std::string EventLogPrefix(std::string_view account);

@@ -1,0 +1,73 @@
+// The ledger's questions answered from a projection store: entitlement, case intake,
+// cases and escalations, portal access, lists, and the events behind each answer. Every
+// question takes a valid time `at` and a record time `known_at`; facts are read as
+// known at that record time from each entity's versions (storage/state.fbs), reference
+// data as recorded by then. `ledger query` and the HTTP API both call Ask().
+#pragma once
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "ledger/entitlement.h"
+#include "ledger/projection_store.h"
+#include "ledger/reference.h"
+#include "ledger/status.h"
+
+namespace ledger {
+
+using Json = nlohmann::ordered_json;
+
+// A question by name with its parameters as text, e.g. {"entitlement",
+// {{"account","ACME"},{"product","db"},{"at","2025-03-01"}}}. Names and parameters are
+// listed by QueryCatalog() and in the README.
+struct Query {
+  std::string name;
+  std::map<std::string, std::string> params;
+};
+
+// The questions and their parameters, for usage messages and the API document.
+const std::map<std::string, std::vector<std::string>>& QueryCatalog();
+
+// Reads `store` (which must outlive it). Reference data is loaded at creation; call
+// RefreshReference() to see newer records. Not thread-safe while refreshing; otherwise
+// const methods may be called from several threads if the store allows it.
+class LedgerView {
+ public:
+  static Result<std::unique_ptr<LedgerView>> Create(const ProjectionStore* store);
+  Status RefreshReference();
+
+  // Answers one query. Errors: InvalidInput for a bad or missing parameter (the message
+  // names it), NotFound for an unknown case or list, others from the store.
+  Result<Json> Ask(const Query& q) const;
+
+  // The entitlement answer itself (the in-process API the benchmark measures).
+  Result<EntitlementAnswer> Entitlement(const EntitlementQuestion& q) const;
+
+  // The partition holding the account's state, or nullopt for an unknown account.
+  Result<std::optional<int>> LocateAccount(const std::string& account) const;
+
+  const ReferenceData& reference() const { return reference_; }
+
+ private:
+  explicit LedgerView(const ProjectionStore* store) : store_(store) {}
+  struct Facts;
+  Result<std::unique_ptr<Facts>> ReadFacts(const std::string& account, Millis known_at) const;
+  Result<std::optional<std::string>> ReadVersion(int partition, const std::string& key, Millis known_at) const;
+  Result<Json> AskEntitlement(const Query& q) const;
+  Result<Json> AskIntake(const Query& q) const;
+  Result<Json> AskCase(const Query& q) const;
+  Result<Json> AskPortal(const Query& q) const;
+  Result<Json> AskList(const Query& q) const;
+
+  const ProjectionStore* store_;
+  ReferenceData reference_;
+};
+
+// The record time (field 0, `recorded_at`) of a stored entity version; nullopt if the
+// bytes are not such a table.
+std::optional<Millis> RecordedAtOf(std::string_view entity);
+
+}  // namespace ledger

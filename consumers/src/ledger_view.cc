@@ -1,0 +1,847 @@
+#include "ledger/ledger_view.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <deque>
+#include <set>
+
+#include "ledger/event_codec.h"
+#include "ledger/keys.h"
+#include "ledger/partitioner.h"
+#include "ledger_generated.h"
+#include "state_generated.h"
+
+namespace ledger {
+namespace {
+
+using Refs = flatbuffers::Vector<const state::EventRef*>;
+
+std::string Str(const flatbuffers::String* s) { return s ? s->str() : ""; }
+
+template <typename T>
+const T* Verified(std::string_view bytes) {
+  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (!v.VerifyBuffer<T>(nullptr)) return nullptr;
+  return flatbuffers::GetRoot<T>(bytes.data());
+}
+
+Millis Now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// ---- parameters -------------------------------------------------------------------------
+
+class Params {
+ public:
+  explicit Params(const Query& q) : q_(q) {}
+  Result<std::string> Required(const std::string& name) const {
+    auto it = q_.params.find(name);
+    if (it == q_.params.end() || it->second.empty()) {
+      return Status::InvalidInput(q_.name + ": the parameter \"" + name + "\" is required");
+    }
+    return it->second;
+  }
+  std::string Optional(const std::string& name) const {
+    auto it = q_.params.find(name);
+    return it == q_.params.end() ? "" : it->second;
+  }
+  // A time; empty: `fallback`.
+  Result<Millis> Time(const std::string& name, Millis fallback) const {
+    const std::string v = Optional(name);
+    if (v.empty()) return fallback;
+    auto t = ParseTime(v);
+    if (!t.ok()) return Status::InvalidInput(q_.name + ": " + name + ": " + t.status().message());
+    return *t;
+  }
+  Result<int64_t> Int(const std::string& name, int64_t fallback, int64_t lo, int64_t hi) const {
+    const std::string v = Optional(name);
+    if (v.empty()) return fallback;
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || end != v.data() + v.size() || n < lo || n > hi) {
+      return Status::InvalidInput(q_.name + ": " + name + ": \"" + v + "\" is not a whole number from " +
+                                  std::to_string(lo) + " to " + std::to_string(hi));
+    }
+    return n;
+  }
+  Result<bool> Flag(const std::string& name) const {
+    const std::string v = Optional(name);
+    if (v.empty() || v == "false" || v == "0") return false;
+    if (v == "true" || v == "1") return true;
+    return Status::InvalidInput(q_.name + ": " + name + ": \"" + v + "\" is not true or false");
+  }
+  Status CheckKnown() const {
+    const auto& known = QueryCatalog().at(q_.name);
+    for (const auto& [k, v] : q_.params) {
+      if (std::find(known.begin(), known.end(), k) == known.end()) {
+        std::string list;
+        for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
+        return Status::InvalidInput(q_.name + ": unknown parameter \"" + k + "\" (known: " + list + ")");
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const Query& q_;
+};
+
+// The valid time and record time every question takes.
+struct When {
+  Millis at = 0;
+  Millis known_at = kForever;
+};
+Result<When> WhenOf(const Params& p) {
+  auto at = p.Time("at", Now());
+  if (!at.ok()) return at.status();
+  auto known = p.Time("known_at", kForever);
+  if (!known.ok()) return known.status();
+  return When{*at, *known};
+}
+void PutWhen(Json& j, const When& w) {
+  j["at"] = FormatTime(w.at);
+  if (w.known_at != kForever) j["known_at"] = FormatTime(w.known_at);
+}
+
+// ---- explain ----------------------------------------------------------------------------
+
+// The events behind an answer: every event that built the entity versions used (as known
+// at R), in log order, and the reference records joined in.
+Result<Json> ExplainEvents(const ProjectionStore& store, int partition, const std::string& account,
+                           const std::vector<const Refs*>& sources, Millis known_at,
+                           const std::vector<ReferenceSource>& reference) {
+  std::map<int64_t, Millis> offsets;
+  for (const Refs* refs : sources) {
+    if (refs == nullptr) continue;
+    for (const state::EventRef* r : *refs) {
+      if (r->recorded_at() <= known_at) offsets[r->offset()] = r->recorded_at();
+    }
+  }
+  auto codec = EventCodec::Create();
+  if (!codec.ok()) return codec.status();
+  Json out = Json::array();
+  for (const auto& [offset, recorded_at] : offsets) {
+    auto raw = store.Get(partition, keys::EventLog(account, offset));
+    if (!raw.ok()) return raw.status();
+    Json e = {{"topic", std::string(kEventsTopic)}, {"partition", partition}, {"offset", offset},
+              {"recorded_at", FormatTime(recorded_at)}};
+    if (!raw->has_value()) {
+      e["error"] = "the event is not in the store's event log";
+    } else if (auto json = (*codec)->ToJson((*raw)->data(), (*raw)->size()); json.ok()) {
+      Json event = Json::parse(*json);
+      e["occurred_at"] = event.value("occurred_at", "");
+      e["type"] = event.value("type", "");
+      e["event"] = std::move(event);
+    } else {
+      e["error"] = json.status().message();
+    }
+    out.push_back(std::move(e));
+  }
+  for (const ReferenceSource& r : reference) {
+    out.push_back({{"topic", std::string(kReferenceTopic)}, {"partition", r.partition}, {"offset", r.offset},
+                   {"recorded_at", FormatTime(r.recorded_at)}, {"key", r.key},
+                   {"effective_at", FormatTime(r.effective_at)}});
+  }
+  return out;
+}
+
+// ---- cases ------------------------------------------------------------------------------
+
+const char* CaseStatusName(state::CaseStatus s) {
+  switch (s) {
+    case state::CaseStatus::Open: return "open";
+    case state::CaseStatus::Resolved: return "resolved";
+    case state::CaseStatus::Closed: return "closed";
+  }
+  return "unknown";
+}
+
+std::optional<state::CaseStatus> CaseStatusAt(const state::CaseState& c, Millis t) {
+  std::optional<state::CaseStatus> s;
+  Millis best = std::numeric_limits<Millis>::min();
+  if (c.changes() == nullptr) return s;
+  for (const auto* ch : *c.changes()) {
+    if (ch->effective_at() <= t && ch->effective_at() >= best) best = ch->effective_at(), s = ch->status();
+  }
+  return s;
+}
+
+int LevelAt(const state::EscalationState& x, Millis t) {
+  int level = -1;
+  Millis best = std::numeric_limits<Millis>::min();
+  if (x.levels() == nullptr) return level;
+  for (const auto* l : *x.levels()) {
+    if (l->effective_at() <= t && l->effective_at() >= best) best = l->effective_at(), level = l->level();
+  }
+  return level;
+}
+
+std::string LevelName(int level) {
+  return level < 0 ? "none" : fb::EnumNameEscalationLevel(static_cast<fb::EscalationLevel>(level));
+}
+
+struct ResponseTarget {
+  std::string coverage;
+  int minutes = 0;
+  Millis due_at = kForever;
+  std::string status;  // "met", "breached", "pending", "none"
+  std::vector<std::string> reasons;
+  std::vector<ReferenceSource> sources;
+};
+
+// Rule 4 and 5: the response target of a case, computed for its opening, as of t.
+ResponseTarget TargetOf(const state::CaseState& c, const std::string& region, const ReferenceData& ref, Millis t,
+                        Millis known_at) {
+  ResponseTarget r;
+  if (!c.entitled()) {
+    r.status = "none";
+    r.reasons.push_back("the case was not entitled when opened: no response target");
+    return r;
+  }
+  const ServiceLevelFact* sl = ref.ServiceLevel(c.offering(), c.opening_severity(), c.opened_at(), known_at);
+  if (sl == nullptr) {
+    r.status = "none";
+    r.reasons.push_back("no service level is defined for " +
+                        std::string(fb::EnumNameOffering(static_cast<fb::Offering>(c.offering()))) + " severity " +
+                        std::to_string(c.opening_severity()));
+    return r;
+  }
+  r.sources.push_back(sl->source);
+  r.minutes = sl->response_minutes;
+  if (sl->coverage == static_cast<int>(fb::Coverage::BusinessHours)) {
+    r.coverage = "business hours";
+    const LanguageFact* l = ref.Languages(region, c.opened_at(), known_at);
+    std::string tz = l ? l->time_zone : "";
+    if (l) r.sources.push_back(l->source);
+    if (tz.empty()) r.reasons.push_back("no time zone is defined for region \"" + region + "\"; business hours in UTC");
+    auto due = AddBusinessMinutes(c.opened_at(), sl->response_minutes, tz);
+    if (!due.ok()) {
+      r.reasons.push_back(due.status().message() + "; business hours in UTC");
+      due = AddBusinessMinutes(c.opened_at(), sl->response_minutes, "UTC");
+    }
+    r.due_at = due.ok() ? *due : kForever;
+  } else {
+    r.coverage = "24x7";
+    r.due_at = c.opened_at() + Millis{sl->response_minutes} * 60000;
+  }
+  const Millis ack = c.acknowledged_at() <= t ? c.acknowledged_at() : kForever;
+  if (ack != kForever) {
+    r.status = ack <= r.due_at ? "met" : "breached";
+  } else {
+    r.status = t >= r.due_at ? "breached" : "pending";
+  }
+  return r;
+}
+
+}  // namespace
+
+// ---- catalog ----------------------------------------------------------------------------
+
+const std::map<std::string, std::vector<std::string>>& QueryCatalog() {
+  static const auto* catalog = new std::map<std::string, std::vector<std::string>>{
+      {"entitlement", {"account", "product", "version", "severity", "at", "known_at", "explain"}},
+      {"intake", {"account", "contact", "product", "version", "severity", "at", "known_at", "explain"}},
+      {"case", {"account", "case", "at", "known_at", "explain"}},
+      {"portal", {"account", "user", "handbook", "at", "known_at", "explain"}},
+      {"list", {"list", "within_days", "at", "known_at", "limit", "offset"}},
+  };
+  return *catalog;
+}
+
+std::optional<Millis> RecordedAtOf(std::string_view entity) {
+  if (entity.size() < 8) return std::nullopt;
+  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(entity.data()), entity.size());
+  const auto root = flatbuffers::ReadScalar<flatbuffers::uoffset_t>(entity.data());
+  if (root + 4 > entity.size()) return std::nullopt;
+  const auto* t = flatbuffers::GetRoot<flatbuffers::Table>(entity.data());
+  if (!t->VerifyTableStart(v) || !t->VerifyField<int64_t>(v, 4, 8)) return std::nullopt;
+  return t->GetField<int64_t>(4, 0);
+}
+
+// ---- reading as known at ----------------------------------------------------------------
+
+struct LedgerView::Facts {
+  int partition = 0;
+  std::deque<std::string> buffers;
+  AccountFacts facts;
+  // Keeps bytes alive for the tables that point into them.
+  std::string_view Keep(std::string bytes) {
+    buffers.push_back(std::move(bytes));
+    return buffers.back();
+  }
+};
+
+Result<std::unique_ptr<LedgerView>> LedgerView::Create(const ProjectionStore* store) {
+  std::unique_ptr<LedgerView> view(new LedgerView(store));
+  if (Status s = view->RefreshReference(); !s.ok()) return s;
+  return view;
+}
+
+Status LedgerView::RefreshReference() {
+  auto data = ReferenceData::Load(*store_);
+  if (!data.ok()) return data.status();
+  reference_ = std::move(*data);
+  return Status::Ok();
+}
+
+Result<std::optional<int>> LedgerView::LocateAccount(const std::string& account) const {
+  std::vector<int> partitions = store_->Partitions();
+  if (partitions.empty()) return std::optional<int>();
+  // Where the producer's partitioner put it, if the store holds partitions 0..N-1; then
+  // the others (another partitioner, a store holding some partitions only).
+  const int guess = KafkaPartitionOf(account, partitions.back() + 1);
+  std::stable_partition(partitions.begin(), partitions.end(), [guess](int p) { return p == guess; });
+  for (int p : partitions) {
+    auto v = store_->Get(p, keys::Account(account));
+    if (!v.ok()) return v.status();
+    if (v->has_value()) return std::optional<int>(p);
+  }
+  return std::optional<int>();
+}
+
+Result<std::optional<std::string>> LedgerView::ReadVersion(int p, const std::string& key, Millis known_at) const {
+  auto current = store_->Get(p, key);
+  if (!current.ok() || known_at == kForever || !current->has_value()) {
+    if (!current.ok() || known_at == kForever) return current;
+  } else if (auto r = RecordedAtOf(**current); r && *r <= known_at) {
+    return current;
+  }
+  // The version superseded first after R, if it was recorded by R.
+  std::optional<std::string> found;
+  Status s = store_->Scan(p, keys::HistoryPrefix(key), [&](std::string_view k, std::string_view v) {
+    const Millis superseded = keys::DecodeOffset(k.substr(k.size() - 8));
+    if (superseded <= known_at) return true;
+    if (auto r = RecordedAtOf(v); r && *r <= known_at) found = std::string(v);
+    return false;
+  });
+  if (!s.ok()) return s;
+  return found;
+}
+
+Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::string& account, Millis known_at) const {
+  auto f = std::make_unique<Facts>();
+  auto where = LocateAccount(account);
+  if (!where.ok()) return where.status();
+  if (!where->has_value()) return f;
+  const int p = f->partition = **where;
+  auto bad = [&](const std::string& what) {
+    return Status::Corruption("stored " + what + " of account " + account + " does not verify");
+  };
+  auto a = ReadVersion(p, keys::Account(account), known_at);
+  if (!a.ok()) return a.status();
+  if (!a->has_value()) return f;
+  f->facts.account = Verified<state::AccountState>(f->Keep(std::move(**a)));
+  if (f->facts.account == nullptr) return bad("state");
+
+  auto index = store_->Get(p, keys::EntitlementIndex(account));
+  if (!index.ok()) return index.status();
+  if (index->has_value()) {
+    const auto* idx = Verified<state::EntitlementIndex>(**index);
+    if (idx == nullptr) return bad("entitlement index");
+    std::vector<std::string> ks;
+    if (idx->keys()) {
+      for (const auto* k : *idx->keys()) ks.push_back(k->str());
+    }
+    std::vector<std::optional<std::string>> values;
+    if (known_at == kForever) {
+      auto v = store_->MultiGet(p, ks);
+      if (!v.ok()) return v.status();
+      values = std::move(*v);
+    } else {
+      for (const auto& k : ks) {
+        auto v = ReadVersion(p, k, known_at);
+        if (!v.ok()) return v.status();
+        values.push_back(std::move(*v));
+      }
+    }
+    for (size_t i = 0; i < ks.size(); ++i) {
+      if (!values[i]) continue;
+      const std::string_view bytes = f->Keep(std::move(*values[i]));
+      if (ks[i].front() == keys::kAgreementTag) {
+        const auto* g = Verified<state::AgreementState>(bytes);
+        if (g == nullptr) return bad("agreement");
+        f->facts.agreements.push_back(g);
+      } else {
+        const auto* g = Verified<state::GrantState>(bytes);
+        if (g == nullptr) return bad("grant");
+        f->facts.grants.push_back(g);
+      }
+    }
+  }
+  // Consents: few per account, found by a prefix scan.
+  std::vector<std::string> consents;
+  Status s = store_->Scan(p, keys::Consent(account, ""), [&](std::string_view k, std::string_view v) {
+    consents.emplace_back(known_at == kForever ? v : k);
+    return true;
+  });
+  if (!s.ok()) return s;
+  for (auto& c : consents) {
+    if (known_at != kForever) {
+      auto v = ReadVersion(p, c, known_at);
+      if (!v.ok()) return v.status();
+      if (!v->has_value()) continue;
+      c = std::move(**v);
+    }
+    const auto* consent = Verified<state::ConsentState>(f->Keep(std::move(c)));
+    if (consent == nullptr) return bad("consent");
+    f->facts.consents.push_back(consent);
+  }
+  return f;
+}
+
+Result<EntitlementAnswer> LedgerView::Entitlement(const EntitlementQuestion& q) const {
+  auto f = ReadFacts(q.account, q.known_at);
+  if (!f.ok()) return f.status();
+  return EvaluateEntitlement(q, (*f)->facts, &reference_);
+}
+
+// ---- the questions ----------------------------------------------------------------------
+
+Result<Json> LedgerView::Ask(const Query& q) const {
+  if (QueryCatalog().count(q.name) == 0) {
+    return Status::NotFound("unknown question \"" + q.name + "\" (known: entitlement, intake, case, portal, list)");
+  }
+  if (Status s = Params(q).CheckKnown(); !s.ok()) return s;
+  if (q.name == "entitlement") return AskEntitlement(q);
+  if (q.name == "intake") return AskIntake(q);
+  if (q.name == "case") return AskCase(q);
+  if (q.name == "portal") return AskPortal(q);
+  return AskList(q);
+}
+
+namespace {
+
+Result<EntitlementQuestion> EntitlementQuestionOf(const Params& p) {
+  EntitlementQuestion q;
+  auto account = p.Required("account");
+  if (!account.ok()) return account.status();
+  auto product = p.Required("product");
+  if (!product.ok()) return product.status();
+  auto when = WhenOf(p);
+  if (!when.ok()) return when.status();
+  auto severity = p.Int("severity", 0, 0, 4);
+  if (!severity.ok()) return severity.status();
+  q.account = *account;
+  q.product = *product;
+  q.version = p.Optional("version");
+  q.at = when->at;
+  q.known_at = when->known_at;
+  q.severity = static_cast<int>(*severity);
+  return q;
+}
+
+// Reference records an entitlement answer joined in.
+std::vector<ReferenceSource> ReferenceUsed(const EntitlementQuestion& q, const std::string& region,
+                                           const std::string& offering, const ReferenceData& ref) {
+  std::vector<ReferenceSource> out;
+  if (const auto* l = ref.Lifecycle(q.product, q.version, q.at, q.known_at)) out.push_back(l->source);
+  if (const auto* l = ref.Languages(region, q.at, q.known_at)) out.push_back(l->source);
+  if (const auto* p = ref.Policy(kGracePeriodPolicy, q.at, q.known_at)) out.push_back(p->source);
+  if (const auto* p = ref.Policy(kRemoteTermsPolicy, q.at, q.known_at)) out.push_back(p->source);
+  if (q.severity != 0 && !offering.empty()) {
+    for (int i = 0; i <= static_cast<int>(fb::Offering::MAX); ++i) {
+      if (offering != fb::EnumNamesOffering()[i]) continue;
+      if (const auto* s = ref.ServiceLevel(i, q.severity, q.at, q.known_at)) out.push_back(s->source);
+    }
+  }
+  return out;
+}
+
+std::vector<const Refs*> SourcesOf(const AccountFacts& f, const std::string& product) {
+  std::vector<const Refs*> out;
+  if (f.account) out.push_back(f.account->sources());
+  for (const auto* g : f.agreements) {
+    bool covers = false;
+    if (g->lines()) {
+      for (const auto* l : *g->lines()) covers = covers || (l->product() && l->product()->str() == product);
+    }
+    if (covers) out.push_back(g->sources());
+  }
+  for (const auto* g : f.grants) {
+    if (g->product() && g->product()->str() == product) out.push_back(g->sources());
+  }
+  for (const auto* c : f.consents) out.push_back(c->sources());
+  return out;
+}
+
+}  // namespace
+
+Result<Json> LedgerView::AskEntitlement(const Query& query) const {
+  Params p(query);
+  auto q = EntitlementQuestionOf(p);
+  if (!q.ok()) return q.status();
+  auto explain = p.Flag("explain");
+  if (!explain.ok()) return explain.status();
+  auto f = ReadFacts(q->account, q->known_at);
+  if (!f.ok()) return f.status();
+  const EntitlementAnswer a = EvaluateEntitlement(*q, (*f)->facts, &reference_);
+  Json j = Json::parse(EntitlementToJson(a));
+  if (*explain && (*f)->facts.account) {
+    auto events = ExplainEvents(*store_, (*f)->partition, q->account, SourcesOf((*f)->facts, q->product),
+                                q->known_at, ReferenceUsed(*q, a.region, a.offering, reference_));
+    if (!events.ok()) return events.status();
+    j["events"] = std::move(*events);
+  }
+  return j;
+}
+
+Result<Json> LedgerView::AskIntake(const Query& query) const {
+  Params p(query);
+  auto q = EntitlementQuestionOf(p);
+  if (!q.ok()) return q.status();
+  auto contact_id = p.Required("contact");
+  if (!contact_id.ok()) return contact_id.status();
+  auto explain = p.Flag("explain");
+  if (!explain.ok()) return explain.status();
+  auto f = ReadFacts(q->account, q->known_at);
+  if (!f.ok()) return f.status();
+  const EntitlementAnswer a = EvaluateEntitlement(*q, (*f)->facts, &reference_);
+  std::string why;
+  const state::ContactState* contact = nullptr;
+  if ((*f)->facts.account) {
+    auto c = ReadVersion((*f)->partition, keys::Contact(q->account, *contact_id), q->known_at);
+    if (!c.ok()) return c.status();
+    if (c->has_value()) {
+      contact = Verified<state::ContactState>((*f)->Keep(std::move(**c)));
+    }
+  }
+  const bool designated = ContactDesignatedAt(contact, *contact_id, q->at, &why);
+  Json j = Json::parse(EntitlementToJson(a));
+  Json out = {{"account", q->account}, {"contact", *contact_id}, {"product", q->product}};
+  if (!q->version.empty()) out["version"] = q->version;
+  PutWhen(out, {q->at, q->known_at});
+  out["may_open_case"] = designated && a.entitled;
+  out["designated_contact"] = designated;
+  std::vector<std::string> reasons;
+  if (!designated) reasons.push_back(why);
+  if (!a.entitled) reasons.insert(reasons.end(), a.reasons.begin(), a.reasons.end());
+  out["reasons"] = reasons;
+  out["entitlement"] = std::move(j);
+  if (*explain && (*f)->facts.account) {
+    auto sources = SourcesOf((*f)->facts, q->product);
+    if (contact) sources.push_back(contact->sources());
+    auto events = ExplainEvents(*store_, (*f)->partition, q->account, sources, q->known_at,
+                                ReferenceUsed(*q, a.region, a.offering, reference_));
+    if (!events.ok()) return events.status();
+    out["events"] = std::move(*events);
+  }
+  return out;
+}
+
+Result<Json> LedgerView::AskCase(const Query& query) const {
+  Params p(query);
+  auto account = p.Required("account");
+  if (!account.ok()) return account.status();
+  auto case_id = p.Required("case");
+  if (!case_id.ok()) return case_id.status();
+  auto when = WhenOf(p);
+  if (!when.ok()) return when.status();
+  auto explain = p.Flag("explain");
+  if (!explain.ok()) return explain.status();
+  auto where = LocateAccount(*account);
+  if (!where.ok()) return where.status();
+  if (!where->has_value()) return Status::NotFound("account " + *account + " is unknown to the ledger");
+  const int part = **where;
+  auto bytes = ReadVersion(part, keys::Case(*account, *case_id), when->known_at);
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) {
+    return Status::NotFound("case " + *case_id + " of account " + *account + " is unknown" +
+                            (when->known_at != kForever ? " as known at " + FormatTime(when->known_at) : ""));
+  }
+  const auto* c = Verified<state::CaseState>(**bytes);
+  auto acct = ReadVersion(part, keys::Account(*account), when->known_at);
+  if (!acct.ok()) return acct.status();
+  const state::AccountState* a = acct->has_value() ? Verified<state::AccountState>(**acct) : nullptr;
+  if (c == nullptr || a == nullptr) return Status::Corruption("stored case " + *case_id + " does not verify");
+  Json j = {{"account", *account}, {"case", *case_id}};
+  PutWhen(j, *when);
+  const auto status = when->at < c->opened_at() ? std::nullopt : CaseStatusAt(*c, when->at);
+  j["status"] = status ? CaseStatusName(*status) : "not yet open";
+  j["product"] = Str(c->product());
+  if (c->version() && c->version()->size()) j["version"] = Str(c->version());
+  j["severity"] = c->severity();
+  j["opening_severity"] = c->opening_severity();
+  j["contact"] = Str(c->contact_id());
+  j["opened_at"] = FormatTime(c->opened_at());
+  j["entitled"] = c->entitled();
+  if (c->entitled()) {
+    j["basis"] = {{"kind", Str(c->basis_kind())}, {"id", Str(c->basis_id())},
+                  {"offering", fb::EnumNameOffering(static_cast<fb::Offering>(c->offering()))}};
+  }
+  std::vector<std::string> verdict;
+  if (c->verdict_reasons()) {
+    for (const auto* r : *c->verdict_reasons()) verdict.push_back(r->str());
+  }
+  j["verdict_reasons"] = verdict;
+  const ResponseTarget target = TargetOf(*c, Str(a->region()), reference_, when->at, when->known_at);
+  Json response = {{"status", target.status}};
+  if (target.status != "none") {
+    response["coverage"] = target.coverage;
+    response["minutes"] = target.minutes;
+    response["due_at"] = FormatTime(target.due_at);
+  }
+  if (c->acknowledged_at() <= when->at) response["acknowledged_at"] = FormatTime(c->acknowledged_at());
+  if (!target.reasons.empty()) response["reasons"] = target.reasons;
+  j["response"] = response;
+
+  // Escalations, and whether (and to which level) the case may be escalated at T.
+  std::deque<std::string> keep;
+  std::vector<const Refs*> sources = {c->sources()};
+  Json escalations = Json::array();
+  int open_level = -1;
+  if (c->escalation_ids()) {
+    for (const auto* id : *c->escalation_ids()) {
+      auto xb = ReadVersion(part, keys::Escalation(*account, id->str()), when->known_at);
+      if (!xb.ok()) return xb.status();
+      if (!xb->has_value()) continue;
+      keep.push_back(std::move(**xb));
+      const auto* x = Verified<state::EscalationState>(keep.back());
+      if (x == nullptr || when->at < x->requested_at()) continue;
+      sources.push_back(x->sources());
+      const bool open = when->at < x->closed_at();
+      const int level = LevelAt(*x, when->at);
+      if (open) open_level = level;
+      Json e = {{"escalation", id->str()}, {"level", LevelName(level)}, {"open", open},
+                {"requested_at", FormatTime(x->requested_at())}};
+      if (x->manager() && x->manager()->size()) e["manager"] = Str(x->manager());
+      if (!open) e["closed_at"] = FormatTime(x->closed_at()), e["outcome"] = Str(x->outcome());
+      escalations.push_back(std::move(e));
+    }
+  }
+  j["escalations"] = escalations;
+  std::vector<std::string> next, why_not;
+  if (!status || *status != state::CaseStatus::Open) why_not.push_back("the case is not open");
+  if (!c->entitled()) why_not.push_back("the case was not entitled when opened");
+  if (why_not.empty()) {
+    const int engineering = static_cast<int>(fb::EscalationLevel::ProductEngineering);
+    const int virtual_team = static_cast<int>(fb::EscalationLevel::VirtualTeam);
+    if (open_level < 0) {
+      next.push_back(LevelName(0));
+    } else if (open_level < engineering) {
+      next.push_back(LevelName(open_level + 1));
+    }
+    if (c->severity() <= 2 && open_level != virtual_team) next.push_back(LevelName(virtual_team));
+    if (next.empty()) why_not.push_back("the escalation is at the top level");
+  }
+  j["may_escalate"] = !next.empty();
+  j["next_levels"] = next;
+  if (!why_not.empty()) j["escalation_reasons"] = why_not;
+  if (*explain) {
+    std::vector<ReferenceSource> ref = target.sources;
+    auto events = ExplainEvents(*store_, part, *account, sources, when->known_at, ref);
+    if (!events.ok()) return events.status();
+    j["events"] = std::move(*events);
+  }
+  return j;
+}
+
+Result<Json> LedgerView::AskPortal(const Query& query) const {
+  Params p(query);
+  auto account = p.Required("account");
+  if (!account.ok()) return account.status();
+  auto user = p.Required("user");
+  if (!user.ok()) return user.status();
+  auto when = WhenOf(p);
+  if (!when.ok()) return when.status();
+  auto explain = p.Flag("explain");
+  if (!explain.ok()) return explain.status();
+  PortalAnswer q{*account, *user, p.Optional("handbook"), when->at, when->known_at};
+  auto where = LocateAccount(*account);
+  if (!where.ok()) return where.status();
+  std::optional<std::string> ab, ub;
+  if (where->has_value()) {
+    auto a = ReadVersion(**where, keys::Account(*account), when->known_at);
+    if (!a.ok()) return a.status();
+    auto u = ReadVersion(**where, keys::PortalUser(*account, *user), when->known_at);
+    if (!u.ok()) return u.status();
+    ab = std::move(*a), ub = std::move(*u);
+  }
+  const auto* a = ab ? Verified<state::AccountState>(*ab) : nullptr;
+  const auto* u = ub ? Verified<state::PortalUserState>(*ub) : nullptr;
+  Json j = Json::parse(PortalToJson(EvaluatePortal(q, a, u)));
+  if (*explain && a) {
+    auto events = ExplainEvents(*store_, **where, *account, {a->sources(), u ? u->sources() : nullptr},
+                                when->known_at, {});
+    if (!events.ok()) return events.status();
+    j["events"] = std::move(*events);
+  }
+  return j;
+}
+
+// ---- lists ------------------------------------------------------------------------------
+
+Result<Json> LedgerView::AskList(const Query& query) const {
+  Params p(query);
+  auto name = p.Required("list");
+  if (!name.ok()) return name.status();
+  auto when = WhenOf(p);
+  if (!when.ok()) return when.status();
+  auto within = p.Int("within_days", 90, 0, 36500);
+  if (!within.ok()) return within.status();
+  auto limit = p.Int("limit", 1000, 1, 100000);
+  if (!limit.ok()) return limit.status();
+  auto offset = p.Int("offset", 0, 0, std::numeric_limits<int32_t>::max());
+  if (!offset.ok()) return offset.status();
+  const Millis t = when->at, r = when->known_at, horizon = t + *within * 86400000;
+
+  static const std::map<std::string, char> kTags = {
+      {"agreements-lapsing", keys::kAgreementTag}, {"grants-expiring", keys::kGrantTag},
+      {"open-cases", keys::kCaseTag},              {"breached-cases", keys::kCaseTag},
+      {"open-escalations", keys::kEscalationTag},  {"sessions-without-consent", keys::kSessionTag},
+      {"anomalies", keys::kAnomalyTag}};
+  auto tag = kTags.find(*name);
+  if (tag == kTags.end()) {
+    return Status::NotFound("unknown list \"" + *name +
+                            "\" (known: agreements-lapsing, grants-expiring, open-cases, breached-cases, "
+                            "open-escalations, sessions-without-consent, anomalies)");
+  }
+  std::vector<Json> rows;
+  std::map<std::string, int64_t> counts;
+  Status failed;
+  // Each row is built from the entity version known at R.
+  auto visit = [&](int part, std::string_view key, std::string_view value) -> Status {
+    const std::string account(keys::AccountOf(key));
+    std::optional<std::string> version;
+    if (r != kForever && tag->second != keys::kAnomalyTag) {
+      auto v = ReadVersion(part, std::string(key), r);
+      if (!v.ok()) return v.status();
+      if (!v->has_value()) return Status::Ok();
+      version = std::move(*v);
+      value = *version;
+    }
+    switch (tag->second) {
+      case keys::kAgreementTag: {
+        const auto* g = Verified<state::AgreementState>(value);
+        if (g == nullptr) return Status::Ok();
+        const Millis end = std::min(g->ends_at(), g->terminated_at());
+        if (end < t || end >= horizon || g->starts_at() > t) return Status::Ok();
+        std::string products;
+        if (g->lines()) {
+          for (const auto* l : *g->lines()) {
+            if (l->added_at() <= t && t < l->removed_at()) products += (products.empty() ? "" : " ") + Str(l->product());
+          }
+        }
+        rows.push_back({{"account", account}, {"agreement", Str(g->agreement_id())},
+                        {"offering", fb::EnumNameOffering(static_cast<fb::Offering>(g->offering()))},
+                        {"ends_at", FormatTime(end)}, {"days_left", (end - t) / 86400000},
+                        {"terminated", g->terminated_at() != kForever}, {"products", products}});
+        break;
+      }
+      case keys::kGrantTag: {
+        const auto* g = Verified<state::GrantState>(value);
+        if (g == nullptr) return Status::Ok();
+        const Millis end = std::min(g->ends_at(), g->revoked_at());
+        if (end < t || end >= horizon || g->starts_at() > t) return Status::Ok();
+        rows.push_back({{"account", account}, {"grant", Str(g->grant_id())},
+                        {"kind", g->kind() == state::GrantKind::Extension ? "extension"
+                                 : g->kind() == state::GrantKind::Temporary ? "temporary" : "courtesy"},
+                        {"product", Str(g->product())}, {"version", Str(g->version())},
+                        {"ends_at", FormatTime(end)}, {"days_left", (end - t) / 86400000}});
+        break;
+      }
+      case keys::kCaseTag: {
+        const auto* c = Verified<state::CaseState>(value);
+        if (c == nullptr || t < c->opened_at()) return Status::Ok();
+        const auto status = CaseStatusAt(*c, t);
+        const bool open = status && *status == state::CaseStatus::Open;
+        auto acct = ReadVersion(part, keys::Account(account), r);
+        if (!acct.ok()) return acct.status();
+        const auto* a = acct->has_value() ? Verified<state::AccountState>(**acct) : nullptr;
+        const ResponseTarget target = TargetOf(*c, a ? Str(a->region()) : "", reference_, t, r);
+        if (*name == "open-cases" ? !open : target.status != "breached") return Status::Ok();
+        std::string level = "none";
+        if (c->open_escalation() && c->open_escalation()->size()) {
+          auto xb = ReadVersion(part, keys::Escalation(account, c->open_escalation()->str()), r);
+          if (!xb.ok()) return xb.status();
+          const auto* x = xb->has_value() ? Verified<state::EscalationState>(**xb) : nullptr;
+          if (x && x->requested_at() <= t && t < x->closed_at()) level = LevelName(LevelAt(*x, t));
+        }
+        rows.push_back({{"account", account}, {"case", Str(c->case_id())}, {"status", CaseStatusName(*status)},
+                        {"severity", c->severity()}, {"product", Str(c->product())},
+                        {"opened_at", FormatTime(c->opened_at())}, {"response", target.status},
+                        {"due_at", target.status == "none" ? "" : FormatTime(target.due_at)},
+                        {"escalation_level", level}});
+        counts["severity " + std::to_string(c->severity())] += 1;
+        break;
+      }
+      case keys::kEscalationTag: {
+        const auto* x = Verified<state::EscalationState>(value);
+        if (x == nullptr || t < x->requested_at() || t >= x->closed_at()) return Status::Ok();
+        auto cb = ReadVersion(part, keys::Case(account, Str(x->case_id())), r);
+        if (!cb.ok()) return cb.status();
+        const auto* c = cb->has_value() ? Verified<state::CaseState>(**cb) : nullptr;
+        const int severity = c ? c->severity() : 0;
+        const std::string level = LevelName(LevelAt(*x, t));
+        rows.push_back({{"account", account}, {"escalation", Str(x->escalation_id())},
+                        {"case", Str(x->case_id())}, {"level", level}, {"severity", severity},
+                        {"manager", Str(x->manager())}, {"requested_at", FormatTime(x->requested_at())}});
+        counts[level + ", severity " + std::to_string(severity)] += 1;
+        break;
+      }
+      case keys::kSessionTag: {
+        const auto* v = Verified<state::SessionState>(value);
+        if (v == nullptr || t < v->started_at()) return Status::Ok();
+        std::string violation = Str(v->violation());
+        if (violation.empty()) {
+          // Consent to terms other than those in effect when the session started.
+          const PolicyFact* terms = reference_.Policy(kRemoteTermsPolicy, v->started_at(), r);
+          auto cb = ReadVersion(part, keys::Consent(account, Str(v->consent_id())), r);
+          if (!cb.ok()) return cb.status();
+          const auto* c = cb->has_value() ? Verified<state::ConsentState>(**cb) : nullptr;
+          if (terms && c && Str(c->terms_version()) != terms->value) {
+            violation = "consent " + Str(v->consent_id()) + " is to terms " + Str(c->terms_version()) + "; terms " +
+                        terms->value + " were in effect";
+          }
+        }
+        if (violation.empty()) return Status::Ok();
+        rows.push_back({{"account", account}, {"session", Str(v->session_id())}, {"case", Str(v->case_id())},
+                        {"engineer", Str(v->engineer())}, {"started_at", FormatTime(v->started_at())},
+                        {"violation", violation}});
+        break;
+      }
+      case keys::kAnomalyTag: {
+        const auto* a = Verified<state::Anomaly>(value);
+        if (a == nullptr || a->recorded_at() > r) return Status::Ok();
+        rows.push_back({{"account", account}, {"type", Str(a->type())}, {"reason", Str(a->reason())},
+                        {"partition", a->partition()}, {"offset", a->offset()},
+                        {"occurred_at", FormatTime(a->occurred_at())}, {"recorded_at", FormatTime(a->recorded_at())}});
+        break;
+      }
+      default:
+        break;
+    }
+    return Status::Ok();
+  };
+  for (int part : store_->Partitions()) {
+    if (part == keys::kReferencePartition) continue;
+    Status s = store_->Scan(part, std::string(1, tag->second), [&](std::string_view k, std::string_view v) {
+      failed = visit(part, k, v);
+      return failed.ok();
+    });
+    if (!s.ok()) return s;
+    if (!failed.ok()) return failed;
+  }
+  // A stable order: by the row's first time column, then account and id.
+  auto sort_key = [](const Json& row) {
+    for (const char* c : {"ends_at", "due_at", "opened_at", "requested_at", "started_at", "recorded_at"}) {
+      if (row.contains(c)) return row[c].get<std::string>() + row.dump();
+    }
+    return row.dump();
+  };
+  std::stable_sort(rows.begin(), rows.end(), [&](const Json& a, const Json& b) { return sort_key(a) < sort_key(b); });
+  Json j = {{"list", *name}};
+  PutWhen(j, *when);
+  if (*name == "agreements-lapsing" || *name == "grants-expiring") j["within_days"] = *within;
+  j["total"] = rows.size();
+  j["offset"] = *offset;
+  j["limit"] = *limit;
+  if (!counts.empty()) j["counts"] = counts;
+  Json items = Json::array();
+  for (size_t i = *offset; i < rows.size() && items.size() < static_cast<size_t>(*limit); ++i) items.push_back(rows[i]);
+  j["items"] = std::move(items);
+  return j;
+}
+
+}  // namespace ledger
