@@ -14,9 +14,9 @@ echo "quickstart: building (log in $VAR/log/build.log)"
 "$ROOT/ops/build.sh" >"$VAR/log/build.log" 2>&1 || { tail -n 40 "$VAR/log/build.log"; exit 1; }
 "$ROOT/ops/stack.sh" up
 
-if [[ ! -f $VAR/.sample-published ]]; then
+if [[ ! -f $VAR/kafka/data/.sample-published ]]; then
   "$LEDGER" --brokers "$BROKERS" publish "$ROOT/ops/sample/events.jsonl"
-  touch "$VAR/.sample-published"
+  touch "$VAR/kafka/data/.sample-published"
 fi
 "$LEDGER" --brokers "$BROKERS" --data-dir "$VAR/ledger" status --wait 60 >/dev/null
 

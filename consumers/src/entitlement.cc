@@ -180,9 +180,10 @@ void JoinServiceLevel(const EntitlementQuestion& q, const AccountFacts& f, const
     a.languages = l->languages;
     a.time_zone = l->time_zone;
   }
-  // English everywhere (the local language support table adds to it).
-  if (std::find(a.languages.begin(), a.languages.end(), "English") == a.languages.end()) {
-    a.languages.insert(a.languages.begin(), "English");
+  // English everywhere; the local language support table adds to it.
+  if (std::find(a.languages.begin(), a.languages.end(), "en") == a.languages.end() &&
+      std::find(a.languages.begin(), a.languages.end(), "English") == a.languages.end()) {
+    a.languages.insert(a.languages.begin(), "en");
   }
   if (q.severity == 0 || a.offering.empty()) return;
   const ServiceLevelFact* s = ref->ServiceLevel(OfferingByName(a.offering), q.severity, q.at, q.known_at);
