@@ -1,0 +1,91 @@
+#include "store_ledger.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "ledger/keys.h"
+#include "ledger/partitioner.h"
+#include "ledger/reference.h"
+
+namespace ledger::test_support {
+
+StoreLedger::StoreLedger(const std::string& name)
+    : dir_(std::filesystem::temp_directory_path() /
+           ("ledger-unit-" + name + "-" + std::to_string(::getpid()))),
+      codec_(std::move(*EventCodec::Create())),
+      recorded_at_(*ParseTime("2026-01-01")) {
+  std::filesystem::remove_all(dir_);
+  auto store = ProjectionStore::Open(dir_.string(), ProjectionStore::Mode::kReadWrite);
+  EXPECT_TRUE(store.ok()) << store.status().message();
+  store_ = std::move(*store);
+}
+
+StoreLedger::~StoreLedger() {
+  store_.reset();
+  std::filesystem::remove_all(dir_);
+}
+
+Millis StoreLedger::NextRecordTime(const std::string& recorded_at) {
+  recorded_at_ = recorded_at.empty() ? recorded_at_ + 1000 : *ParseTime(recorded_at);
+  return recorded_at_;
+}
+
+std::string StoreLedger::NextId() {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "01930000-0000-7000-8000-%012d", ++ids_);
+  return buf;
+}
+
+Applied StoreLedger::Apply(const std::string& type, const std::string& account, const std::string& data,
+                           const std::string& occurred_at, const std::string& recorded_at) {
+  const std::string line = R"({"type":")" + type + R"(","account_id":")" + account + R"(","event_id":")" +
+                           NextId() + R"(","occurred_at":")" + occurred_at + R"(","data":)" + data + "}";
+  auto e = codec_->FromJson(line, 0);
+  EXPECT_TRUE(e.ok()) << line << ": " << e.status().message();
+  if (!e.ok()) return {};
+  auto env = VerifyEnvelope(e->bytes.data(), e->bytes.size());
+  const int partition = KafkaPartitionOf(account, 4);
+  const EventPosition pos{partition, offset_++, NextRecordTime(recorded_at)};
+  auto applied = ApplyEvent(**env, e->bytes, pos, [&](std::string_view k) { return store_->Get(partition, k); });
+  EXPECT_TRUE(applied.ok()) << applied.status().message();
+  std::map<int, std::unordered_map<std::string, std::string>> puts;
+  for (const auto& c : applied->changes) puts[partition][c.key] = c.value;
+  puts[partition][std::string(keys::kNextOffset)] = keys::EncodeOffset(offset_);
+  EXPECT_TRUE(store_->Write(puts).ok());
+  return *applied;
+}
+
+void StoreLedger::Reference(const std::string& type, const std::string& data, const std::string& recorded_at) {
+  const std::string line = R"({"type":")" + type + R"(","event_id":")" + NextId() +
+                           R"(","occurred_at":"2020-01-01","data":)" + data + "}";
+  auto e = codec_->FromJson(line, 0);
+  ASSERT_TRUE(e.ok()) << line << ": " << e.status().message();
+  auto env = VerifyEnvelope(e->bytes.data(), e->bytes.size());
+  ASSERT_TRUE(env.ok()) << env.status().message();
+  std::map<int, std::unordered_map<std::string, std::string>> puts;
+  puts[keys::kReferencePartition][ReferenceKey(**env)] =
+      EncodeReferenceValue(NextRecordTime(recorded_at), 0, reference_offset_++, e->bytes);
+  ASSERT_TRUE(store_->Write(puts).ok());
+}
+
+Status StoreLedger::AskStatus(const std::string& name, const std::map<std::string, std::string>& params) {
+  auto view = LedgerView::Create(store_.get());
+  if (!view.ok()) return view.status();
+  auto answer = (*view)->Ask({name, params});
+  return answer.ok() ? Status::Ok() : answer.status();
+}
+
+Json StoreLedger::Ask(const std::string& name, const std::map<std::string, std::string>& params,
+                      bool expect_error) {
+  auto view = LedgerView::Create(store_.get());
+  EXPECT_TRUE(view.ok()) << view.status().message();
+  auto answer = (*view)->Ask({name, params});
+  if (!answer.ok()) {
+    EXPECT_TRUE(expect_error) << name << ": " << answer.status().message();
+    return Json{{"error", answer.status().message()}};
+  }
+  EXPECT_FALSE(expect_error) << name << " answered " << answer->dump();
+  return *answer;
+}
+
+}  // namespace ledger::test_support

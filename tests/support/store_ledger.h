@@ -1,0 +1,52 @@
+// A ledger without Kafka, for unit tests: events (in their JSON form) are applied by the
+// real rules into a real ProjectionStore in a temporary directory, at record times the
+// test chooses, and questions are asked through the real LedgerView.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "ledger/event_codec.h"
+#include "ledger/ledger_view.h"
+#include "ledger/projection_store.h"
+#include "ledger/rules.h"
+
+namespace ledger::test_support {
+
+class StoreLedger {
+ public:
+  // A fresh store under the system's temporary directory, removed on destruction.
+  explicit StoreLedger(const std::string& name);
+  ~StoreLedger();
+
+  // Applies one account event. `recorded_at` is the Kafka record time; empty: one
+  // second after the previous event's.
+  Applied Apply(const std::string& type, const std::string& account, const std::string& data,
+                const std::string& occurred_at, const std::string& recorded_at = "");
+  // Stores one reference record, as the reference follower would.
+  void Reference(const std::string& type, const std::string& data, const std::string& recorded_at = "");
+
+  // Asks a question (reference data reloaded first). Fails the test on an error
+  // unless `expect_error`; then returns {"error": message}.
+  Json Ask(const std::string& name, const std::map<std::string, std::string>& params,
+           bool expect_error = false);
+  Status AskStatus(const std::string& name, const std::map<std::string, std::string>& params);
+
+  Millis last_recorded_at() const { return recorded_at_; }
+  ProjectionStore& store() { return *store_; }
+
+ private:
+  Millis NextRecordTime(const std::string& recorded_at);
+  std::string NextId();
+
+  std::filesystem::path dir_;
+  std::unique_ptr<EventCodec> codec_;
+  std::unique_ptr<ProjectionStore> store_;
+  int64_t offset_ = 0;
+  int64_t reference_offset_ = 0;
+  int ids_ = 0;
+  Millis recorded_at_;
+};
+
+}  // namespace ledger::test_support
