@@ -158,14 +158,15 @@ const char* CaseStatusName(state::CaseStatus s) {
   return "unknown";
 }
 
-std::optional<state::CaseStatus> CaseStatusAt(const state::CaseState& c, Millis t) {
-  std::optional<state::CaseStatus> s;
+// The case's status at t: "open", "resolved", "closed", or "not yet open".
+std::string CaseStatusAt(const state::CaseState& c, Millis t) {
+  const char* status = "not yet open";
   Millis best = std::numeric_limits<Millis>::min();
-  if (c.changes() == nullptr) return s;
+  if (c.changes() == nullptr) return status;
   for (const auto* ch : *c.changes()) {
-    if (ch->effective_at() <= t && ch->effective_at() >= best) best = ch->effective_at(), s = ch->status();
+    if (ch->effective_at() <= t && ch->effective_at() >= best) best = ch->effective_at(), status = CaseStatusName(ch->status());
   }
-  return s;
+  return status;
 }
 
 int LevelAt(const state::EscalationState& x, Millis t) {
@@ -245,7 +246,7 @@ const std::map<std::string, std::vector<std::string>>& QueryCatalog() {
       {"intake", {"account", "contact", "product", "version", "severity", "at", "known_at", "explain"}},
       {"case", {"account", "case", "at", "known_at", "explain"}},
       {"portal", {"account", "user", "handbook", "at", "known_at", "explain"}},
-      {"list", {"list", "within_days", "at", "known_at", "limit", "offset"}},
+      {"list", {"list", "account", "within_days", "at", "known_at", "limit", "offset"}},
   };
   return *catalog;
 }
@@ -557,8 +558,8 @@ Result<Json> LedgerView::AskCase(const Query& query) const {
   if (c == nullptr || a == nullptr) return Status::Corruption("stored case " + *case_id + " does not verify");
   Json j = {{"account", *account}, {"case", *case_id}};
   PutWhen(j, *when);
-  const auto status = when->at < c->opened_at() ? std::nullopt : CaseStatusAt(*c, when->at);
-  j["status"] = status ? CaseStatusName(*status) : "not yet open";
+  const std::string status = CaseStatusAt(*c, when->at);
+  j["status"] = status;
   j["product"] = Str(c->product());
   if (c->version() && c->version()->size()) j["version"] = Str(c->version());
   j["severity"] = c->severity();
@@ -612,7 +613,7 @@ Result<Json> LedgerView::AskCase(const Query& query) const {
   }
   j["escalations"] = escalations;
   std::vector<std::string> next, why_not;
-  if (!status || *status != state::CaseStatus::Open) why_not.push_back("the case is not open");
+  if (status != "open") why_not.push_back("the case is not open");
   if (!c->entitled()) why_not.push_back("the case was not entitled when opened");
   if (why_not.empty()) {
     const int engineering = static_cast<int>(fb::EscalationLevel::ProductEngineering);
@@ -647,7 +648,9 @@ Result<Json> LedgerView::AskPortal(const Query& query) const {
   if (!when.ok()) return when.status();
   auto explain = p.Flag("explain");
   if (!explain.ok()) return explain.status();
-  PortalAnswer q{*account, *user, p.Optional("handbook"), when->at, when->known_at};
+  PortalAnswer q;
+  q.account = *account, q.user = *user, q.handbook = p.Optional("handbook");
+  q.at = when->at, q.known_at = when->known_at;
   auto where = LocateAccount(*account);
   if (!where.ok()) return where.status();
   std::optional<std::string> ab, ub;
@@ -744,8 +747,8 @@ Result<Json> LedgerView::AskList(const Query& query) const {
       case keys::kCaseTag: {
         const auto* c = Verified<state::CaseState>(value);
         if (c == nullptr || t < c->opened_at()) return Status::Ok();
-        const auto status = CaseStatusAt(*c, t);
-        const bool open = status && *status == state::CaseStatus::Open;
+        const std::string status = CaseStatusAt(*c, t);
+        const bool open = status == "open";
         auto acct = ReadVersion(part, keys::Account(account), r);
         if (!acct.ok()) return acct.status();
         const auto* a = acct->has_value() ? Verified<state::AccountState>(**acct) : nullptr;
@@ -758,7 +761,7 @@ Result<Json> LedgerView::AskList(const Query& query) const {
           const auto* x = xb->has_value() ? Verified<state::EscalationState>(**xb) : nullptr;
           if (x && x->requested_at() <= t && t < x->closed_at()) level = LevelName(LevelAt(*x, t));
         }
-        rows.push_back({{"account", account}, {"case", Str(c->case_id())}, {"status", CaseStatusName(*status)},
+        rows.push_back({{"account", account}, {"case", Str(c->case_id())}, {"status", status},
                         {"severity", c->severity()}, {"product", Str(c->product())},
                         {"opened_at", FormatTime(c->opened_at())}, {"response", target.status},
                         {"due_at", target.status == "none" ? "" : FormatTime(target.due_at)},
@@ -814,9 +817,21 @@ Result<Json> LedgerView::AskList(const Query& query) const {
     }
     return Status::Ok();
   };
-  for (int part : store_->Partitions()) {
+  // One account's rows: a prefix scan of its partition; else every partition.
+  const std::string only_account = p.Optional("account");
+  std::string prefix(1, tag->second);
+  std::vector<int> partitions = store_->Partitions();
+  if (!only_account.empty()) {
+    auto where = LocateAccount(only_account);
+    if (!where.ok()) return where.status();
+    if (!where->has_value()) return Status::NotFound("account " + only_account + " is unknown to the ledger");
+    partitions = {**where};
+    prefix += only_account;
+    prefix.push_back('\0');
+  }
+  for (int part : partitions) {
     if (part == keys::kReferencePartition) continue;
-    Status s = store_->Scan(part, std::string(1, tag->second), [&](std::string_view k, std::string_view v) {
+    Status s = store_->Scan(part, prefix, [&](std::string_view k, std::string_view v) {
       failed = visit(part, k, v);
       return failed.ok();
     });
@@ -824,14 +839,22 @@ Result<Json> LedgerView::AskList(const Query& query) const {
     if (!failed.ok()) return failed;
   }
   // A stable order: by the row's first time column, then account and id.
+  // (Anomalies: by record time, then log position.)
   auto sort_key = [](const Json& row) {
-    for (const char* c : {"ends_at", "due_at", "opened_at", "requested_at", "started_at", "recorded_at"}) {
+    if (row.contains("offset")) {
+      char position[48];
+      std::snprintf(position, sizeof position, "%06d%020lld", row["partition"].get<int>(),
+                    static_cast<long long>(row["offset"].get<int64_t>()));
+      return row["recorded_at"].get<std::string>() + position;
+    }
+    for (const char* c : {"ends_at", "due_at", "opened_at", "requested_at", "started_at"}) {
       if (row.contains(c)) return row[c].get<std::string>() + row.dump();
     }
     return row.dump();
   };
   std::stable_sort(rows.begin(), rows.end(), [&](const Json& a, const Json& b) { return sort_key(a) < sort_key(b); });
   Json j = {{"list", *name}};
+  if (!only_account.empty()) j["account"] = only_account;
   PutWhen(j, *when);
   if (*name == "agreements-lapsing" || *name == "grants-expiring") j["within_days"] = *within;
   j["total"] = rows.size();

@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
                       "A list: agreements-lapsing, grants-expiring, open-cases, breached-cases, "
                       "open-escalations, sessions-without-consent, anomalies");
   ql->add_option("list", asked["list"]["list"], "which list")->required();
+  ql->add_option("--account", asked["list"]["account"], "only this account's items");
   ql->add_option("--within-days", asked["list"]["within_days"], "for lapsing/expiring lists (default 90)");
   ql->add_option("--limit", asked["list"]["limit"], "items per page (default 1000)");
   ql->add_option("--offset", asked["list"]["offset"], "items to skip (default 0)");

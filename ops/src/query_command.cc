@@ -130,7 +130,9 @@ int RunQuery(const CommonOptions& common, const std::string& name,
   }
   auto answer = (*view)->Ask({name, params});
   if (!answer.ok()) {
-    err << who << ": " << answer.status().message() << "\n";
+    std::string message = answer.status().message();
+    if (message.rfind(name + ": ", 0) == 0) message.erase(0, name.size() + 2);  // `who` says it
+    err << who << ": " << message << "\n";
     const auto code = answer.status().code();
     return code == Status::Code::kInvalidInput || code == Status::Code::kNotFound ? kExitRejected
                                                                                    : kExitUnavailable;
