@@ -27,7 +27,11 @@ The ledger is running: Kafka on $BROKERS, the projector's store in $VAR/ledger.
 Try (sample accounts ACME-001, GLOBEX-002, INITECH-003, UMBRELLA-004, HOOLI-005):
 
   $L query entitlement --account ACME-001 --product endpoint-protection --version 14.3 --at 2025-06-01
-  $L query entitlement --account GLOBEX-002 --product backup-exec --format json
+  $L query entitlement --account GLOBEX-002 --product backup-exec --version 20 --at 2025-06-01 --severity 1 --format json
+  $L query case --account INITECH-003 --case CS-9001 --at 2025-06-03T04:00:00Z --explain
+  $L query list open-cases --at 2025-06-10
+  $L query list agreements-lapsing --within-days 365 --format csv
+  $L query entitlement --account ACME-001 --product endpoint-protection --known-at 2020-01-01
   $L query entitlement --account UMBRELLA-004 --product endpoint-protection --at 2025-11-01
   $L query entitlement --account HOOLI-005 --product endpoint-protection
   $L query events --account ACME-001

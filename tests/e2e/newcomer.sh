@@ -25,13 +25,14 @@ expect() {  # what output
 echo "--- 1. the README's first command"
 out=$("$ROOT/ops/quickstart.sh" 2>&1) || { echo "$out"; fail "quickstart failed"; }
 expect "ledger query entitlement --account ACME-001" "$out"
-expect "published 22 of 22 events" "$out"
+expect "published 53 of 53 events" "$out"
 
 echo "--- 2. a query it printed"
 out=$("$LEDGER" query entitlement --account ACME-001 --product endpoint-protection --version 14.3 --at 2025-06-01)
 echo "$out"
-expect "entitled        YES" "$out"
-expect "basis           agreement AG-1001 (EssentialSupport), 2025-01-01 to 2027-01-01" "$out"
+expect "entitled                 yes" "$out"
+expect "basis                    kind=agreement id=AG-1001 offering=EssentialSupport from=2025-01-01T00:00:00Z until=2027-01-01T00:00:00Z" "$out"
+expect "version_phase            full" "$out"
 out=$("$LEDGER" query entitlement --account GLOBEX-002 --product backup-exec --at 2025-06-01 --format json)
 expect '"entitled":false' "$out"
 expect 'lapsed: it ended on 2025-01-01T00:00:00Z' "$out"
@@ -42,6 +43,16 @@ out=$("$LEDGER" query entitlement --account NOBODY --product backup-exec --forma
 expect '"account_status":"unknown"' "$out"
 out=$("$LEDGER" query entitlement --account ACME-001 --product x --at 2025-02-30 2>&1) && fail "an impossible date was accepted"
 expect "day 30 does not exist" "$out"
+out=$("$LEDGER" query case --account INITECH-003 --case CS-9001 --at 2025-06-03T04:00:00Z --explain)
+expect "response.status          met" "$out"
+expect "next_levels              AdvancedLine; VirtualTeam" "$out"
+expect "type=EscalationRequested" "$out"
+out=$("$LEDGER" query list sessions-without-consent --at 2025-12-01 --format csv)
+expect "INITECH-003,RS-1,CS-9001,eng-sg-4,2025-06-03T03:30:00Z,no consent named for the session" "$out"
+out=$("$LEDGER" query list anomalies --format jsonl)
+expect '"reason":"escalation ESC-9 is for case CS-404, which is unknown"' "$out"
+out=$("$LEDGER" query list nothing-like-this 2>&1) && fail "an unknown list was answered"
+expect "unknown list" "$out"
 
 echo "--- 3. publishing their own events, one line bad"
 cat >"$WORK/mine.jsonl" <<'JSON'
@@ -59,7 +70,7 @@ expect "mine.jsonl:2: data:" "$out"
 expect "published 2 of 2 events" "$out"
 "$LEDGER" status --wait 60 >/dev/null || fail "the projector did not catch up"
 out=$("$LEDGER" query entitlement --account NEW-042 --product web-gateway --at 2025-06-01)
-expect "entitled        YES" "$out"
+expect "entitled                 yes" "$out"
 out=$(curl -sf "http://$LEDGER_METRICS_LISTEN/metrics") || fail "no /metrics"
 expect 'ledger_projector_events_total{outcome="applied",type="AgreementPurchased"}' "$out"
 
@@ -77,7 +88,7 @@ echo "$out" | tail -n 1
 expect "now names generation 2" "$out"
 [[ -d $LEDGER_DATA_DIR.stores/1 && -d $LEDGER_DATA_DIR.stores/2 ]] || fail "the old generation is gone"
 out=$("$LEDGER" query entitlement --account NEW-042 --product web-gateway --at 2025-06-01)
-expect "entitled        YES" "$out"
+expect "entitled                 yes" "$out"
 echo '{"type":"AccountOpened","account_id":"NEW-044","event_id":"0193f000-0000-7000-8000-000000000005","data":{"name":"After the rebuild"}}' |
   "$LEDGER" publish - >/dev/null
 "$LEDGER" status --wait 60 >/dev/null || fail "the projector did not move over to the rebuilt store"
@@ -92,13 +103,13 @@ expect "written to $WORK/ckpt" "$out"
 [[ $("$LEDGER" --data-dir "$WORK/ckpt" digest) == "$before" ]] || fail "the checkpoint differs from the store"
 "$ROOT/ops/stack.sh" up
 out=$("$LEDGER" query entitlement --account NEW-042 --product web-gateway --at 2025-06-01)
-expect "entitled        YES" "$out"
+expect "entitled                 yes" "$out"
 start=$(date +%s)
 out=$("$ROOT/ops/quickstart.sh" 2>&1) || { echo "$out"; fail "second quickstart failed"; }
 took=$(($(date +%s) - start))
-grep -q "published 22" <<<"$out" && fail "the second run published the sample again"
+grep -q "published 53" <<<"$out" && fail "the second run published the sample again"
 out=$("$LEDGER" query entitlement --account ACME-001 --product endpoint-protection --at 2025-06-01)
-expect "entitled        YES" "$out"
+expect "entitled                 yes" "$out"
 echo "second quickstart took ${took}s"
 
 echo "--- 5. restore the checkpoint and catch up: the same state as the live store"
