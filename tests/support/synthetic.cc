@@ -52,7 +52,7 @@ std::string SyntheticStream::Next() {
   const auto& products = Products();
   const int roll = static_cast<int>(rng_() % 100);
 
-  if (a.agreements.empty() || roll < 20) {  // a purchase
+  if (a.agreements.empty() || roll < 14) {  // a purchase
     static const char* kOfferings[] = {"EssentialSupport", "BasicMaintenance", "BusinessCriticalServices"};
     Agreement g{a.id + "-AG" + std::to_string(a.agreements.size() + 1), clock_day_ + 365};
     json lines = json::array();
@@ -68,57 +68,89 @@ std::string SyntheticStream::Next() {
     return Line("AgreementPurchased", a, d.dump());
   }
   Agreement& g = a.agreements[rng_() % a.agreements.size()];
-  if (roll < 40) {
+  const std::string product = products[rng_() % products.size()];
+  const std::string case_id = a.id + "-CS" + std::to_string(a.cases);
+  if (roll < 26) {
     g.end_day += 365;
     return Line("AgreementRenewed", a, json{{"agreement_id", g.id}, {"ends_at", Day(g.end_day)}}.dump());
   }
-  if (roll < 45) {
+  if (roll < 29) {
     g.end_day += 30;
     return Line("AgreementCoTermed", a, json{{"agreement_id", g.id}, {"ends_at", Day(g.end_day)}}.dump());
   }
-  if (roll < 52) {
+  if (roll < 33) {
     return Line("AgreementLineAdded", a,
-                json{{"agreement_id", g.id},
-                     {"line", {{"line_id", "X" + std::to_string(produced_)},
-                               {"product", products[rng_() % products.size()]}}}}
+                json{{"agreement_id", g.id}, {"line", {{"line_id", "X" + std::to_string(produced_)}, {"product", product}}}}
                     .dump());
   }
-  if (roll < 54) {  // sometimes rejected later (already terminated): a realistic anomaly
+  if (roll < 35) {  // sometimes rejected later (already terminated): a realistic anomaly
     return Line("AgreementTerminated", a, json{{"agreement_id", g.id}, {"reason", "churn"}}.dump());
   }
-  if (roll < 58) {
-    return Line("ContactDesignated", a,
-                json{{"contact_id", a.id + "-C" + std::to_string(rng_() % 4)}, {"name", "Contact"}}.dump());
+  if (roll < 38 || !a.contact) {  // the first is C0, who opens the cases; then others
+    const std::string contact = a.id + "-C" + std::to_string(a.contact ? 1 + rng_() % 3 : 0);
+    a.contact = true;
+    return Line("ContactDesignated", a, json{{"contact_id", contact}, {"name", "Contact"}}.dump());
   }
-  if (roll < 63) {
+  if (roll < 41) {
     return Line("RemoteAccessConsentGiven", a,
-                json{{"consent_id", "RC" + std::to_string(produced_)},
-                     {"contact_id", a.id + "-C0"},
-                     {"terms_version", "2024-06"},
-                     {"expires_at", Day(clock_day_ + 365)}}
+                json{{"consent_id", "RC" + std::to_string(produced_)}, {"contact_id", a.id + "-C0"},
+                     {"terms_version", "2024-06"}, {"expires_at", Day(clock_day_ + 365)}}
                     .dump());
   }
-  if (roll < 85) {
+  if (roll < 44) {
+    const bool courtesy = rng_() % 2 == 0;
+    return Line(courtesy ? "CourtesyGranted" : "TemporaryEntitlementGranted", a,
+                json{{"grant_id", "GR" + std::to_string(produced_)}, {"product", product},
+                     {"starts_at", Day(clock_day_)}, {"ends_at", Day(clock_day_ + 30)}, {"reason", "synthetic"}}
+                    .dump());
+  }
+  if (roll < 46) {
+    return Line("SupportExtensionPurchased", a,
+                json{{"extension_id", "EX" + std::to_string(produced_)}, {"product", product},
+                     {"version", "14." + std::to_string(rng_() % 4)}, {"starts_at", Day(clock_day_)},
+                     {"ends_at", Day(clock_day_ + 365)}}
+                    .dump());
+  }
+  if (roll < 62 || a.cases == 0) {
     ++a.cases;
+    a.escalation_level = 0;
     return Line("CaseOpened", a,
-                json{{"case_id", a.id + "-CS" + std::to_string(a.cases)},
-                     {"contact_id", a.id + "-C0"},
-                     {"product", products[rng_() % products.size()]},
-                     {"version", "14." + std::to_string(rng_() % 4)},
-                     {"severity", 1 + static_cast<int>(rng_() % 4)},
-                     {"summary", "synthetic case"}}
+                json{{"case_id", a.id + "-CS" + std::to_string(a.cases)}, {"contact_id", a.id + "-C0"},
+                     {"product", product}, {"version", "14." + std::to_string(rng_() % 4)},
+                     {"severity", 1 + static_cast<int>(rng_() % 4)}, {"summary", "synthetic case"}}
                     .dump());
   }
-  if (roll < 93 && a.cases > 0) {
-    return Line("CaseResolved", a,
-                json{{"case_id", a.id + "-CS" + std::to_string(a.cases)}, {"resolution", "fixed"}}.dump());
-  }
-  if (a.cases > 0) {
+  if (roll < 72) return Line("CaseAcknowledged", a, json{{"case_id", case_id}, {"engineer", "e1"}}.dump());
+  if (roll < 80) return Line("CaseResolved", a, json{{"case_id", case_id}, {"resolution", "fixed"}}.dump());
+  if (roll < 84) return Line("CaseClosed", a, json{{"case_id", case_id}}.dump());
+  if (roll < 89) {
+    ++a.escalations;
+    a.escalation_level = 0;
     return Line("EscalationRequested", a,
-                json{{"escalation_id", "ES" + std::to_string(produced_)},
-                     {"case_id", a.id + "-CS" + std::to_string(a.cases)},
+                json{{"escalation_id", a.id + "-ES" + std::to_string(a.escalations)}, {"case_id", case_id},
                      {"level", "DutyManager"}}
                     .dump());
+  }
+  if (roll < 92 && a.escalations > 0) {
+    static const char* kLevels[] = {"DutyManager", "AdvancedLine", "BackLine", "ProductEngineering"};
+    a.escalation_level = std::min(a.escalation_level + 1, 3);
+    return Line("EscalationLevelRaised", a,
+                json{{"escalation_id", a.id + "-ES" + std::to_string(a.escalations)},
+                     {"level", kLevels[a.escalation_level]}}
+                    .dump());
+  }
+  if (roll < 96) {
+    return Line("RemoteSessionStarted", a,
+                json{{"session_id", "RS" + std::to_string(produced_)}, {"case_id", case_id}, {"engineer", "e1"},
+                     {"consent_id", rng_() % 4 == 0 ? "" : "RC" + std::to_string(produced_ - 1 - rng_() % 1000)}}
+                    .dump());
+  }
+  if (roll < 98) {
+    const std::string type = a.portal_user ? "PortalUserActivated" : "PortalUserCreated";
+    a.portal_user = true;
+    json d = {{"user_id", a.id + "-U"}};
+    if (type == "PortalUserCreated") d["email"] = "u@example.com";
+    return Line(type, a, d.dump());
   }
   g.end_day += 365;
   return Line("AgreementRenewed", a, json{{"agreement_id", g.id}, {"ends_at", Day(g.end_day)}}.dump());

@@ -1,6 +1,7 @@
 // A deterministic synthetic event stream (same seed, same lines) in the documented JSON
 // form: accounts opened first, then agreements, renewals, co-terms, line changes,
-// terminations, contacts, consents, cases and escalations in plausible proportions.
+// terminations, grants and extensions, contacts, consents, remote sessions, cases (opened,
+// acknowledged, resolved, closed), escalations and portal users in plausible proportions.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +37,10 @@ class SyntheticStream {
     std::string id;
     std::vector<Agreement> agreements;
     int cases = 0;
+    int escalations = 0;
+    int escalation_level = 0;
+    bool contact = false;
+    bool portal_user = false;
   };
   std::string Line(const std::string& type, const Account& a, const std::string& data);
   std::string Day(int64_t day) const;
