@@ -15,8 +15,6 @@
 namespace ledger {
 namespace {
 
-using Refs = flatbuffers::Vector<const state::EventRef*>;
-
 std::string Str(const flatbuffers::String* s) { return s ? s->str() : ""; }
 
 template <typename T>
@@ -107,17 +105,40 @@ void PutWhen(Json& j, const When& w) {
 
 // ---- explain ----------------------------------------------------------------------------
 
-// The events behind an answer: every event that built the entity versions used (as known
-// at R), in log order, and the reference records joined in.
+// The events that wrote a stored entity version (field 1, `sources`).
+const flatbuffers::Vector<const state::EventRef*>* SourcesOf(std::string_view entity) {
+  if (entity.size() < 8) return nullptr;
+  const auto root = flatbuffers::ReadScalar<flatbuffers::uoffset_t>(entity.data());
+  if (root + 4 > entity.size()) return nullptr;
+  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(entity.data()), entity.size());
+  const auto* t = flatbuffers::GetRoot<flatbuffers::Table>(entity.data());
+  if (!t->VerifyTableStart(v) || !t->VerifyOffset(v, 6)) return nullptr;
+  const auto* refs = t->GetPointer<const flatbuffers::Vector<const state::EventRef*>*>(6);
+  if (refs == nullptr || !v.VerifyVector(refs)) return nullptr;
+  return refs;
+}
+
+// The events behind an answer: the event that wrote each version (current and history)
+// of the entities used, as known at R, in log order; then the reference records joined in.
 Result<Json> ExplainEvents(const ProjectionStore& store, int partition, const std::string& account,
-                           const std::vector<const Refs*>& sources, Millis known_at,
+                           const std::vector<std::string>& entity_keys, Millis known_at,
                            const std::vector<ReferenceSource>& reference) {
   std::map<int64_t, Millis> offsets;
-  for (const Refs* refs : sources) {
-    if (refs == nullptr) continue;
-    for (const state::EventRef* r : *refs) {
-      if (r->recorded_at() <= known_at) offsets[r->offset()] = r->recorded_at();
-    }
+  auto note = [&](std::string_view version) {
+    const auto r = RecordedAtOf(version);
+    const auto* refs = SourcesOf(version);
+    if (!r || refs == nullptr || *r > known_at) return;
+    for (const state::EventRef* ref : *refs) offsets[ref->offset()] = ref->recorded_at();
+  };
+  for (const auto& key : entity_keys) {
+    auto current = store.Get(partition, key);
+    if (!current.ok()) return current.status();
+    if (current->has_value()) note(**current);
+    Status s = store.Scan(partition, keys::HistoryPrefix(key), [&](std::string_view, std::string_view v) {
+      note(v);
+      return true;
+    });
+    if (!s.ok()) return s;
   }
   auto codec = EventCodec::Create();
   if (!codec.ok()) return codec.status();
@@ -287,14 +308,19 @@ Status LedgerView::RefreshReference() {
   return Status::Ok();
 }
 
-Result<std::optional<int>> LedgerView::LocateAccount(const std::string& account) const {
+std::vector<int> LedgerView::CandidatePartitions(const std::string& account) const {
   std::vector<int> partitions = store_->Partitions();
-  if (partitions.empty()) return std::optional<int>();
+  std::erase(partitions, keys::kReferencePartition);
+  if (partitions.empty()) return partitions;
   // Where the producer's partitioner put it, if the store holds partitions 0..N-1; then
   // the others (another partitioner, a store holding some partitions only).
   const int guess = KafkaPartitionOf(account, partitions.back() + 1);
   std::stable_partition(partitions.begin(), partitions.end(), [guess](int p) { return p == guess; });
-  for (int p : partitions) {
+  return partitions;
+}
+
+Result<std::optional<int>> LedgerView::LocateAccount(const std::string& account) const {
+  for (int p : CandidatePartitions(account)) {
     auto v = store_->Get(p, keys::Account(account));
     if (!v.ok()) return v.status();
     if (v->has_value()) return std::optional<int>(p);
@@ -304,11 +330,14 @@ Result<std::optional<int>> LedgerView::LocateAccount(const std::string& account)
 
 Result<std::optional<std::string>> LedgerView::ReadVersion(int p, const std::string& key, Millis known_at) const {
   auto current = store_->Get(p, key);
-  if (!current.ok() || known_at == kForever || !current->has_value()) {
-    if (!current.ok() || known_at == kForever) return current;
-  } else if (auto r = RecordedAtOf(**current); r && *r <= known_at) {
-    return current;
-  }
+  if (!current.ok()) return current.status();
+  return VersionAt(p, key, std::move(*current), known_at);
+}
+
+Result<std::optional<std::string>> LedgerView::VersionAt(int p, const std::string& key,
+                                                         std::optional<std::string> current, Millis known_at) const {
+  if (known_at == kForever || !current) return current;
+  if (auto r = RecordedAtOf(*current); r && *r <= known_at) return current;
   // The version superseded first after R, if it was recorded by R.
   std::optional<std::string> found;
   Status s = store_->Scan(p, keys::HistoryPrefix(key), [&](std::string_view k, std::string_view v) {
@@ -321,79 +350,75 @@ Result<std::optional<std::string>> LedgerView::ReadVersion(int p, const std::str
   return found;
 }
 
-Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::string& account, Millis known_at) const {
+Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::string& account, const std::string& product,
+                                                                 Millis known_at) const {
   auto f = std::make_unique<Facts>();
-  auto where = LocateAccount(account);
-  if (!where.ok()) return where.status();
-  if (!where->has_value()) return f;
-  const int p = f->partition = **where;
   auto bad = [&](const std::string& what) {
     return Status::Corruption("stored " + what + " of account " + account + " does not verify");
   };
-  auto a = ReadVersion(p, keys::Account(account), known_at);
+  // The account and its indexes (the product's, the consents') together, from the
+  // likeliest partition first.
+  std::vector<std::optional<std::string>> head;
+  for (int p : CandidatePartitions(account)) {
+    auto v = store_->MultiGet(p, {keys::Account(account), keys::EntitlementIndex(account, product),
+                                  keys::EntitlementIndex(account, "")});
+    if (!v.ok()) return v.status();
+    if (!(*v)[0]) continue;
+    f->partition = p;
+    head = std::move(*v);
+    break;
+  }
+  if (head.empty()) return f;
+  const int p = f->partition;
+  auto a = VersionAt(p, keys::Account(account), std::move(head[0]), known_at);
   if (!a.ok()) return a.status();
   if (!a->has_value()) return f;
   f->facts.account = Verified<state::AccountState>(f->Keep(std::move(**a)));
   if (f->facts.account == nullptr) return bad("state");
-
-  auto index = store_->Get(p, keys::EntitlementIndex(account));
-  if (!index.ok()) return index.status();
-  if (index->has_value()) {
-    const auto* idx = Verified<state::EntitlementIndex>(**index);
+  std::vector<std::string> ks;
+  for (size_t i : {size_t{1}, size_t{2}}) {
+    if (!head[i]) continue;
+    const auto* idx = Verified<state::EntitlementIndex>(f->Keep(std::move(*head[i])));
     if (idx == nullptr) return bad("entitlement index");
-    std::vector<std::string> ks;
     if (idx->keys()) {
       for (const auto* k : *idx->keys()) ks.push_back(k->str());
     }
-    std::vector<std::optional<std::string>> values;
-    if (known_at == kForever) {
-      auto v = store_->MultiGet(p, ks);
-      if (!v.ok()) return v.status();
-      values = std::move(*v);
-    } else {
-      for (const auto& k : ks) {
-        auto v = ReadVersion(p, k, known_at);
-        if (!v.ok()) return v.status();
-        values.push_back(std::move(*v));
-      }
-    }
-    for (size_t i = 0; i < ks.size(); ++i) {
-      if (!values[i]) continue;
-      const std::string_view bytes = f->Keep(std::move(*values[i]));
-      if (ks[i].front() == keys::kAgreementTag) {
+  }
+  auto values = store_->MultiGet(p, ks);
+  if (!values.ok()) return values.status();
+  for (size_t i = 0; i < ks.size(); ++i) {
+    auto v = VersionAt(p, ks[i], std::move((*values)[i]), known_at);
+    if (!v.ok()) return v.status();
+    if (!v->has_value()) continue;
+    const std::string_view bytes = f->Keep(std::move(**v));
+    switch (ks[i].front()) {
+      case keys::kAgreementTag: {
         const auto* g = Verified<state::AgreementState>(bytes);
         if (g == nullptr) return bad("agreement");
         f->facts.agreements.push_back(g);
-      } else {
+        break;
+      }
+      case keys::kGrantTag: {
         const auto* g = Verified<state::GrantState>(bytes);
         if (g == nullptr) return bad("grant");
         f->facts.grants.push_back(g);
+        break;
       }
+      case keys::kConsentTag: {
+        const auto* c = Verified<state::ConsentState>(bytes);
+        if (c == nullptr) return bad("consent");
+        f->facts.consents.push_back(c);
+        break;
+      }
+      default:
+        break;
     }
-  }
-  // Consents: few per account, found by a prefix scan.
-  std::vector<std::string> consents;
-  Status s = store_->Scan(p, keys::Consent(account, ""), [&](std::string_view k, std::string_view v) {
-    consents.emplace_back(known_at == kForever ? v : k);
-    return true;
-  });
-  if (!s.ok()) return s;
-  for (auto& c : consents) {
-    if (known_at != kForever) {
-      auto v = ReadVersion(p, c, known_at);
-      if (!v.ok()) return v.status();
-      if (!v->has_value()) continue;
-      c = std::move(**v);
-    }
-    const auto* consent = Verified<state::ConsentState>(f->Keep(std::move(c)));
-    if (consent == nullptr) return bad("consent");
-    f->facts.consents.push_back(consent);
   }
   return f;
 }
 
 Result<EntitlementAnswer> LedgerView::Entitlement(const EntitlementQuestion& q) const {
-  auto f = ReadFacts(q.account, q.known_at);
+  auto f = ReadFacts(q.account, q.product, q.known_at);
   if (!f.ok()) return f.status();
   return EvaluateEntitlement(q, (*f)->facts, &reference_);
 }
@@ -450,20 +475,13 @@ std::vector<ReferenceSource> ReferenceUsed(const EntitlementQuestion& q, const s
   return out;
 }
 
-std::vector<const Refs*> SourcesOf(const AccountFacts& f, const std::string& product) {
-  std::vector<const Refs*> out;
-  if (f.account) out.push_back(f.account->sources());
-  for (const auto* g : f.agreements) {
-    bool covers = false;
-    if (g->lines()) {
-      for (const auto* l : *g->lines()) covers = covers || (l->product() && l->product()->str() == product);
-    }
-    if (covers) out.push_back(g->sources());
-  }
-  for (const auto* g : f.grants) {
-    if (g->product() && g->product()->str() == product) out.push_back(g->sources());
-  }
-  for (const auto* c : f.consents) out.push_back(c->sources());
+// The keys of the entities behind an entitlement answer about `product`.
+std::vector<std::string> EntitiesOf(const AccountFacts& f, const std::string& account) {
+  std::vector<std::string> out;
+  if (f.account) out.push_back(keys::Account(account));
+  for (const auto* g : f.agreements) out.push_back(keys::Agreement(account, Str(g->agreement_id())));
+  for (const auto* g : f.grants) out.push_back(keys::Grant(account, Str(g->grant_id())));
+  for (const auto* c : f.consents) out.push_back(keys::Consent(account, Str(c->consent_id())));
   return out;
 }
 
@@ -475,12 +493,12 @@ Result<Json> LedgerView::AskEntitlement(const Query& query) const {
   if (!q.ok()) return q.status();
   auto explain = p.Flag("explain");
   if (!explain.ok()) return explain.status();
-  auto f = ReadFacts(q->account, q->known_at);
+  auto f = ReadFacts(q->account, q->product, q->known_at);
   if (!f.ok()) return f.status();
   const EntitlementAnswer a = EvaluateEntitlement(*q, (*f)->facts, &reference_);
   Json j = Json::parse(EntitlementToJson(a));
   if (*explain && (*f)->facts.account) {
-    auto events = ExplainEvents(*store_, (*f)->partition, q->account, SourcesOf((*f)->facts, q->product),
+    auto events = ExplainEvents(*store_, (*f)->partition, q->account, EntitiesOf((*f)->facts, q->account),
                                 q->known_at, ReferenceUsed(*q, a.region, a.offering, reference_));
     if (!events.ok()) return events.status();
     j["events"] = std::move(*events);
@@ -496,7 +514,7 @@ Result<Json> LedgerView::AskIntake(const Query& query) const {
   if (!contact_id.ok()) return contact_id.status();
   auto explain = p.Flag("explain");
   if (!explain.ok()) return explain.status();
-  auto f = ReadFacts(q->account, q->known_at);
+  auto f = ReadFacts(q->account, q->product, q->known_at);
   if (!f.ok()) return f.status();
   const EntitlementAnswer a = EvaluateEntitlement(*q, (*f)->facts, &reference_);
   std::string why;
@@ -521,8 +539,8 @@ Result<Json> LedgerView::AskIntake(const Query& query) const {
   out["reasons"] = reasons;
   out["entitlement"] = std::move(j);
   if (*explain && (*f)->facts.account) {
-    auto sources = SourcesOf((*f)->facts, q->product);
-    if (contact) sources.push_back(contact->sources());
+    auto sources = EntitiesOf((*f)->facts, q->account);
+    if (contact) sources.push_back(keys::Contact(q->account, *contact_id));
     auto events = ExplainEvents(*store_, (*f)->partition, q->account, sources, q->known_at,
                                 ReferenceUsed(*q, a.region, a.offering, reference_));
     if (!events.ok()) return events.status();
@@ -589,7 +607,7 @@ Result<Json> LedgerView::AskCase(const Query& query) const {
 
   // Escalations, and whether (and to which level) the case may be escalated at T.
   std::deque<std::string> keep;
-  std::vector<const Refs*> sources = {c->sources()};
+  std::vector<std::string> sources = {keys::Case(*account, *case_id)};
   Json escalations = Json::array();
   int open_level = -1;
   if (c->escalation_ids()) {
@@ -600,7 +618,7 @@ Result<Json> LedgerView::AskCase(const Query& query) const {
       keep.push_back(std::move(**xb));
       const auto* x = Verified<state::EscalationState>(keep.back());
       if (x == nullptr || when->at < x->requested_at()) continue;
-      sources.push_back(x->sources());
+      sources.push_back(keys::Escalation(*account, id->str()));
       const bool open = when->at < x->closed_at();
       const int level = LevelAt(*x, when->at);
       if (open) open_level = level;
@@ -665,7 +683,9 @@ Result<Json> LedgerView::AskPortal(const Query& query) const {
   const auto* u = ub ? Verified<state::PortalUserState>(*ub) : nullptr;
   Json j = Json::parse(PortalToJson(EvaluatePortal(q, a, u)));
   if (*explain && a) {
-    auto events = ExplainEvents(*store_, **where, *account, {a->sources(), u ? u->sources() : nullptr},
+    std::vector<std::string> entities = {keys::Account(*account)};
+    if (u) entities.push_back(keys::PortalUser(*account, *user));
+    auto events = ExplainEvents(*store_, **where, *account, entities,
                                 when->known_at, {});
     if (!events.ok()) return events.status();
     j["events"] = std::move(*events);

@@ -13,9 +13,8 @@ std::string Str(const flatbuffers::String* s) { return s ? s->str() : ""; }
 
 // The version in effect at t among those recorded by r: the latest effective_at <= t;
 // of equal effective times, the latest recorded.
-template <typename F>
-const F* InEffect(const std::map<std::string, std::vector<F>>& table, const std::string& key,
-                  Millis t, Millis r) {
+template <typename K, typename F>
+const F* InEffect(const std::map<K, std::vector<F>>& table, const K& key, Millis t, Millis r) {
   auto it = table.find(key);
   if (it == table.end()) return nullptr;
   const F* best = nullptr;
@@ -56,8 +55,7 @@ void ReferenceData::Add(const fb::Envelope& e, const ReferenceSource& where) {
     case fb::Event::ServiceLevelDefined: {
       auto* v = e.event_as_ServiceLevelDefined();
       src.effective_at = v->effective_at();
-      service_levels_[Pair(std::to_string(static_cast<int>(v->offering())), std::to_string(v->severity()))]
-          .push_back({static_cast<int>(v->coverage()), v->response_minutes(), v->named_account_manager(), src});
+      service_levels_[{static_cast<int>(v->offering()), static_cast<int>(v->severity())}].push_back({static_cast<int>(v->coverage()), v->response_minutes(), v->named_account_manager(), src});
       break;
     }
     case fb::Event::LanguageSupportDefined: {
@@ -109,7 +107,7 @@ const LifecycleFact* ReferenceData::Lifecycle(const std::string& product, const 
   return InEffect(lifecycles_, Pair(product, version), t, r);
 }
 const ServiceLevelFact* ReferenceData::ServiceLevel(int offering, int severity, Millis t, Millis r) const {
-  return InEffect(service_levels_, Pair(std::to_string(offering), std::to_string(severity)), t, r);
+  return InEffect(service_levels_, std::pair<int, int>(offering, severity), t, r);
 }
 const LanguageFact* ReferenceData::Languages(const std::string& region, Millis t, Millis r) const {
   return InEffect(languages_, region, t, r);

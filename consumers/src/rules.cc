@@ -1,5 +1,6 @@
 #include "ledger/rules.h"
 
+#include <algorithm>
 #include <deque>
 
 #include "ledger/entitlement.h"
@@ -13,7 +14,8 @@ using state::AccountStatus;
 
 template <typename T>
 std::string Pack(const T& object) {
-  flatbuffers::FlatBufferBuilder fbb(256);
+  thread_local flatbuffers::FlatBufferBuilder fbb(1024);  // reused: no allocation per event
+  fbb.Clear();
   fbb.Finish(T::TableType::Pack(fbb, &object));
   return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }
@@ -31,11 +33,10 @@ struct Entity {
   T* operator->() { return &*value; }
 };
 
+// The entity from its stored bytes (none: absent).
 template <typename T>
-Result<Entity<T>> Load(const StateLookup& lookup, std::string key) {
-  auto bytes = lookup(key);
-  if (!bytes.ok()) return bytes.status();
-  Entity<T> out{std::move(key), std::move(*bytes), std::nullopt};
+Result<Entity<T>> Decode(std::string key, std::optional<std::string> bytes) {
+  Entity<T> out{std::move(key), std::move(bytes), std::nullopt};
   if (!out.bytes) return out;
   const auto& b = *out.bytes;
   flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(b.data()), b.size());
@@ -46,6 +47,13 @@ Result<Entity<T>> Load(const StateLookup& lookup, std::string key) {
   out.value.emplace();
   flatbuffers::GetRoot<typename T::TableType>(b.data())->UnPackTo(&*out.value);
   return out;
+}
+
+template <typename T>
+Result<Entity<T>> Load(const StateLookup& lookup, std::string key) {
+  auto bytes = lookup(key);
+  if (!bytes.ok()) return bytes.status();
+  return Decode<T>(std::move(key), std::move(*bytes));
 }
 
 // One rule application in progress: the outcome and the state it wants written.
@@ -71,11 +79,12 @@ struct Step {
   // record time ever saw it).
   template <typename T>
   void Save(Entity<T>& entity) {
-    if (entity.bytes) {
-      const auto* old = flatbuffers::GetRoot<typename T::TableType>(entity.bytes->data());
-      if (old->recorded_at() != pos.recorded_at) {
-        Write(keys::History(entity.key, pos.recorded_at), *entity.bytes);
-      }
+    // The version replaced keeps its own sources in history; one never seen (recorded at
+    // this same millisecond) hands them on.
+    if (!entity.bytes || flatbuffers::GetRoot<typename T::TableType>(entity.bytes->data())->recorded_at() !=
+                             pos.recorded_at) {
+      if (entity.bytes) Write(keys::History(entity.key, pos.recorded_at), *entity.bytes);
+      entity->sources.clear();
     }
     entity->recorded_at = pos.recorded_at;
     entity->sources.emplace_back(pos.offset, pos.recorded_at);
@@ -135,14 +144,20 @@ Status ApplyAccount(Step& s, Entity<state::AccountStateT>& account) {
   }
 }
 
-// Adds an agreement's or grant's key to the account's entitlement index.
-Status IndexEntitlement(Step& s, const std::string& key) {
-  const std::string index_key = keys::EntitlementIndex(s.account);
-  auto index = Load<state::EntitlementIndexT>(s.lookup, index_key);
-  if (!index.ok()) return index.status();
-  if (!*index) index->value.emplace();
-  (*index)->keys.push_back(key);
-  s.Write(index_key, Pack(*index->value));
+// Adds an entity to the account's entitlement index of each product it covers (none: a
+// consent, under the empty product).
+Status IndexEntitlement(Step& s, const std::string& key, std::vector<std::string> products) {
+  if (products.empty()) products.push_back("");
+  for (const auto& product : products) {
+    const std::string index_key = keys::EntitlementIndex(s.account, product);
+    auto index = Load<state::EntitlementIndexT>(s.lookup, index_key);
+    if (!index.ok()) return index.status();
+    if (!*index) index->value.emplace();
+    auto& ks = (*index)->keys;
+    if (std::find(ks.begin(), ks.end(), key) != ks.end()) continue;
+    ks.push_back(key);
+    s.Write(index_key, Pack(*index->value));
+  }
   return Status::Ok();
 }
 
@@ -191,10 +206,14 @@ Status ApplyAgreement(Step& s) {
     g->ends_at = ev->ends_at();
     g->order_id = Str(ev->order_id());
     g->created_at = s.pos.recorded_at;
+    std::vector<std::string> products;
     if (ev->lines()) {
-      for (const auto* l : *ev->lines()) g->lines.push_back(NewLine(*l, ev->starts_at()));
+      for (const auto* l : *ev->lines()) {
+        g->lines.push_back(NewLine(*l, ev->starts_at()));
+        products.push_back(l->product()->str());
+      }
     }
-    if (Status st = IndexEntitlement(s, g.key); !st.ok()) return st;
+    if (Status st = IndexEntitlement(s, g.key, products); !st.ok()) return st;
     s.Save(g);
     return Status::Ok();
   }
@@ -241,6 +260,7 @@ Status ApplyAgreement(Step& s) {
         if (l->line_id == id && l->removed_at == kForever) return s.Reject("line " + id + " is already on " + name);
       }
       g->lines.push_back(NewLine(*ev->line(), Or(ev->effective_at(), s.at())));
+      if (Status st = IndexEntitlement(s, g.key, {ev->line()->product()->str()}); !st.ok()) return st;
       break;
     }
     case fb::Event::AgreementLineRemoved: {
@@ -318,7 +338,7 @@ Status ApplyGrant(Step& s) {
   g->ends_at = ends;
   if (auto* ev = s.e.event_as_CourtesyGranted()) g->reason = Str(ev->reason()), g->granted_by = Str(ev->granted_by());
   if (auto* ev = s.e.event_as_TemporaryEntitlementGranted()) g->reason = Str(ev->reason()), g->order_id = Str(ev->order_id());
-  if (Status st = IndexEntitlement(s, g.key); !st.ok()) return st;
+  if (Status st = IndexEntitlement(s, g.key, {g->product}); !st.ok()) return st;
   s.Save(g);
   return Status::Ok();
 }
@@ -443,6 +463,7 @@ Status ApplyRemoteAccess(Step& s) {
       (*c)->terms_version = ev->terms_version()->str();
       (*c)->given_at = s.at();
       (*c)->expires_at = Or(ev->expires_at(), kForever);
+      if (Status st = IndexEntitlement(s, c->key, {}); !st.ok()) return st;
       s.Save(*c);
       return Status::Ok();
     }
@@ -505,9 +526,9 @@ void SetCaseStatus(state::CaseStateT& c, state::CaseStatus status, Millis at) {
   c.changes.push_back(std::move(ch));
 }
 
-// The account's entitlement facts as stored now, for a case's verdict. The tables point
-// into `buffers`, which the caller keeps alive.
-Result<AccountFacts> ReadFacts(Step& s, std::deque<std::string>& buffers) {
+// The account's facts about one product as stored now, for a case's verdict. The tables
+// point into `buffers`, which the caller keeps alive.
+Result<AccountFacts> ReadFacts(Step& s, const std::string& product, std::deque<std::string>& buffers) {
   auto read = [&](const std::string& key) -> Result<const char*> {
     auto v = s.lookup(key);
     if (!v.ok()) return v.status();
@@ -519,16 +540,17 @@ Result<AccountFacts> ReadFacts(Step& s, std::deque<std::string>& buffers) {
   auto account = read(keys::Account(s.account));
   if (!account.ok()) return account.status();
   facts.account = *account ? flatbuffers::GetRoot<state::AccountState>(*account) : nullptr;
-  auto index = read(keys::EntitlementIndex(s.account));
+  auto index = read(keys::EntitlementIndex(s.account, product));
   if (!index.ok()) return index.status();
   if (*index == nullptr) return facts;
   const auto* idx = flatbuffers::GetRoot<state::EntitlementIndex>(*index);
   if (idx->keys() == nullptr) return facts;
-  for (const auto* k : *idx->keys()) {
-    auto v = read(k->str());
+  for (const auto* key : *idx->keys()) {
+    const std::string k = key->str();
+    auto v = read(k);
     if (!v.ok()) return v.status();
     if (*v == nullptr) continue;
-    if (k->string_view().front() == keys::kAgreementTag) {
+    if (k.front() == keys::kAgreementTag) {
       facts.agreements.push_back(flatbuffers::GetRoot<state::AgreementState>(*v));
     } else {
       facts.grants.push_back(flatbuffers::GetRoot<state::GrantState>(*v));
@@ -552,7 +574,7 @@ Status OpenCase(Step& s, Entity<state::CaseStateT>& c) {
     return s.Reject("case " + id + " cannot be opened: " + why + " of account " + s.account);
   }
   std::deque<std::string> buffers;
-  auto facts = ReadFacts(s, buffers);
+  auto facts = ReadFacts(s, ev->product()->str(), buffers);
   if (!facts.ok()) return facts.status();
   EntitlementQuestion q{s.account, ev->product()->str(), Str(ev->version()), s.at()};
   const EntitlementAnswer verdict = EvaluateEntitlement(q, *facts, nullptr);
@@ -763,16 +785,86 @@ std::vector<std::string> KeysRead(const fb::Envelope& e, Seen seen) {
   if (e.account_id() == nullptr) return keys;
   const std::string_view a = e.account_id()->string_view();
   keys.push_back(keys::Account(a));
-  const fb::Event t = e.event_type();
-  if (Between(t, fb::Event::AgreementPurchased, fb::Event::AgreementLineRemoved)) {
+  auto str = [](const flatbuffers::String* s) { return s ? s->string_view() : std::string_view(); };
+  switch (e.event_type()) {
+    case fb::Event::AgreementPurchased:
+      if (const auto* lines = e.event_as_AgreementPurchased()->lines()) {
+        for (const auto* l : *lines) keys.push_back(keys::EntitlementIndex(a, str(l->product())));
+      }
+      break;
+    case fb::Event::AgreementLineAdded:
+      keys.push_back(keys::EntitlementIndex(a, str(e.event_as_AgreementLineAdded()->line()->product())));
+      break;
+    case fb::Event::SupportExtensionPurchased: {
+      auto* ev = e.event_as_SupportExtensionPurchased();
+      keys.push_back(keys::Grant(a, str(ev->extension_id())));
+      keys.push_back(keys::EntitlementIndex(a, str(ev->product())));
+      break;
+    }
+    case fb::Event::CourtesyGranted: {
+      auto* ev = e.event_as_CourtesyGranted();
+      keys.push_back(keys::Grant(a, str(ev->grant_id())));
+      keys.push_back(keys::EntitlementIndex(a, str(ev->product())));
+      break;
+    }
+    case fb::Event::TemporaryEntitlementGranted: {
+      auto* ev = e.event_as_TemporaryEntitlementGranted();
+      keys.push_back(keys::Grant(a, str(ev->grant_id())));
+      keys.push_back(keys::EntitlementIndex(a, str(ev->product())));
+      break;
+    }
+    case fb::Event::GrantRevoked:
+      keys.push_back(keys::Grant(a, str(e.event_as_GrantRevoked()->grant_id())));
+      break;
+    case fb::Event::ContactDesignated:
+      keys.push_back(keys::Contact(a, str(e.event_as_ContactDesignated()->contact_id())));
+      break;
+    case fb::Event::ContactRemoved:
+      keys.push_back(keys::Contact(a, str(e.event_as_ContactRemoved()->contact_id())));
+      break;
+    case fb::Event::RemoteAccessConsentGiven: {
+      auto* ev = e.event_as_RemoteAccessConsentGiven();
+      keys.push_back(keys::Contact(a, str(ev->contact_id())));
+      keys.push_back(keys::Consent(a, str(ev->consent_id())));
+      keys.push_back(keys::EntitlementIndex(a, ""));
+      break;
+    }
+    case fb::Event::RemoteAccessConsentRevoked:
+      keys.push_back(keys::Consent(a, str(e.event_as_RemoteAccessConsentRevoked()->consent_id())));
+      break;
+    case fb::Event::RemoteSessionStarted: {
+      auto* ev = e.event_as_RemoteSessionStarted();
+      keys.push_back(keys::Session(a, str(ev->session_id())));
+      keys.push_back(keys::Consent(a, str(ev->consent_id())));
+      break;
+    }
+    case fb::Event::RemoteSessionEnded:
+      keys.push_back(keys::Session(a, str(e.event_as_RemoteSessionEnded()->session_id())));
+      break;
+    case fb::Event::CaseOpened: {
+      auto* ev = e.event_as_CaseOpened();
+      keys.push_back(keys::Case(a, str(ev->case_id())));
+      keys.push_back(keys::Contact(a, str(ev->contact_id())));
+      keys.push_back(keys::EntitlementIndex(a, str(ev->product())));
+      break;
+    }
+    default: {
+      const fb::Event t = e.event_type();
+      if (Between(t, fb::Event::AgreementPurchased, fb::Event::AgreementLineRemoved)) {
+        keys.push_back(keys::Agreement(a, AgreementIdOf(e)));
+      } else if (Between(t, fb::Event::CaseOpened, fb::Event::ContinuousEffortsRequested)) {
+        keys.push_back(keys::Case(a, CaseIdOf(e)));
+      } else if (Between(t, fb::Event::EscalationRequested, fb::Event::EscalationClosed)) {
+        keys.push_back(keys::Escalation(a, EscalationIdOf(e)));
+        if (t == fb::Event::EscalationRequested) keys.push_back(keys::Case(a, CaseIdOf(e)));
+      } else if (Between(t, fb::Event::PortalUserCreated, fb::Event::PortalUserUnlocked)) {
+        keys.push_back(keys::PortalUser(a, PortalUserIdOf(e)));
+      }
+      break;
+    }
+  }
+  if (e.event_type() == fb::Event::AgreementPurchased || e.event_type() == fb::Event::AgreementLineAdded) {
     keys.push_back(keys::Agreement(a, AgreementIdOf(e)));
-  } else if (Between(t, fb::Event::CaseOpened, fb::Event::ContinuousEffortsRequested)) {
-    keys.push_back(keys::Case(a, CaseIdOf(e)));
-  } else if (Between(t, fb::Event::EscalationRequested, fb::Event::EscalationClosed)) {
-    keys.push_back(keys::Escalation(a, EscalationIdOf(e)));
-    if (t == fb::Event::EscalationRequested) keys.push_back(keys::Case(a, CaseIdOf(e)));
-  } else if (Between(t, fb::Event::PortalUserCreated, fb::Event::PortalUserUnlocked)) {
-    keys.push_back(keys::PortalUser(a, PortalUserIdOf(e)));
   }
   return keys;
 }
@@ -801,12 +893,15 @@ Result<Applied> ApplyEvent(const fb::Envelope& e, std::string_view raw, const Ev
   if (IsReferenceEvent(type)) {
     st = s.Reject(EventTypeName(type) + " is reference data and belongs on " + std::string(kReferenceTopic));
   } else {
-    auto account = Load<state::AccountStateT>(lookup, keys::Account(s.account));
+    // Only the lifecycle rules need the account's state; the others need it to exist.
+    auto account = lookup(keys::Account(s.account));
     if (!account.ok()) return account.status();
-    if (!*account && type != fb::Event::AccountOpened) {
+    if (!account->has_value() && type != fb::Event::AccountOpened) {
       st = s.Reject("account " + s.account + " is unknown (no AccountOpened for it)");
     } else if (Between(type, fb::Event::AccountOpened, fb::Event::AccountClosed)) {
-      st = ApplyAccount(s, *account);
+      auto state = Decode<state::AccountStateT>(keys::Account(s.account), std::move(*account));
+      if (!state.ok()) return state.status();
+      st = ApplyAccount(s, *state);
     } else if (Between(type, fb::Event::PortalUserCreated, fb::Event::PortalUserUnlocked)) {
       st = ApplyPortal(s);
     } else if (Between(type, fb::Event::ContactDesignated, fb::Event::ContactRemoved)) {

@@ -33,7 +33,9 @@ std::string Case(std::string_view account, std::string_view id) { return Join(kC
 std::string Escalation(std::string_view account, std::string_view id) {
   return Join(kEscalationTag, account, id);
 }
-std::string EntitlementIndex(std::string_view account) { return Join('I', account); }
+std::string EntitlementIndex(std::string_view account, std::string_view product) {
+  return Join('I', account, product);
+}
 
 std::string_view AccountOf(std::string_view key) {
   if (key.empty()) return key;

@@ -337,12 +337,14 @@ Status StagedBatch::Prefetch(int partition, std::vector<std::string> keys) {
   auto values = store_->MultiGet(partition, keys);
   if (!values.ok()) return values.status();
   auto& f = fetched_[partition];
+  f.reserve(f.size() + keys.size());  // no rehashing while a batch is fetched
   for (size_t i = 0; i < keys.size(); ++i) f.emplace(std::move(keys[i]), std::move((*values)[i]));
   return Status::Ok();
 }
 
 void StagedBatch::Put(int partition, std::string key, std::string value) {
   auto& kv = puts_[partition];
+  if (kv.empty()) kv.reserve(1u << 14);  // a batch writes thousands of keys per partition
   auto [it, inserted] = kv.insert_or_assign(std::move(key), std::move(value));
   if (inserted) ++count_;
 }

@@ -421,6 +421,26 @@ TEST_F(Domain, ExplainListsTheEventsBehindTheAnswerInLogOrder) {
   EXPECT_EQ(a["events"].back()["key"], "ServiceLevelDefined/EssentialSupport/1@2024-01-01T00:00:00Z");
 }
 
+TEST_F(Domain, ExplainKeepsEventsRecordedInTheSameMillisecond) {
+  // Published together, recorded at one millisecond: the first version never had a record
+  // time of its own, and its event still explains the answer.
+  ASSERT_EQ(Apply("AgreementPurchased",
+                  R"({"agreement_id":"AG-2","offering":"BasicMaintenance","starts_at":"2025-01-01","ends_at":"2026-01-01",
+                      "lines":[{"line_id":"L1","product":"mail"}]})",
+                  "2024-12-01", "2026-05-01T00:00:00Z"),
+            Outcome::kApplied);
+  ASSERT_EQ(Apply("AgreementRenewed", R"({"agreement_id":"AG-2","ends_at":"2027-01-01"})", "2025-12-01",
+                  "2026-05-01T00:00:00Z"),
+            Outcome::kApplied);
+  auto a = Entitlement("2026-06-01", {{"product", "mail"}, {"explain", "true"}});
+  EXPECT_TRUE(a["entitled"]);
+  std::vector<std::string> types;
+  for (const auto& e : a["events"]) {
+    if (e["topic"] == "ledger.events") types.push_back(e["type"]);
+  }
+  EXPECT_EQ(types, (std::vector<std::string>{"AccountOpened", "AgreementPurchased", "AgreementRenewed"}));
+}
+
 // ---- rejected events and lists ----------------------------------------------------------
 
 TEST_F(Domain, AnomaliesAreListedWithReasonsAndChangeNothing) {

@@ -54,8 +54,15 @@ class LedgerView {
  private:
   explicit LedgerView(const ProjectionStore* store) : store_(store) {}
   struct Facts;
-  Result<std::unique_ptr<Facts>> ReadFacts(const std::string& account, Millis known_at) const;
+  // The account's facts about one product, as known at a record time.
+  Result<std::unique_ptr<Facts>> ReadFacts(const std::string& account, const std::string& product,
+                                           Millis known_at) const;
+  // The partitions to look for an account in, the likeliest first.
+  std::vector<int> CandidatePartitions(const std::string& account) const;
   Result<std::optional<std::string>> ReadVersion(int partition, const std::string& key, Millis known_at) const;
+  // The version known at R given the current value (already read).
+  Result<std::optional<std::string>> VersionAt(int partition, const std::string& key,
+                                               std::optional<std::string> current, Millis known_at) const;
   Result<Json> AskEntitlement(const Query& q) const;
   Result<Json> AskIntake(const Query& q) const;
   Result<Json> AskCase(const Query& q) const;

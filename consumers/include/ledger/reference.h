@@ -83,7 +83,7 @@ class ReferenceData {
   template <typename F>
   using Table = std::map<std::string, std::vector<F>>;  // entity key -> its versions
   Table<LifecycleFact> lifecycles_;
-  Table<ServiceLevelFact> service_levels_;
+  std::map<std::pair<int, int>, std::vector<ServiceLevelFact>> service_levels_;  // (offering, severity)
   Table<LanguageFact> languages_;
   Table<ProgrammeFact> programmes_;
   Table<PolicyFact> policies_;

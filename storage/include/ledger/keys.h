@@ -28,7 +28,9 @@ std::string Consent(std::string_view account, std::string_view consent);
 std::string Session(std::string_view account, std::string_view session);
 std::string Case(std::string_view account, std::string_view case_id);
 std::string Escalation(std::string_view account, std::string_view escalation);
-std::string EntitlementIndex(std::string_view account);
+// The keys of the entities an entitlement answer about `product` reads; product "" for
+// the consents (they concern every product).
+std::string EntitlementIndex(std::string_view account, std::string_view product);
 
 // The one-letter tag that starts every key of an entity kind, e.g. kCaseTag: a prefix
 // scan over it visits that kind across the partition's accounts.
