@@ -147,6 +147,16 @@ std::vector<int> ProjectionStore::Partitions() const {
   return out;
 }
 
+uint64_t ProjectionStore::IntProperty(const std::string& name) const {
+  std::shared_lock lock(families_mu_);
+  uint64_t total = 0;
+  for (const auto& [p, h] : families_) {
+    uint64_t v = 0;
+    if (rocks_->db->GetIntProperty(h, name, &v)) total += v;
+  }
+  return total;
+}
+
 rocksdb::ColumnFamilyHandle* ProjectionStore::Family(int partition) const {
   std::shared_lock lock(families_mu_);
   auto it = families_.find(partition);

@@ -96,6 +96,10 @@ class ProjectionStore {
   // The digest of one column family (a partition, or keys::kReferencePartition).
   Result<Digest> ComputeDigest(int partition) const;
 
+  // A RocksDB integer property summed over every column family (e.g.
+  // "rocksdb.num-running-compactions", "rocksdb.cur-size-all-mem-tables"); 0 if unknown.
+  uint64_t IntProperty(const std::string& name) const;
+
   const std::string& dir() const { return dir_; }
 
  private:
