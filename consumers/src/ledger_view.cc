@@ -301,10 +301,17 @@ Result<std::unique_ptr<LedgerView>> LedgerView::Create(const ProjectionStore* st
   return view;
 }
 
+std::shared_ptr<const ReferenceData> LedgerView::reference() const {
+  std::lock_guard lock(reference_mu_);
+  return reference_;
+}
+
 Status LedgerView::RefreshReference() {
   auto data = ReferenceData::Load(*store_);
   if (!data.ok()) return data.status();
-  reference_ = std::move(*data);
+  auto loaded = std::make_shared<const ReferenceData>(std::move(*data));
+  std::lock_guard lock(reference_mu_);
+  reference_ = std::move(loaded);
   return Status::Ok();
 }
 
@@ -354,7 +361,9 @@ Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::stri
                                                                  Millis known_at) const {
   auto f = std::make_unique<Facts>();
   auto bad = [&](const std::string& what) {
-    return Status::Corruption("stored " + what + " of account " + account + " does not verify");
+    return Status::Corruption("stored " + what + " of account " + account +
+                              " does not verify (a store written by an older release? `ledger rebuild` "
+                              "replays the log into the current format; `ledger verify` checks a store)");
   };
   // The account and its indexes (the product's, the consents') together, from the
   // likeliest partition first.
@@ -420,7 +429,7 @@ Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::stri
 Result<EntitlementAnswer> LedgerView::Entitlement(const EntitlementQuestion& q) const {
   auto f = ReadFacts(q.account, q.product, q.known_at);
   if (!f.ok()) return f.status();
-  return EvaluateEntitlement(q, (*f)->facts, &reference_);
+  return EvaluateEntitlement(q, (*f)->facts, reference().get());
 }
 
 // ---- the questions ----------------------------------------------------------------------
@@ -495,11 +504,12 @@ Result<Json> LedgerView::AskEntitlement(const Query& query) const {
   if (!explain.ok()) return explain.status();
   auto f = ReadFacts(q->account, q->product, q->known_at);
   if (!f.ok()) return f.status();
-  const EntitlementAnswer a = EvaluateEntitlement(*q, (*f)->facts, &reference_);
+  const auto ref = reference();
+  const EntitlementAnswer a = EvaluateEntitlement(*q, (*f)->facts, ref.get());
   Json j = Json::parse(EntitlementToJson(a));
   if (*explain && (*f)->facts.account) {
     auto events = ExplainEvents(*store_, (*f)->partition, q->account, EntitiesOf((*f)->facts, q->account),
-                                q->known_at, ReferenceUsed(*q, a.region, a.offering, reference_));
+                                q->known_at, ReferenceUsed(*q, a.region, a.offering, *ref));
     if (!events.ok()) return events.status();
     j["events"] = std::move(*events);
   }
@@ -516,7 +526,8 @@ Result<Json> LedgerView::AskIntake(const Query& query) const {
   if (!explain.ok()) return explain.status();
   auto f = ReadFacts(q->account, q->product, q->known_at);
   if (!f.ok()) return f.status();
-  const EntitlementAnswer a = EvaluateEntitlement(*q, (*f)->facts, &reference_);
+  const auto ref = reference();
+  const EntitlementAnswer a = EvaluateEntitlement(*q, (*f)->facts, ref.get());
   std::string why;
   const state::ContactState* contact = nullptr;
   if ((*f)->facts.account) {
@@ -542,7 +553,7 @@ Result<Json> LedgerView::AskIntake(const Query& query) const {
     auto sources = EntitiesOf((*f)->facts, q->account);
     if (contact) sources.push_back(keys::Contact(q->account, *contact_id));
     auto events = ExplainEvents(*store_, (*f)->partition, q->account, sources, q->known_at,
-                                ReferenceUsed(*q, a.region, a.offering, reference_));
+                                ReferenceUsed(*q, a.region, a.offering, *ref));
     if (!events.ok()) return events.status();
     out["events"] = std::move(*events);
   }
@@ -594,7 +605,7 @@ Result<Json> LedgerView::AskCase(const Query& query) const {
     for (const auto* r : *c->verdict_reasons()) verdict.push_back(r->str());
   }
   j["verdict_reasons"] = verdict;
-  const ResponseTarget target = TargetOf(*c, Str(a->region()), reference_, when->at, when->known_at);
+  const ResponseTarget target = TargetOf(*c, Str(a->region()), *reference(), when->at, when->known_at);
   Json response = {{"status", target.status}};
   if (target.status != "none") {
     response["coverage"] = target.coverage;
@@ -720,6 +731,7 @@ Result<Json> LedgerView::AskList(const Query& query) const {
                             "\" (known: agreements-lapsing, grants-expiring, open-cases, breached-cases, "
                             "open-escalations, sessions-without-consent, anomalies)");
   }
+  const auto ref = reference();
   std::vector<Json> rows;
   std::map<std::string, int64_t> counts;
   Status failed;
@@ -772,7 +784,7 @@ Result<Json> LedgerView::AskList(const Query& query) const {
         auto acct = ReadVersion(part, keys::Account(account), r);
         if (!acct.ok()) return acct.status();
         const auto* a = acct->has_value() ? Verified<state::AccountState>(**acct) : nullptr;
-        const ResponseTarget target = TargetOf(*c, a ? Str(a->region()) : "", reference_, t, r);
+        const ResponseTarget target = TargetOf(*c, a ? Str(a->region()) : "", *ref, t, r);
         if (*name == "open-cases" ? !open : target.status != "breached") return Status::Ok();
         std::string level = "none";
         if (c->open_escalation() && c->open_escalation()->size()) {
@@ -809,7 +821,7 @@ Result<Json> LedgerView::AskList(const Query& query) const {
         std::string violation = Str(v->violation());
         if (violation.empty()) {
           // Consent to terms other than those in effect when the session started.
-          const PolicyFact* terms = reference_.Policy(kRemoteTermsPolicy, v->started_at(), r);
+          const PolicyFact* terms = ref->Policy(kRemoteTermsPolicy, v->started_at(), r);
           auto cb = ReadVersion(part, keys::Consent(account, Str(v->consent_id())), r);
           if (!cb.ok()) return cb.status();
           const auto* c = cb->has_value() ? Verified<state::ConsentState>(**cb) : nullptr;

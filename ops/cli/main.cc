@@ -75,6 +75,12 @@ int main(int argc, char** argv) {
   proj->add_option("--metrics-listen", project.metrics_listen,
                    "address for /metrics (empty to disable)")
       ->capture_default_str();
+  proj->add_option("--http-listen", project.http_listen,
+                   "address of the HTTP API (empty to disable; port 0: any free port)")
+      ->capture_default_str();
+  proj->add_option("--tokens", project.tokens_file, "the API's tokens file (default: DATA_DIR.tokens)");
+  proj->add_option("--tls-cert", project.tls_cert_file, "PEM certificate: serve the API over HTTPS only");
+  proj->add_option("--tls-key", project.tls_key_file, "PEM private key for --tls-cert");
   proj->add_option("--max-batch", project.max_batch, "events per RocksDB commit at most")
       ->capture_default_str();
   proj->add_flag("--until-caught-up", project.until_caught_up,
@@ -156,6 +162,22 @@ int main(int argc, char** argv) {
 
   // checkpoint
   std::string checkpoint_dir;
+  // token
+  std::string token_name, token_role = "analyst", tokens_file;
+  auto* tok = app.add_subcommand("token", "Bearer tokens of the HTTP API (stored hashed)");
+  tok->require_subcommand(1);
+  auto* tok_create = tok->add_subcommand("create", "Create a token and print it (shown once)");
+  tok_create->add_option("name", token_name, "who or what it is for")->required();
+  tok_create->add_option("--role", token_role, "analyst (read), operator (read, admin) or publisher (ingest)")
+      ->check(CLI::IsMember({"analyst", "operator", "publisher"}))
+      ->capture_default_str();
+  auto* tok_revoke = tok->add_subcommand("revoke", "Revoke the tokens of a name");
+  tok_revoke->add_option("name", token_name, "the token's name")->required();
+  auto* tok_list = tok->add_subcommand("list", "List tokens: name, role, created, revoked");
+  for (auto* sub : {tok_create, tok_revoke, tok_list}) {
+    sub->add_option("--tokens", tokens_file, "the tokens file (default: DATA_DIR.tokens)");
+  }
+
   auto* ck = app.add_subcommand("checkpoint", "Write a consistent copy of the store (projector stopped)");
   ck->add_option("dir", checkpoint_dir, "where to write it (must not exist)")->required();
 
@@ -215,6 +237,9 @@ int main(int argc, char** argv) {
     if (*vf) return RunVerify(common, verify_keep, std::cout, std::cerr);
     if (*rb) return RunRebuild(common, std::cout, std::cerr);
     if (*ck) return RunCheckpoint(common, checkpoint_dir, std::cout, std::cerr);
+    if (*tok_create) return RunTokenCreate(common, tokens_file, token_name, token_role, std::cout, std::cerr);
+    if (*tok_revoke) return RunTokenRevoke(common, tokens_file, token_name, std::cout, std::cerr);
+    if (*tok_list) return RunTokenList(common, tokens_file, std::cout, std::cerr);
     if (*st) return RunStatus(common, status, std::cout, std::cerr);
     if (*dg) return RunDigest(common, std::cout, std::cerr);
   } catch (const std::exception& e) {

@@ -8,8 +8,11 @@
 #include <ostream>
 
 #include "ledger/commands.h"
+#include "http_actions.h"
 #include "ledger/event_codec.h"
+#include "ledger/ledger_view.h"
 #include "ledger/projector.h"
+#include "ledger/query_server.h"
 #include "ledger/store_layout.h"
 
 namespace ledger {
@@ -75,9 +78,32 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     err << "ledger project: " << projector.status().message() << "\n";
     return kExitUsage;
   }
+  // The HTTP API reads the store this process writes.
+  std::unique_ptr<LedgerView> view;
+  std::unique_ptr<QueryServer> server;
+  if (!options.http_listen.empty()) {
+    auto v = LedgerView::Create(store->get());
+    if (!v.ok()) {
+      err << "ledger project: " << v.status().message() << "\n";
+      return kExitUnavailable;
+    }
+    view = std::move(*v);
+    QueryServerOptions so;
+    so.listen = options.http_listen;
+    so.tokens_file = TokensFileFor(common, options.tokens_file);
+    so.tls_cert_file = options.tls_cert_file;
+    so.tls_key_file = options.tls_key_file;
+    auto started = QueryServer::Start(so, view.get(), MakeServerActions(common, store->get()), registry.get());
+    if (!started.ok()) {
+      err << "ledger project: " << started.status().message() << "\n";
+      return kExitUsage;
+    }
+    server = std::move(*started);
+  }
   out << "ledger project: projecting " << kEventsTopic << " from " << common.kafka.brokers
       << " into " << common.data_dir;
   if (exposer) out << "; metrics on http://" << options.metrics_listen << "/metrics";
+  if (server) out << "; HTTP API on " << server->url() << " (tokens in " << TokensFileFor(common, options.tokens_file) << ")";
   out << std::endl;
   Status s = (*projector)->Run(stop);
   const ProjectorTotals& t = (*projector)->totals();

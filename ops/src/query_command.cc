@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "ledger/commands.h"
+#include "ledger/answer_format.h"
 #include "ledger/ledger_view.h"
 #include "ledger/reference.h"
 #include "ledger/event_codec.h"
@@ -20,22 +21,7 @@ Result<std::unique_ptr<ProjectionStore>> OpenForQuery(const CommonOptions& commo
   return ProjectionStore::Open(common.data_dir, ProjectionStore::Mode::kReadOnly);
 }
 
-std::string Scalar(const Json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
-  if (v.is_null()) return "";
-  if (v.is_array()) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : "; ") + Scalar(x);
-    return s;
-  }
-  if (v.is_object()) {
-    std::string s;
-    for (const auto& [k, x] : v.items()) s += (s.empty() ? "" : " ") + k + "=" + Scalar(x);
-    return s;
-  }
-  return v.dump();
-}
+std::string Scalar(const Json& v) { return CellText(v); }
 
 // An answer as label/value rows: nested objects as "outer.inner"; a list of objects or
 // of reasons one row per item ("events" then reads as the story, in order).
@@ -55,41 +41,18 @@ void PrintAnswer(const Json& j, const std::string& prefix, std::ostream& out) {
   }
 }
 
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
-
-// A list's columns: every key any item has, in first-seen order.
-std::vector<std::string> Columns(const Json& items) {
-  std::vector<std::string> cols;
-  for (const auto& row : items) {
-    for (const auto& [k, v] : row.items()) {
-      if (std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
-    }
-  }
-  return cols;
-}
-
 void PrintList(const Json& j, OutputFormat format, std::ostream& out) {
-  const Json& items = j["items"];
-  const auto cols = Columns(items);
-  auto cell = [](const Json& row, const std::string& col) { return Scalar(row.value(col, Json())); };
   if (format == OutputFormat::kJsonLines) {
-    for (const auto& row : items) out << row.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
+    out << ListAsJsonLines(j);
     return;
   }
   if (format == OutputFormat::kCsv) {
-    for (size_t i = 0; i < cols.size(); ++i) out << (i ? "," : "") << cols[i];
-    out << "\n";
-    for (const auto& row : items) {
-      for (size_t i = 0; i < cols.size(); ++i) out << (i ? "," : "") << CsvField(cell(row, cols[i]));
-      out << "\n";
-    }
+    out << ListAsCsv(j);
     return;
   }
+  const Json& items = j["items"];
+  const auto cols = ListColumns(items);
+  auto cell = [](const Json& row, const std::string& col) { return Scalar(row.value(col, Json())); };
   std::vector<size_t> width;
   for (const auto& c : cols) width.push_back(c.size());
   for (const auto& row : items) {

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -32,8 +33,8 @@ struct Query {
 const std::map<std::string, std::vector<std::string>>& QueryCatalog();
 
 // Reads `store` (which must outlive it). Reference data is loaded at creation; call
-// RefreshReference() to see newer records. Not thread-safe while refreshing; otherwise
-// const methods may be called from several threads if the store allows it.
+// RefreshReference() to see newer records. Thread-safe: questions may be asked from
+// several threads while another refreshes the reference data.
 class LedgerView {
  public:
   static Result<std::unique_ptr<LedgerView>> Create(const ProjectionStore* store);
@@ -49,7 +50,8 @@ class LedgerView {
   // The partition holding the account's state, or nullopt for an unknown account.
   Result<std::optional<int>> LocateAccount(const std::string& account) const;
 
-  const ReferenceData& reference() const { return reference_; }
+  // The reference data loaded last (RefreshReference swaps it; holders keep theirs).
+  std::shared_ptr<const ReferenceData> reference() const;
 
  private:
   explicit LedgerView(const ProjectionStore* store) : store_(store) {}
@@ -70,7 +72,8 @@ class LedgerView {
   Result<Json> AskList(const Query& q) const;
 
   const ProjectionStore* store_;
-  ReferenceData reference_;
+  mutable std::mutex reference_mu_;
+  std::shared_ptr<const ReferenceData> reference_ = std::make_shared<ReferenceData>();
 };
 
 // The record time (field 0, `recorded_at`) of a stored entity version; nullopt if the

@@ -41,9 +41,24 @@ struct ProjectOptions {
   bool until_caught_up = false;
   StoreOptions::Durability durability = StoreOptions::Durability::kWal;
   uint64_t min_free_disk_mib = 64;
+  // The HTTP API (ledger/query_server.h): empty listen address: none.
+  std::string http_listen = "127.0.0.1:8080";
+  std::string tokens_file;  // empty: DATA_DIR.tokens
+  std::string tls_cert_file, tls_key_file;
 };
 int RunProject(const CommonOptions& common, const ProjectOptions& options,
                const std::atomic<bool>& stop, std::ostream& out, std::ostream& err);
+
+// The tokens file of a data dir (DATA_DIR.tokens) unless one is given.
+std::string TokensFileFor(const CommonOptions& common, const std::string& given);
+
+// `ledger token create NAME --role R`: prints the new token (shown once; stored hashed).
+int RunTokenCreate(const CommonOptions& common, const std::string& tokens_file, const std::string& name,
+                   const std::string& role, std::ostream& out, std::ostream& err);
+int RunTokenRevoke(const CommonOptions& common, const std::string& tokens_file, const std::string& name,
+                   std::ostream& out, std::ostream& err);
+int RunTokenList(const CommonOptions& common, const std::string& tokens_file, std::ostream& out,
+                 std::ostream& err);
 
 enum class OutputFormat { kTable, kJson, kJsonLines, kCsv };
 

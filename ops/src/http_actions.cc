@@ -1,0 +1,130 @@
+// What `ledger project` does for the HTTP API's ingest and admin requests: the same
+// work as `ledger publish`, `ledger checkpoint`, `ledger dlq replay` and `ledger rebuild`.
+#include "http_actions.h"
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "ledger/event_codec.h"
+#include "ledger/publisher.h"
+
+namespace ledger {
+namespace {
+
+// HTTP ingest: one codec and one idempotent producer, one request at a time.
+class Ingest {
+ public:
+  explicit Ingest(KafkaSettings kafka) : kafka_(std::move(kafka)) {}
+
+  Result<Json> operator()(const std::string& body) {
+    std::lock_guard lock(mu_);
+    if (!codec_) {
+      auto codec = EventCodec::Create();
+      if (!codec.ok()) return codec.status();
+      codec_ = std::move(*codec);
+    }
+    if (!publisher_) {
+      auto pub = Publisher::Create(kafka_);
+      if (!pub.ok()) return Status::Unavailable(pub.status().message());
+      publisher_ = std::move(*pub);
+    }
+    Json results = Json::array();
+    std::map<uint64_t, size_t> sent;  // line -> its result
+    std::istringstream in(body);
+    std::string line;
+    uint64_t n = 0;
+    int rejected = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      Json r = {{"line", n}};
+      auto parsed = Json::parse(line, nullptr, false);
+      if (parsed.is_object() && !parsed.contains("event_id")) {
+        r["status"] = "rejected";
+        r["error"] = "event_id is required over HTTP, so that a retry is applied once";
+      } else if (auto e = codec_->FromJson(line, n); !e.ok()) {
+        r["status"] = "rejected";
+        r["error"] = e.status().message();
+      } else if (Status s = publisher_->Send(*e, n); !s.ok()) {
+        r["status"] = "rejected";
+        r["error"] = s.message();
+      } else {
+        r["status"] = "published";
+        r["event_id"] = parsed.value("event_id", "");
+        r["type"] = e->type;
+        sent[n] = results.size();
+      }
+      if (r["status"] == "rejected") ++rejected;
+      results.push_back(std::move(r));
+    }
+    if (n == 0) return Status::InvalidInput("the body has no events (JSON lines, see schema/README.md)");
+    DeliveryReport report = publisher_->Flush(std::chrono::seconds(30));
+    int undelivered = 0;
+    for (const auto& [ticket, reason] : report.failed) {
+      Json& r = results[sent.at(ticket)];
+      r["status"] = "not delivered";
+      r["error"] = reason;
+      ++undelivered;
+    }
+    return Json{{"published", report.delivered}, {"rejected", rejected}, {"not_delivered", undelivered},
+                {"results", std::move(results)}};
+  }
+
+ private:
+  KafkaSettings kafka_;
+  std::mutex mu_;
+  std::unique_ptr<EventCodec> codec_;
+  std::unique_ptr<Publisher> publisher_;
+};
+
+// A command's output as JSON: its exit code and what it printed.
+Result<Json> CommandResult(int code, const std::ostringstream& out, const std::ostringstream& err) {
+  Json j = {{"exit_code", code}, {"output", out.str()}};
+  if (!err.str().empty()) j["errors"] = err.str();
+  if (code == kExitUsage) return Status::InvalidInput(err.str());
+  if (code == kExitUnavailable) return Status::Unavailable(err.str());
+  return j;
+}
+
+}  // namespace
+
+ServerActions MakeServerActions(const CommonOptions& common, ProjectionStore* store) {
+  ServerActions actions;
+  auto ingest = std::make_shared<Ingest>(common.kafka);
+  actions.ingest = [ingest](const std::string& body) { return (*ingest)(body); };
+  actions.admin = [common, store](const std::string& action,
+                                  const std::map<std::string, std::string>& params) -> Result<Json> {
+    std::ostringstream out, err;
+    auto param = [&](const std::string& k) {
+      auto it = params.find(k);
+      return it == params.end() ? std::string() : it->second;
+    };
+    if (action == "checkpoint") {
+      const std::string dir = param("dir");
+      if (dir.empty()) return Status::InvalidInput("checkpoint: the parameter \"dir\" is required");
+      // The live store, while it projects: RocksDB checkpoints are consistent online.
+      Status s = store->Checkpoint(dir);
+      if (!s.ok()) return Status::InvalidInput("checkpoint: " + s.message());
+      return Json{{"checkpoint", dir}};
+    }
+    if (action == "dlq-replay") {
+      int64_t from = 0;
+      try {
+        from = param("from").empty() ? 0 : std::stoll(param("from"));
+      } catch (const std::exception&) {
+        return Status::InvalidInput("dlq-replay: from: \"" + param("from") + "\" is not an offset");
+      }
+      const int code = RunDlqReplay(common, from, out, err);
+      return CommandResult(code, out, err);
+    }
+    if (action == "rebuild") {
+      const int code = RunRebuild(common, out, err);
+      return CommandResult(code, out, err);
+    }
+    return Status::NotFound("unknown admin action \"" + action + "\"");
+  };
+  return actions;
+}
+
+}  // namespace ledger
