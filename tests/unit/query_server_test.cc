@@ -1,0 +1,231 @@
+// The HTTP API as a client sees it: a real server on a loopback port over a real store on
+// disk (events applied by the real rules), a real HTTP client. Kafka-backed ingest and
+// admin actions are exercised end to end in tests/e2e/newcomer.sh.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "ledger/query_server.h"
+#include "ledger/tokens.h"
+#include "store_ledger.h"
+
+namespace ledger {
+namespace {
+
+using test_support::StoreLedger;
+
+class Http : public testing::Test {
+ protected:
+  void SetUp() override {
+    l_ = std::make_unique<StoreLedger>(std::string("http-") +
+                                       testing::UnitTest::GetInstance()->current_test_info()->name());
+    l_->Apply("AccountOpened", "A", R"({"name":"Acme","region":"EMEA"})", "2024-01-01");
+    l_->Apply("AgreementPurchased", "A",
+              R"({"agreement_id":"AG-1","offering":"EssentialSupport","starts_at":"2025-01-01","ends_at":"2026-01-01",
+                  "lines":[{"line_id":"L1","product":"db"}]})",
+              "2024-12-01");
+    for (int i = 0; i < 3; ++i) {
+      l_->Apply("CourtesyGranted", "A",
+                R"({"grant_id":"G)" + std::to_string(i) + R"(","product":"p","starts_at":"2025-01-01","ends_at":"2025-02-0)" +
+                    std::to_string(i + 1) + R"(","reason":"a, \"quoted\" one"})",
+                "2024-12-01");
+    }
+    tokens_path_ = std::filesystem::temp_directory_path() / ("ledger-http-tokens-" + std::to_string(::getpid()));
+    std::filesystem::remove(tokens_path_);
+    TokenFile file(tokens_path_);
+    analyst_ = *file.Create("analyst", Role::kAnalyst, 1);
+    publisher_ = *file.Create("publisher", Role::kPublisher, 1);
+    operator_ = *file.Create("operator", Role::kOperator, 1);
+    view_ = std::move(*LedgerView::Create(&l_->store()));
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove(tokens_path_);
+  }
+  void Start(QueryServerOptions o = {}) {
+    o.listen = "127.0.0.1:0";
+    o.tokens_file = tokens_path_;
+    ServerActions actions;
+    actions.ingest = [](const std::string& body) -> Result<Json> { return Json{{"bytes", body.size()}}; };
+    auto s = QueryServer::Start(o, view_.get(), actions, &registry_);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    server_ = std::move(*s);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+  }
+  httplib::Result Get(const std::string& path, const std::string& token) {
+    httplib::Headers h;
+    if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
+    return client_->Get(path.c_str(), h);
+  }
+  static Json Body(const httplib::Result& r) { return Json::parse(r->body); }
+
+  std::unique_ptr<StoreLedger> l_;
+  std::unique_ptr<LedgerView> view_;
+  std::filesystem::path tokens_path_;
+  std::string analyst_, publisher_, operator_;
+  prometheus::Registry registry_;
+  std::unique_ptr<QueryServer> server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(Http, AnswersAreTheSameAsTheLibrarysAndNeedAReadToken) {
+  Start();
+  const std::string path = "/v1/entitlement?account=A&product=db&at=2025-06-01";
+  auto ok = Get(path, analyst_);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(Body(ok), *view_->Ask({"entitlement", {{"account", "A"}, {"product", "db"}, {"at", "2025-06-01"}}}));
+  EXPECT_EQ(Get(path, operator_)->status, 200);
+
+  auto none = Get(path, "");
+  EXPECT_EQ(none->status, 401);
+  EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer");
+  EXPECT_EQ(Body(none)["status"], 401);
+  EXPECT_EQ(none->body.find("Acme"), std::string::npos);  // nothing about the account
+  EXPECT_EQ(none->body.find("AG-1"), std::string::npos);
+  auto wrong = Get(path, "ldg_not-a-token");
+  EXPECT_EQ(wrong->status, 401);
+  EXPECT_EQ(Body(wrong)["error"], "the bearer token is unknown or revoked");
+  auto publisher = Get(path, publisher_);
+  EXPECT_EQ(publisher->status, 403);
+  EXPECT_EQ(publisher->body.find("AG-1"), std::string::npos);
+
+  // Revoked: refused from the next request on (the server re-reads the file).
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(TokenFile(tokens_path_).Revoke("analyst", 2).ok());
+  EXPECT_EQ(Get(path, analyst_)->status, 401);
+  EXPECT_EQ(Get(path, operator_)->status, 200);
+}
+
+TEST_F(Http, BadRequestsGetAClearFourHundred) {
+  Start();
+  auto bad_date = Get("/v1/entitlement?account=A&product=db&at=2025-02-30", analyst_);
+  EXPECT_EQ(bad_date->status, 400);
+  EXPECT_NE(Body(bad_date)["error"].get<std::string>().find("day 30 does not exist"), std::string::npos);
+  EXPECT_EQ(Get("/v1/entitlement?account=A", analyst_)->status, 400);
+  EXPECT_EQ(Get("/v1/entitlement?account=A&product=db&colour=red", analyst_)->status, 400);
+  EXPECT_EQ(Get("/v1/entitlement?account=A&product=db&product=x", analyst_)->status, 400);
+  EXPECT_EQ(Get("/v1/case?account=A&case=NOPE", analyst_)->status, 404);
+  EXPECT_EQ(Get("/v1/lists/everything", analyst_)->status, 404);
+  EXPECT_EQ(Get("/v1/lists/open-cases?format=xml", analyst_)->status, 400);
+  auto unknown = Get("/v2/whatever", analyst_);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_EQ(Body(unknown)["status"], 404);
+  // An unknown account is an answer, not an error.
+  auto nobody = Get("/v1/entitlement?account=NOBODY&product=db", analyst_);
+  EXPECT_EQ(nobody->status, 200);
+  EXPECT_EQ(Body(nobody)["account_status"], "unknown");
+  // Not UTF-8 in a parameter: still JSON out.
+  auto binary = Get("/v1/entitlement?account=%FF%FE&product=db", analyst_);
+  EXPECT_EQ(binary->status, 200);
+  EXPECT_FALSE(Json::parse(binary->body, nullptr, false).is_discarded());
+}
+
+TEST_F(Http, ListsPageAndExportAsCsvAndJsonLines) {
+  Start();
+  auto page = Get("/v1/lists/grants-expiring?at=2025-01-15&within_days=30&limit=2&offset=1", analyst_);
+  ASSERT_EQ(page->status, 200);
+  EXPECT_EQ(Body(page)["total"], 3);
+  EXPECT_EQ(Body(page)["items"].size(), 2u);
+  EXPECT_EQ(Body(page)["items"][0]["grant"], "G1");
+  auto csv = Get("/v1/lists/grants-expiring?at=2025-01-15&within_days=30&format=csv", analyst_);
+  ASSERT_EQ(csv->status, 200);
+  EXPECT_EQ(csv->get_header_value("Content-Type"), "text/csv; charset=utf-8");
+  EXPECT_EQ(csv->body.substr(0, csv->body.find('\n')), "account,grant,kind,product,version,ends_at,days_left");
+  EXPECT_NE(csv->body.find("A,G0,courtesy,p,,2025-02-01T00:00:00Z,17\n"), std::string::npos);
+  auto jsonl = Get("/v1/lists/grants-expiring?at=2025-01-15&within_days=30&format=jsonl", analyst_);
+  int lines = 0;
+  for (size_t at = 0; (at = jsonl->body.find('\n', at)) != std::string::npos; ++at) ++lines;
+  EXPECT_EQ(lines, 3);
+  EXPECT_EQ(Json::parse(jsonl->body.substr(0, jsonl->body.find('\n')))["grant"], "G0");
+}
+
+TEST_F(Http, IngestNeedsThePublisherRoleAndBoundedBodies) {
+  QueryServerOptions o;
+  o.max_body_bytes = 1024;
+  Start(o);
+  httplib::Headers h = {{"Authorization", "Bearer " + publisher_}};
+  auto ok = client_->Post("/v1/events", h, "{}\n{}\n", "application/x-ndjson");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(Body(ok)["bytes"], 6);
+  auto big = client_->Post("/v1/events", h, std::string(4096, 'x'), "application/x-ndjson");
+  EXPECT_EQ(big->status, 413);
+  EXPECT_EQ(client_->Post("/v1/events", {{"Authorization", "Bearer " + analyst_}}, "{}", "application/x-ndjson")->status,
+            403);
+  EXPECT_EQ(client_->Post("/v1/admin/checkpoint", {{"Authorization", "Bearer " + operator_}}, "", "text/plain")->status,
+            503);  // no admin actions in this server
+}
+
+TEST_F(Http, ASlowClientDoesNotHoldUpOthers) {
+  QueryServerOptions o;
+  o.io_timeout_seconds = 1;
+  Start(o);
+  // A client that sends half a request and stalls.
+  httplib::Client slow("127.0.0.1", server_->port());
+  std::thread stalled([&] {
+    httplib::Request req;
+    req.method = "POST";
+    req.path = "/v1/events";
+    req.headers = {{"Authorization", "Bearer " + publisher_}, {"Content-Length", "100"}};
+    req.body = "";  // announces 100 bytes, sends none
+    auto r = slow.send(req);
+    (void)r;
+  });
+  auto meanwhile = Get("/v1/entitlement?account=A&product=db&at=2025-06-01", analyst_);
+  EXPECT_EQ(meanwhile->status, 200);
+  stalled.join();
+  EXPECT_EQ(Get("/healthz", "")->status, 200);
+}
+
+TEST_F(Http, ServesTheOpenApiDocumentAndCountsRequests) {
+  Start();
+  auto doc = Get("/v1/openapi.json", "");
+  ASSERT_EQ(doc->status, 200);
+  const Json j = Body(doc);
+  EXPECT_EQ(j["openapi"], "3.0.3");
+  for (const char* p : {"/v1/entitlement", "/v1/intake", "/v1/case", "/v1/portal", "/v1/lists/{name}", "/v1/events"}) {
+    EXPECT_TRUE(j["paths"].contains(p)) << p;
+  }
+  Get("/v1/entitlement?account=A&product=db", analyst_);
+  Get("/v1/entitlement?account=A&product=db", "");
+  const std::string text = prometheus::TextSerializer().Serialize(registry_.Collect());
+  EXPECT_NE(text.find(R"(ledger_http_requests_total{endpoint="/v1/entitlement",status="200"} 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(ledger_http_requests_total{endpoint="/v1/entitlement",status="401"} 1)"), std::string::npos);
+  EXPECT_NE(text.find("ledger_http_request_duration_seconds_bucket"), std::string::npos);
+  EXPECT_EQ(text.find("account=\"A\""), std::string::npos);  // never an account label
+}
+
+TEST_F(Http, ServesHttpsWhenACertificateIsConfigured) {
+  const auto dir = std::filesystem::temp_directory_path() / ("ledger-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " + key +
+                          " -out " + cert + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl is needed to make a test certificate";
+  QueryServerOptions o;
+  o.tls_cert_file = cert;
+  o.tls_key_file = key;
+  Start(o);
+  EXPECT_EQ(server_->url().rfind("https://", 0), 0u);
+  httplib::SSLClient tls("127.0.0.1", server_->port());
+  tls.enable_server_certificate_verification(false);
+  auto r = tls.Get("/v1/entitlement?account=A&product=db&at=2025-06-01", {{"Authorization", "Bearer " + analyst_}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(Body(r)["entitled"]);
+  EXPECT_FALSE(client_->Get("/healthz"));  // plain HTTP is not served
+  QueryServerOptions broken;
+  broken.tls_cert_file = (dir / "missing.pem").string();
+  broken.tls_key_file = key;
+  broken.listen = "127.0.0.1:0";
+  EXPECT_FALSE(QueryServer::Start(broken, view_.get(), {}, nullptr).ok());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ledger
