@@ -20,6 +20,13 @@ if [[ ! -f $VAR/kafka/data/.sample-published ]]; then
 fi
 "$LEDGER" --brokers "$BROKERS" --data-dir "$VAR/ledger" status --wait 60 >/dev/null
 
+# A read token for the HTTP API, made once (only its hash is stored in the tokens file).
+if [[ ! -s $VAR/quickstart.token ]]; then
+  "$LEDGER" --data-dir "$VAR/ledger" token create quickstart --role analyst 2>/dev/null >"$VAR/quickstart.token"
+fi
+TOKEN=$(cat "$VAR/quickstart.token")
+HTTP=${LEDGER_HTTP_LISTEN:-127.0.0.1:8080}
+
 L=${LEDGER#"$PWD"/}
 cat <<TEXT
 
@@ -39,6 +46,11 @@ Try (sample accounts ACME-001, GLOBEX-002, INITECH-003, UMBRELLA-004, HOOLI-005)
   $L publish my-events.jsonl        # JSON lines, see schema/README.md
   $L status                         # projection progress per partition
   curl -s http://${LEDGER_METRICS_LISTEN:-127.0.0.1:9464}/metrics | grep ledger_
+
+The HTTP API (OpenAPI document at http://$HTTP/v1/openapi.json), with a read token made for you:
+
+  curl -s -H "Authorization: Bearer $TOKEN" "http://$HTTP/v1/entitlement?account=ACME-001&product=endpoint-protection&at=2025-06-01"
+  curl -s -H "Authorization: Bearer $TOKEN" "http://$HTTP/v1/lists/open-cases?at=2025-06-10&format=csv"
 
 Stop everything with ops/stack.sh down; ops/stack.sh up starts it again with all data.
 TEXT

@@ -10,6 +10,7 @@
 # Environment: as ops/kafka.sh (LEDGER_VAR_DIR, KAFKA_PORT, ...), plus
 #   LEDGER_BUILD_DIR        where the ledger binary was built, default <checkout>/build
 #   LEDGER_METRICS_LISTEN   the projector's /metrics address, default 127.0.0.1:9464
+#   LEDGER_HTTP_LISTEN      the projector's HTTP API address, default 127.0.0.1:8080
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,6 +18,7 @@ VAR=${LEDGER_VAR_DIR:-$ROOT/var}
 LEDGER=${LEDGER_BUILD_DIR:-$ROOT/build}/ledger
 BROKERS=127.0.0.1:${KAFKA_PORT:-9092}
 METRICS=${LEDGER_METRICS_LISTEN:-127.0.0.1:9464}
+HTTP=${LEDGER_HTTP_LISTEN:-127.0.0.1:8080}
 PIDFILE=$VAR/projector.pid
 LOG=$VAR/log/projector.log
 
@@ -33,7 +35,7 @@ up() {
   fi
   # Supervised: after a crash or a full disk it starts again and resumes from the store.
   setsid nohup "$ROOT/ops/supervise.sh" "$LOG" "$LEDGER" --brokers "$BROKERS" \
-    --data-dir "$VAR/ledger" project --metrics-listen "$METRICS" >/dev/null 2>&1 </dev/null &
+    --data-dir "$VAR/ledger" project --metrics-listen "$METRICS" --http-listen "$HTTP" >/dev/null 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   sleep 0.5
   if ! running; then

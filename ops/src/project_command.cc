@@ -94,11 +94,15 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     so.tls_cert_file = options.tls_cert_file;
     so.tls_key_file = options.tls_key_file;
     auto started = QueryServer::Start(so, view.get(), MakeServerActions(common, store->get()), registry.get());
-    if (!started.ok()) {
+    if (started.ok()) {
+      server = std::move(*started);
+    } else if (started.status().code() == Status::Code::kUnavailable) {
+      // Projecting matters more than serving: go on without the API, and say so.
+      err << "ledger project: HTTP API not started: " << started.status().message() << "\n";
+    } else {
       err << "ledger project: " << started.status().message() << "\n";
       return kExitUsage;
     }
-    server = std::move(*started);
   }
   out << "ledger project: projecting " << kEventsTopic << " from " << common.kafka.brokers
       << " into " << common.data_dir;

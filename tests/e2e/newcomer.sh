@@ -10,9 +10,9 @@ WORK=$(mktemp -d /tmp/ledger-e2e-XXXXXX)
 export LEDGER_VAR_DIR=$WORK/var
 
 source "$ROOT/tests/support/free_port.sh"
-mapfile -t PORTS < <(free_ports 3)
+mapfile -t PORTS < <(free_ports 4)
 export KAFKA_PORT=${PORTS[0]} KAFKA_CONTROLLER_PORT=${PORTS[1]}
-export LEDGER_METRICS_LISTEN=127.0.0.1:${PORTS[2]}
+export LEDGER_METRICS_LISTEN=127.0.0.1:${PORTS[2]} LEDGER_HTTP_LISTEN=127.0.0.1:${PORTS[3]}
 export LEDGER_BROKERS=127.0.0.1:$KAFKA_PORT LEDGER_DATA_DIR=$LEDGER_VAR_DIR/ledger
 cleanup() { "$ROOT/ops/stack.sh" down >/dev/null 2>&1 || true; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -73,6 +73,31 @@ out=$("$LEDGER" query entitlement --account NEW-042 --product web-gateway --at 2
 expect "entitled                 yes" "$out"
 out=$(curl -sf "http://$LEDGER_METRICS_LISTEN/metrics") || fail "no /metrics"
 expect 'ledger_projector_events_total{outcome="applied",type="AgreementPurchased"}' "$out"
+
+echo "--- 3a. the HTTP API: the token quickstart made, ingest, an online checkpoint"
+API=http://$LEDGER_HTTP_LISTEN
+TOKEN=$(cat "$LEDGER_VAR_DIR/quickstart.token")
+out=$(curl -s -H "Authorization: Bearer $TOKEN" "$API/v1/entitlement?account=NEW-042&product=web-gateway&at=2025-06-01")
+expect '"entitled":true' "$out"
+out=$(curl -s -w ' %{http_code}' "$API/v1/entitlement?account=NEW-042&product=web-gateway")
+expect '"status":401}' "$out"
+[[ $out == *' 401' ]] || fail "no 401 without a token"
+PUB=$("$LEDGER" token create e2e-upstream --role publisher 2>/dev/null)
+out=$(printf '%s\n%s\n' \
+  '{"type":"AccountOpened","account_id":"NEW-045","event_id":"0193f000-0000-7000-8000-000000000006","occurred_at":"2025-01-02","data":{"name":"Over HTTP"}}' \
+  '{"type":"AccountOpened","account_id":"NEW-046","data":{"name":"No event id"}}' |
+  curl -s -X POST --data-binary @- -H "Authorization: Bearer $PUB" -H "Content-Type: application/x-ndjson" "$API/v1/events")
+expect '"published":1,"rejected":1' "$out"
+"$LEDGER" status --wait 60 >/dev/null || fail "the projector did not catch up"
+out=$(curl -s -H "Authorization: Bearer $TOKEN" "$API/v1/entitlement?account=NEW-045&product=x")
+expect '"account_status":"active"' "$out"
+OPS=$("$LEDGER" token create e2e-operator --role operator 2>/dev/null)
+out=$(curl -s -X POST -d '' -H "Authorization: Bearer $OPS" "$API/v1/admin/checkpoint?dir=$WORK/online-ckpt")
+expect '"checkpoint"' "$out"
+[[ -n $("$LEDGER" --data-dir "$WORK/online-ckpt" digest) ]] || fail "the online checkpoint cannot be read"
+"$LEDGER" token revoke e2e-operator >/dev/null
+out=$(curl -s -X POST -d '' -H "Authorization: Bearer $OPS" "$API/v1/admin/checkpoint?dir=$WORK/x")
+expect '"status":401' "$out"
 
 echo "--- 3b. a missing broker is a clear error, not a hang"
 set +e
