@@ -340,6 +340,11 @@ PortalAnswer EvaluatePortal(PortalAnswer a, const state::AccountState* account, 
 }
 
 std::string EntitlementToJson(const EntitlementAnswer& a) {
+  // The question's own text (from a command line or a URL) may not be UTF-8.
+  return EntitlementAsJson(a).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Json EntitlementAsJson(const EntitlementAnswer& a) {
   Json j;
   j["account"] = a.question.account;
   j["product"] = a.question.product;
@@ -380,16 +385,15 @@ std::string EntitlementToJson(const EntitlementAnswer& a) {
   if (!r.required_terms_version.empty()) ra["required_terms_version"] = r.required_terms_version;
   if (!r.reasons.empty()) ra["reasons"] = r.reasons;
   j["remote_access"] = ra;
-  // The question's own text (from a command line or a URL) may not be UTF-8.
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return j;
 }
 
-std::string PortalToJson(const PortalAnswer& a) {
+Json PortalAsJson(const PortalAnswer& a) {
   Json j = {{"account", a.account}, {"user", a.user}, {"handbook", a.handbook}, {"at", FormatTime(a.at)}};
   if (a.known_at != kForever) j["known_at"] = FormatTime(a.known_at);
   j["allowed"] = a.allowed;
   j["reasons"] = a.reasons;
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return j;
 }
 
 }  // namespace ledger

@@ -506,7 +506,7 @@ Result<Json> LedgerView::AskEntitlement(const Query& query) const {
   if (!f.ok()) return f.status();
   const auto ref = reference();
   const EntitlementAnswer a = EvaluateEntitlement(*q, (*f)->facts, ref.get());
-  Json j = Json::parse(EntitlementToJson(a));
+  Json j = EntitlementAsJson(a);
   if (*explain && (*f)->facts.account) {
     auto events = ExplainEvents(*store_, (*f)->partition, q->account, EntitiesOf((*f)->facts, q->account),
                                 q->known_at, ReferenceUsed(*q, a.region, a.offering, *ref));
@@ -538,7 +538,7 @@ Result<Json> LedgerView::AskIntake(const Query& query) const {
     }
   }
   const bool designated = ContactDesignatedAt(contact, *contact_id, q->at, &why);
-  Json j = Json::parse(EntitlementToJson(a));
+  Json j = EntitlementAsJson(a);
   Json out = {{"account", q->account}, {"contact", *contact_id}, {"product", q->product}};
   if (!q->version.empty()) out["version"] = q->version;
   PutWhen(out, {q->at, q->known_at});
@@ -692,7 +692,7 @@ Result<Json> LedgerView::AskPortal(const Query& query) const {
   }
   const auto* a = ab ? Verified<state::AccountState>(*ab) : nullptr;
   const auto* u = ub ? Verified<state::PortalUserState>(*ub) : nullptr;
-  Json j = Json::parse(PortalToJson(EvaluatePortal(q, a, u)));
+  Json j = PortalAsJson(EvaluatePortal(q, a, u));
   if (*explain && a) {
     std::vector<std::string> entities = {keys::Account(*account)};
     if (u) entities.push_back(keys::PortalUser(*account, *user));

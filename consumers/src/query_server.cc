@@ -214,6 +214,11 @@ Result<std::unique_ptr<QueryServer>> QueryServer::Start(const QueryServerOptions
   impl->server->set_read_timeout(options.io_timeout_seconds, 0);
   impl->server->set_write_timeout(options.io_timeout_seconds, 0);
   impl->server->set_keep_alive_max_count(1000);
+  // Small answers must leave at once (Nagle's algorithm would hold them ~40 ms), and each
+  // kept-alive connection holds a worker thread: enough threads for many clients.
+  impl->server->set_tcp_nodelay(true);
+  const size_t threads = options.threads;
+  impl->server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   if (registry != nullptr) {
     impl->requests = &prometheus::BuildCounter()
                           .Name("ledger_http_requests_total")

@@ -5,6 +5,7 @@
 // reference data; ledger/ledger_view.h reads those inputs from a store.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -111,7 +112,8 @@ PortalAnswer EvaluatePortal(PortalAnswer question, const state::AccountState* ac
                             const state::PortalUserState* user);
 
 // The JSON forms that `ledger query … --format json` prints and the HTTP API returns.
-std::string EntitlementToJson(const EntitlementAnswer& a);
-std::string PortalToJson(const PortalAnswer& a);
+nlohmann::ordered_json EntitlementAsJson(const EntitlementAnswer& a);
+nlohmann::ordered_json PortalAsJson(const PortalAnswer& a);
+std::string EntitlementToJson(const EntitlementAnswer& a);  // the same, as text
 
 }  // namespace ledger

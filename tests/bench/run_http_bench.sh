@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The HTTP API under load while the projector ingests: a broker of its own (6
+# partitions), EVENTS synthetic events projected first, then wrk asks entitlement
+# questions over loopback (at RATE per second, then as fast as it can) while more events
+# are published and projected at the same time. Prints wrk's figures and the projector's
+# progress during the run.
+# Usage: run_http_bench.sh [BUILD_DIR] [EVENTS=300000] [RATE=5000] [SECONDS=30] [INGEST_RATE=2000]
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${1:-$ROOT/build}
+EVENTS=${2:-300000}
+RATE=${3:-5000}
+SECONDS_=${4:-30}
+INGEST_RATE=${5:-2000}
+ACCOUNTS=$((EVENTS / 50))
+LEDGER=$BUILD/ledger
+WORK=$(mktemp -d /tmp/ledger-http-bench-XXXXXX)
+export LEDGER_TEST_KAFKA_DIR=$WORK/kafka
+source "$ROOT/tests/support/free_port.sh"
+mapfile -t PORTS < <(free_ports 1)
+API=127.0.0.1:${PORTS[0]}
+cleanup() {
+  [[ -n ${PROJECTOR:-} ]] && kill "$PROJECTOR" 2>/dev/null && wait "$PROJECTOR" 2>/dev/null
+  "$ROOT/tests/integration/kafka_fixture.sh" stop >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+LEDGER_PARTITIONS=6 "$ROOT/tests/integration/kafka_fixture.sh" start >/dev/null 2>&1
+export LEDGER_BROKERS=$(cat "$LEDGER_TEST_KAFKA_DIR/bootstrap") LEDGER_DATA_DIR=$WORK/store
+
+echo "http bench: $EVENTS events for $ACCOUNTS accounts, then wrk at $RATE/s for ${SECONDS_}s while more are projected"
+"$BUILD/tests/ledger_synth" "$EVENTS" "$ACCOUNTS" 42 BENCH | "$LEDGER" publish - >/dev/null
+"$LEDGER" project --until-caught-up --metrics-listen "" --http-listen "" --group http-bench >/dev/null 2>&1
+export LEDGER_TOKEN=$("$LEDGER" token create bench --role analyst 2>/dev/null)
+"$LEDGER" project --metrics-listen "" --http-listen "$API" --group http-bench >"$WORK/projector.log" 2>&1 &
+PROJECTOR=$!
+for _ in $(seq 100); do curl -sf "http://$API/healthz" >/dev/null && break; sleep 0.1; done
+
+# Events keep coming while wrk asks: INGEST_RATE events per second (0: as fast as they can
+# be published), from other synthetic streams (new ids) for the same accounts.
+ingest() {  # SECONDS_ of events, from one long-running publisher
+  local n=$((INGEST_RATE > 0 ? INGEST_RATE * $1 : 5000000))
+  "$BUILD/tests/ledger_synth" $((ACCOUNTS + n)) "$ACCOUNTS" "$2" BENCH "$ACCOUNTS" "$INGEST_RATE" |
+    timeout "$(($1 + 5))" "$LEDGER" publish - >/dev/null 2>&1 || true
+}
+projected() { "$LEDGER" status | awk '/^total/ {print $2}'; }
+
+export LEDGER_ACCOUNTS=$ACCOUNTS LEDGER_RATE=$RATE LEDGER_CONNECTIONS=20
+before=$(projected)
+ingest "$SECONDS_" 43 &
+INGEST=$!
+echo "--- entitlement at $RATE/s (wrk -t2 -c20, paced), projector ingesting ${INGEST_RATE:-max}/s"
+wrk -t2 -c20 -d"${SECONDS_}s" --timeout 5s -s "$ROOT/tests/bench/http_entitlement.lua" "http://$API" | tail -n 2
+after=$(projected)
+echo "projected meanwhile: $((after - before)) events"
+wait "$INGEST"
+
+export LEDGER_RATE=0 LEDGER_CONNECTIONS=16
+before=$(projected)
+ingest "$SECONDS_" 44 &
+INGEST=$!
+echo "--- entitlement as fast as possible (wrk -t2 -c16), projector ingesting ${INGEST_RATE}/s"
+wrk -t2 -c16 -d"${SECONDS_}s" --timeout 5s -s "$ROOT/tests/bench/http_entitlement.lua" "http://$API" | tail -n 2
+after=$(projected)
+echo "projected meanwhile: $((after - before)) events"
+wait "$INGEST"
+
+echo "--- baseline in the same run: /healthz (no token, no store) as fast as possible"
+wrk -t2 -c16 -d10s --latency "http://$API/healthz" | grep -E "Requests/sec|  99%|  50%"
