@@ -1,5 +1,7 @@
 #include "ledger/projector.h"
 
+#include <limits>
+
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
@@ -179,7 +181,12 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       break;
     }
     if (!failure_.ok()) return failure_;
-    return ApplyBatch(messages);
+    const auto apply_start = Clock::now();
+    Status applied = ApplyBatch(messages);
+    if (metrics_ && !messages.empty()) {
+      metrics_->ObserveApply(std::chrono::duration<double>(Clock::now() - apply_start).count());
+    }
+    return applied;
   }
 
   // Verifies every message, reads what the rules will read in one MultiGet per
@@ -214,6 +221,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     if (options_.stop_at && offset >= target_[p]) return Status::Ok();  // beyond the replay
     ++totals.consumed;
     ++batch_events_;
+    if (const int64_t ts = m.timestamp().timestamp; ts > 0) batch_oldest_ = std::min(batch_oldest_, ts);
     if (!verified.ok()) {
       Status s = DeadLetter(m, verified.status().message());
       if (!s.ok()) return s;
@@ -334,6 +342,8 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     in_flight_offsets_ = next_;
     in_flight_events_ = batch_events_;
     batch_events_ = 0;
+    in_flight_oldest_ = batch_oldest_;
+    batch_oldest_ = std::numeric_limits<int64_t>::max();
     in_flight_started_ = Clock::now();
     in_flight_ = std::async(std::launch::async, [writing] { return writing->WriteToStore(); });
     return Status::Ok();
@@ -351,6 +361,13 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     if (metrics_) {
       metrics_->ObserveCommit(std::chrono::duration<double>(Clock::now() - in_flight_started_).count(),
                               in_flight_events_);
+      // From the oldest event's record time to its answers being readable.
+      if (in_flight_oldest_ != std::numeric_limits<int64_t>::max()) {
+        const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        metrics_->ObserveEndToEnd(static_cast<double>(now - in_flight_oldest_) / 1000.0);
+      }
       // Counted per batch, not per event: keeps label look-ups off the hot path.
       for (size_t t = 0; t < outcome_counts_.size(); ++t) {
         for (size_t o = 0; o < outcome_counts_[t].size(); ++o) {
@@ -455,6 +472,8 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   // Events applied since the metrics were last updated, by event type and outcome.
   std::array<std::array<uint64_t, 3>, static_cast<size_t>(fb::Event::MAX) + 1> outcome_counts_{};  // assigned partition -> the event ids it has stored
   size_t batch_events_ = 0;
+  int64_t batch_oldest_ = std::numeric_limits<int64_t>::max();  // record time, ms
+  int64_t in_flight_oldest_ = std::numeric_limits<int64_t>::max();
   size_t dlq_pending_ = 0;
   uint64_t dlq_tickets_ = 0;
   Status failure_;

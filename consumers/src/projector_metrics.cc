@@ -24,6 +24,19 @@ ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
                         .Register(registry)
                         .Add({}, prometheus::Histogram::BucketBoundaries{1, 10, 100, 1000,
                                                                          5000, 20000})),
+      apply_seconds_(prometheus::BuildHistogram()
+                         .Name("ledger_projector_apply_seconds")
+                         .Help("Time to apply one batch: verify, read state, run the rules")
+                         .Register(registry)
+                         .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+                                                                          0.05, 0.1, 0.25, 0.5, 1})),
+      end_to_end_seconds_(prometheus::BuildHistogram()
+                              .Name("ledger_projector_end_to_end_seconds")
+                              .Help("From the oldest event's Kafka record time in a batch to the batch being "
+                                    "queryable")
+                              .Register(registry)
+                              .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                                                               2.5, 5, 10, 30, 60, 300})),
       next_offset_(prometheus::BuildGauge()
                        .Name("ledger_projector_next_offset")
                        .Help("Next offset to project, per partition of ledger.events")
@@ -44,6 +57,9 @@ void ProjectorMetrics::ObserveCommit(double seconds, size_t events) {
   commit_seconds_.Observe(seconds);
   batch_events_.Observe(static_cast<double>(events));
 }
+
+void ProjectorMetrics::ObserveApply(double seconds) { apply_seconds_.Observe(seconds); }
+void ProjectorMetrics::ObserveEndToEnd(double seconds) { end_to_end_seconds_.Observe(seconds); }
 
 void ProjectorMetrics::SetPartition(int partition, int64_t next_offset, int64_t lag) {
   const std::string p = std::to_string(partition);

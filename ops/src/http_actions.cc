@@ -2,6 +2,8 @@
 // work as `ledger publish`, `ledger checkpoint`, `ledger dlq replay` and `ledger rebuild`.
 #include "http_actions.h"
 
+#include <prometheus/counter.h>
+
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -15,7 +17,17 @@ namespace {
 // HTTP ingest: one codec and one idempotent producer, one request at a time.
 class Ingest {
  public:
-  explicit Ingest(KafkaSettings kafka) : kafka_(std::move(kafka)) {}
+  Ingest(KafkaSettings kafka, prometheus::Registry* registry) : kafka_(std::move(kafka)) {
+    if (registry == nullptr) return;
+    auto& family = prometheus::BuildCounter()
+                       .Name("ledger_publisher_deliveries_total")
+                       .Help("Events sent through HTTP ingest, by result: delivered (acknowledged by the broker), "
+                             "failed (not acknowledged), rejected (invalid, never sent)")
+                       .Register(*registry);
+    delivered_ = &family.Add({{"result", "delivered"}});
+    failed_ = &family.Add({{"result", "failed"}});
+    rejected_ = &family.Add({{"result", "rejected"}});
+  }
 
   Result<Json> operator()(const std::string& body) {
     std::lock_guard lock(mu_);
@@ -67,6 +79,11 @@ class Ingest {
       r["error"] = reason;
       ++undelivered;
     }
+    if (delivered_ != nullptr) {
+      delivered_->Increment(static_cast<double>(report.delivered));
+      failed_->Increment(undelivered);
+      rejected_->Increment(rejected);
+    }
     return Json{{"published", report.delivered}, {"rejected", rejected}, {"not_delivered", undelivered},
                 {"results", std::move(results)}};
   }
@@ -76,6 +93,9 @@ class Ingest {
   std::mutex mu_;
   std::unique_ptr<EventCodec> codec_;
   std::unique_ptr<Publisher> publisher_;
+  prometheus::Counter* delivered_ = nullptr;
+  prometheus::Counter* failed_ = nullptr;
+  prometheus::Counter* rejected_ = nullptr;
 };
 
 // A command's output as JSON: its exit code and what it printed.
@@ -89,9 +109,10 @@ Result<Json> CommandResult(int code, const std::ostringstream& out, const std::o
 
 }  // namespace
 
-ServerActions MakeServerActions(const CommonOptions& common, ProjectionStore* store) {
+ServerActions MakeServerActions(const CommonOptions& common, ProjectionStore* store,
+                                prometheus::Registry* registry) {
   ServerActions actions;
-  auto ingest = std::make_shared<Ingest>(common.kafka);
+  auto ingest = std::make_shared<Ingest>(common.kafka, registry);
   actions.ingest = [ingest](const std::string& body) { return (*ingest)(body); };
   actions.admin = [common, store](const std::string& action,
                                   const std::map<std::string, std::string>& params) -> Result<Json> {

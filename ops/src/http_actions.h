@@ -8,6 +8,8 @@ namespace ledger {
 
 // Ingest publishes with the process's Kafka settings; admin acts on `store` (checkpoint)
 // or runs the commands (dlq replay, rebuild).
-ServerActions MakeServerActions(const CommonOptions& common, ProjectionStore* store);
+// Ingest counts its deliveries in `registry` (ledger_publisher_deliveries_total).
+ServerActions MakeServerActions(const CommonOptions& common, ProjectionStore* store,
+                                prometheus::Registry* registry);
 
 }  // namespace ledger

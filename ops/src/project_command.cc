@@ -13,6 +13,7 @@
 #include "ledger/ledger_view.h"
 #include "ledger/projector.h"
 #include "ledger/query_server.h"
+#include "ledger/runtime_metrics.h"
 #include "ledger/store_layout.h"
 
 namespace ledger {
@@ -55,6 +56,7 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   auto registry = std::make_shared<prometheus::Registry>();
   ProjectorMetrics metrics(*registry);
   std::unique_ptr<prometheus::Exposer> exposer;
+  std::shared_ptr<prometheus::Collectable> runtime;  // store and process figures
   if (!options.metrics_listen.empty()) {
     try {
       exposer = std::make_unique<prometheus::Exposer>(options.metrics_listen);
@@ -64,6 +66,8 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
       return kExitUsage;
     }
     exposer->RegisterCollectable(registry);
+    runtime = MakeRuntimeCollector(store->get());
+    exposer->RegisterCollectable(runtime);
   }
   ProjectorOptions po;
   po.kafka = common.kafka;
@@ -93,7 +97,7 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     so.tokens_file = TokensFileFor(common, options.tokens_file);
     so.tls_cert_file = options.tls_cert_file;
     so.tls_key_file = options.tls_key_file;
-    auto started = QueryServer::Start(so, view.get(), MakeServerActions(common, store->get()), registry.get());
+    auto started = QueryServer::Start(so, view.get(), MakeServerActions(common, store->get(), registry.get()), registry.get());
     if (started.ok()) {
       server = std::move(*started);
     } else if (started.status().code() == Status::Code::kUnavailable) {

@@ -157,6 +157,13 @@ uint64_t ProjectionStore::IntProperty(const std::string& name) const {
   return total;
 }
 
+uint64_t ProjectionStore::SharedIntProperty(const std::string& name) const {
+  std::shared_lock lock(families_mu_);
+  uint64_t v = 0;
+  if (!families_.empty()) rocks_->db->GetIntProperty(families_.begin()->second, name, &v);
+  return v;
+}
+
 rocksdb::ColumnFamilyHandle* ProjectionStore::Family(int partition) const {
   std::shared_lock lock(families_mu_);
   auto it = families_.find(partition);

@@ -20,6 +20,10 @@ class ProjectorMetrics {
   // `n` events of a type with an outcome: applied, duplicate, anomaly or dead_lettered.
   void CountEvents(const std::string& type, const std::string& outcome, uint64_t n = 1);
   void ObserveCommit(double seconds, size_t events);
+  // Applying one batch (verify, read, rules), before its commit.
+  void ObserveApply(double seconds);
+  // From a committed batch's oldest record time (Kafka timestamp) to the commit.
+  void ObserveEndToEnd(double seconds);
   void SetPartition(int partition, int64_t next_offset, int64_t lag);
   void CountError(const std::string& kind);
 
@@ -28,6 +32,8 @@ class ProjectorMetrics {
   prometheus::Family<prometheus::Counter>& errors_;
   prometheus::Histogram& commit_seconds_;
   prometheus::Histogram& batch_events_;
+  prometheus::Histogram& apply_seconds_;
+  prometheus::Histogram& end_to_end_seconds_;
   prometheus::Family<prometheus::Gauge>& next_offset_;
   prometheus::Family<prometheus::Gauge>& lag_;
   std::mutex mu_;  // guards the caches below

@@ -99,6 +99,9 @@ class ProjectionStore {
   // A RocksDB integer property summed over every column family (e.g.
   // "rocksdb.num-running-compactions", "rocksdb.cur-size-all-mem-tables"); 0 if unknown.
   uint64_t IntProperty(const std::string& name) const;
+  // The same property of one column family (for figures shared by all, e.g. the block
+  // cache's "rocksdb.block-cache-usage").
+  uint64_t SharedIntProperty(const std::string& name) const;
 
   const std::string& dir() const { return dir_; }
 
