@@ -44,7 +44,10 @@ ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
       lag_(prometheus::BuildGauge()
                .Name("ledger_projector_lag_events")
                .Help("Events in the partition not yet projected (high watermark - next offset)")
-               .Register(registry)) {}
+               .Register(registry)) {
+  // Every kind exists from the start at 0, so that rate() and alerts see the first error.
+  for (const char* kind : {"consume", "store", "dead_letter", "disk_full"}) errors_.Add({{"kind", kind}});
+}
 
 void ProjectorMetrics::CountEvents(const std::string& type, const std::string& outcome, uint64_t n) {
   std::lock_guard lock(mu_);

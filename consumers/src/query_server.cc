@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
 #include <atomic>
@@ -60,6 +61,8 @@ struct QueryServer::Impl {
   bool stopping = false;
   int port = 0;
 
+  prometheus::Gauge* cases_open = nullptr;
+  prometheus::Gauge* cases_breached = nullptr;
   prometheus::Family<prometheus::Counter>* requests = nullptr;
   prometheus::Family<prometheus::Histogram>* seconds = nullptr;
   std::mutex metrics_mu;
@@ -67,6 +70,14 @@ struct QueryServer::Impl {
   std::map<std::string, prometheus::Histogram*> latency;
 
   explicit Impl(const QueryServerOptions& o) : options(o), tokens(o.tokens_file) {}
+
+  // The case counts the alert rules watch (a list scan: once a minute).
+  void SampleCases() {
+    for (auto [list, gauge] : {std::pair{"open-cases", cases_open}, std::pair{"breached-cases", cases_breached}}) {
+      auto answer = view->Ask({"list", {{"list", list}, {"limit", "1"}}});
+      if (answer.ok()) gauge->Set((*answer)["total"].get<double>());
+    }
+  }
 
   void Observe(const std::string& endpoint, int status, double s) {
     if (requests == nullptr) return;
@@ -224,6 +235,16 @@ Result<std::unique_ptr<QueryServer>> QueryServer::Start(const QueryServerOptions
                           .Name("ledger_http_requests_total")
                           .Help("HTTP API requests by endpoint and status code")
                           .Register(*registry);
+    impl->cases_open = &prometheus::BuildGauge()
+                            .Name("ledger_cases_open")
+                            .Help("Support cases open now (sampled every minute)")
+                            .Register(*registry)
+                            .Add({});
+    impl->cases_breached = &prometheus::BuildGauge()
+                                .Name("ledger_cases_breached")
+                                .Help("Support cases past their response target now (sampled every minute)")
+                                .Register(*registry)
+                                .Add({});
     impl->seconds = &prometheus::BuildHistogram()
                          .Name("ledger_http_request_duration_seconds")
                          .Help("HTTP API request latency by endpoint, token check included")
@@ -248,8 +269,10 @@ Result<std::unique_ptr<QueryServer>> QueryServer::Start(const QueryServerOptions
   impl->serving = std::thread([raw] { raw->server->listen_after_bind(); });
   impl->refreshing = std::thread([raw] {
     std::unique_lock lock(raw->mu);
-    while (!raw->stop_cv.wait_for(lock, std::chrono::seconds(1), [raw] { return raw->stopping; })) {
+    for (int tick = 0; !raw->stop_cv.wait_for(lock, std::chrono::seconds(1), [raw] { return raw->stopping; });
+         ++tick) {
       (void)raw->view->RefreshReference();  // a failure keeps the data loaded before
+      if (raw->cases_open != nullptr && tick % 60 == 0) raw->SampleCases();
     }
   });
   for (int i = 0; i < 500 && !raw->server->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
