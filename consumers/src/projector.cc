@@ -207,9 +207,33 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     for (auto& [p, keys] : reads) {
       if (Status s = staged_->Prefetch(p, std::move(keys)); !s.ok()) return s;
     }
+    const size_t recent_from = messages.size() > ProjectorMetrics::kRecentEvents
+                                   ? messages.size() - ProjectorMetrics::kRecentEvents
+                                   : 0;
+    std::vector<RecentEvent> recent;
     for (size_t i = 0; i < messages.size(); ++i) {
+      const uint64_t dead_before = totals.dead_lettered, applied_before = totals.applied,
+                     anomalies_before = totals.anomalies, consumed_before = totals.consumed;
       if (Status s = HandleMessage(*messages[i], verified[i]); !s.ok()) return s;
+      if (metrics_ && i >= recent_from && totals.consumed > consumed_before) {
+        const auto& m = *messages[i];
+        RecentEvent r;
+        r.partition = m.partition();
+        r.offset = m.offset();
+        r.recorded_at = m.timestamp().timestamp;
+        if (verified[i].ok()) {
+          const fb::Envelope& e = *verified[i].value();
+          r.type = EventTypeName(e.event_type());
+          r.account = e.account_id() ? e.account_id()->str() : "";
+        }
+        r.outcome = totals.dead_lettered > dead_before ? "dead_lettered"
+                    : totals.applied > applied_before   ? "applied"
+                    : totals.anomalies > anomalies_before ? "anomaly"
+                                                          : "duplicate";
+        recent.push_back(std::move(r));
+      }
     }
+    if (metrics_ && !recent.empty()) metrics_->NoteRecent(std::move(recent));
     return Status::Ok();
   }
 

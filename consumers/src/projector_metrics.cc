@@ -70,6 +70,17 @@ void ProjectorMetrics::SetPartition(int partition, int64_t next_offset, int64_t 
   if (lag >= 0) lag_.Add({{"partition", p}}).Set(static_cast<double>(lag));
 }
 
+void ProjectorMetrics::NoteRecent(std::vector<RecentEvent> events) {
+  std::lock_guard lock(mu_);
+  for (auto& e : events) recent_.push_back(std::move(e));
+  if (recent_.size() > kRecentEvents) recent_.erase(recent_.begin(), recent_.end() - kRecentEvents);
+}
+
+std::vector<RecentEvent> ProjectorMetrics::Recent() const {
+  std::lock_guard lock(mu_);
+  return recent_;
+}
+
 void ProjectorMetrics::CountError(const std::string& kind) {
   errors_.Add({{"kind", kind}}).Increment();
 }

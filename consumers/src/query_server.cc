@@ -13,6 +13,7 @@
 #include "ledger/answer_format.h"
 #include "ledger/tokens.h"
 #include "openapi_json.h"
+#include "status_page_html.h"
 
 namespace ledger {
 namespace {
@@ -71,7 +72,7 @@ struct QueryServer::Impl {
 
   explicit Impl(const QueryServerOptions& o) : options(o), tokens(o.tokens_file) {}
 
-  // The case counts the alert rules watch (a list scan: once a minute).
+  // The case counts the alert rules and the status page show (a list scan: every 10 s).
   void SampleCases() {
     for (auto [list, gauge] : {std::pair{"open-cases", cases_open}, std::pair{"breached-cases", cases_breached}}) {
       auto answer = view->Ask({"list", {{"list", list}, {"limit", "1"}}});
@@ -162,6 +163,13 @@ struct QueryServer::Impl {
           [](const httplib::Request&, httplib::Response& res) { SendJson(res, 200, {{"status", "ok"}}); });
     Route("GET", "/v1/openapi.json", "/v1/openapi.json", std::nullopt,
           [](const httplib::Request&, httplib::Response& res) { res.set_content(kOpenApiJson, "application/json"); });
+    Route("GET", "/status", "/status", std::nullopt,
+          [](const httplib::Request&, httplib::Response& res) { res.set_content(kStatusPageHtml, "text/html; charset=utf-8"); });
+    Route("GET", "/v1/status", "/v1/status", Permission::kRead,
+          [this](const httplib::Request&, httplib::Response& res) {
+            if (!actions.status) return SendError(res, 503, "no projector in this process");
+            SendJson(res, 200, actions.status());
+          });
     for (const char* q : {"entitlement", "intake", "case", "portal"}) {
       const std::string name = q;
       Route("GET", "/v1/" + name, "/v1/" + name, Permission::kRead,
@@ -237,12 +245,12 @@ Result<std::unique_ptr<QueryServer>> QueryServer::Start(const QueryServerOptions
                           .Register(*registry);
     impl->cases_open = &prometheus::BuildGauge()
                             .Name("ledger_cases_open")
-                            .Help("Support cases open now (sampled every minute)")
+                            .Help("Support cases open now (sampled every 10 s)")
                             .Register(*registry)
                             .Add({});
     impl->cases_breached = &prometheus::BuildGauge()
                                 .Name("ledger_cases_breached")
-                                .Help("Support cases past their response target now (sampled every minute)")
+                                .Help("Support cases past their response target now (sampled every 10 s)")
                                 .Register(*registry)
                                 .Add({});
     impl->seconds = &prometheus::BuildHistogram()
@@ -272,7 +280,7 @@ Result<std::unique_ptr<QueryServer>> QueryServer::Start(const QueryServerOptions
     for (int tick = 0; !raw->stop_cv.wait_for(lock, std::chrono::seconds(1), [raw] { return raw->stopping; });
          ++tick) {
       (void)raw->view->RefreshReference();  // a failure keeps the data loaded before
-      if (raw->cases_open != nullptr && tick % 60 == 0) raw->SampleCases();
+      if (raw->cases_open != nullptr && tick % 10 == 0) raw->SampleCases();
     }
   });
   for (int i = 0; i < 500 && !raw->server->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));

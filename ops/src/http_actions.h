@@ -2,14 +2,16 @@
 #pragma once
 
 #include "ledger/commands.h"
+#include "ledger/projector_metrics.h"
 #include "ledger/query_server.h"
 
 namespace ledger {
 
 // Ingest publishes with the process's Kafka settings; admin acts on `store` (checkpoint)
 // or runs the commands (dlq replay, rebuild).
-// Ingest counts its deliveries in `registry` (ledger_publisher_deliveries_total).
+// Ingest counts its deliveries in `registry` (ledger_publisher_deliveries_total); the
+// status comes from the projector's figures in `registry` and `metrics`.
 ServerActions MakeServerActions(const CommonOptions& common, ProjectionStore* store,
-                                prometheus::Registry* registry);
+                                prometheus::Registry* registry, const ProjectorMetrics* metrics);
 
 }  // namespace ledger

@@ -99,6 +99,21 @@ expect '"checkpoint"' "$out"
 out=$(curl -s -X POST -d '' -H "Authorization: Bearer $OPS" "$API/v1/admin/checkpoint?dir=$WORK/x")
 expect '"status":401' "$out"
 
+echo "--- 3a'. the status page, in a headless browser"
+sleep 10  # case counts are sampled every 10 s
+dom=$(timeout 120 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=6000 --dump-dom \
+  "$API/status#token=$TOKEN" 2>/dev/null) || fail "chromium could not load the status page"
+expect '<b id="lag" class="">0</b>' "$dom"
+expect '<td>NEW-045</td><td>applied</td>' "$dom"
+expect '<td>AccountOpened</td>' "$dom"
+grep -qE '<b id="projected">[1-9][0-9]*</b>' <<<"$dom" || fail "the status page shows nothing projected"
+grep -qE '<b id="dead" class="">0</b>' <<<"$dom" || fail "the status page shows dead letters"
+grep -qE '<b id="open-cases">2</b>' <<<"$dom" || fail "the status page does not show the 2 open sample cases"
+dom=$(timeout 120 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=4000 --dump-dom \
+  "$API/status#token=ldg_wrong" 2>/dev/null)
+expect 'the bearer token is unknown or revoked' "$dom"
+grep -q '<td>NEW-045</td>' <<<"$dom" && fail "the status page showed events without a valid token"
+
 echo "--- 3b. a missing broker is a clear error, not a hang"
 set +e
 out=$("$LEDGER" --brokers 127.0.0.1:1 publish "$WORK/mine.jsonl" --flush-timeout 3 2>&1)

@@ -10,8 +10,19 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace ledger {
+
+// One of the latest events the projector handled (for the status page).
+struct RecentEvent {
+  std::string type;
+  std::string account;
+  std::string outcome;  // applied, duplicate, anomaly, dead_lettered
+  int partition = 0;
+  int64_t offset = 0;
+  int64_t recorded_at = 0;  // ms
+};
 
 class ProjectorMetrics {
  public:
@@ -27,6 +38,11 @@ class ProjectorMetrics {
   void SetPartition(int partition, int64_t next_offset, int64_t lag);
   void CountError(const std::string& kind);
 
+  // The latest events handled, newest last (at most kRecentEvents). Thread-safe.
+  static constexpr size_t kRecentEvents = 20;
+  void NoteRecent(std::vector<RecentEvent> events);
+  std::vector<RecentEvent> Recent() const;
+
  private:
   prometheus::Family<prometheus::Counter>& events_;
   prometheus::Family<prometheus::Counter>& errors_;
@@ -36,7 +52,8 @@ class ProjectorMetrics {
   prometheus::Histogram& end_to_end_seconds_;
   prometheus::Family<prometheus::Gauge>& next_offset_;
   prometheus::Family<prometheus::Gauge>& lag_;
-  std::mutex mu_;  // guards the caches below
+  mutable std::mutex mu_;  // guards the caches and the recent events below
+  std::vector<RecentEvent> recent_;
   std::map<std::pair<std::string, std::string>, prometheus::Counter*> event_counters_;
 };
 

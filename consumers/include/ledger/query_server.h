@@ -6,6 +6,8 @@
 // Endpoints (ops/openapi.json is the contract):
 //   GET  /healthz                           no token
 //   GET  /v1/openapi.json                   no token
+//   GET  /status  (HTML status page)        no token; its data comes from /v1/status
+//   GET  /v1/status                         analyst, operator
 //   GET  /v1/entitlement|intake|case|portal analyst, operator
 //   GET  /v1/lists/{name}[?format=json|jsonl|csv]
 //                                           analyst, operator
@@ -41,6 +43,8 @@ struct QueryServerOptions {
 struct ServerActions {
   // JSON lines in; a result per line out.
   std::function<Result<Json>(const std::string& body)> ingest;
+  // The projector's progress for GET /v1/status and the status page.
+  std::function<Json()> status;
   // action: "checkpoint" (params: dir), "dlq-replay" (from), "rebuild".
   std::function<Result<Json>(const std::string& action, const std::map<std::string, std::string>& params)> admin;
 };
