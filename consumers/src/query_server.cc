@@ -68,7 +68,7 @@ struct QueryServer::Impl {
   prometheus::Family<prometheus::Histogram>* seconds = nullptr;
   std::mutex metrics_mu;
   std::map<std::pair<std::string, int>, prometheus::Counter*> request_counters;
-  std::map<std::string, prometheus::Histogram*> latency;
+  std::map<std::pair<std::string, int>, prometheus::Histogram*> latency;
 
   explicit Impl(const QueryServerOptions& o) : options(o), tokens(o.tokens_file) {}
 
@@ -86,9 +86,9 @@ struct QueryServer::Impl {
     auto& c = request_counters[{endpoint, status}];
     if (c == nullptr) c = &requests->Add({{"endpoint", endpoint}, {"status", std::to_string(status)}});
     c->Increment();
-    auto& h = latency[endpoint];
+    auto& h = latency[{endpoint, status}];
     if (h == nullptr) {
-      h = &seconds->Add({{"endpoint", endpoint}},
+      h = &seconds->Add({{"endpoint", endpoint}, {"status", std::to_string(status)}},
                         prometheus::Histogram::BucketBoundaries{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                                 0.005, 0.01, 0.025, 0.1, 1});
     }
@@ -255,7 +255,7 @@ Result<std::unique_ptr<QueryServer>> QueryServer::Start(const QueryServerOptions
                                 .Add({});
     impl->seconds = &prometheus::BuildHistogram()
                          .Name("ledger_http_request_duration_seconds")
-                         .Help("HTTP API request latency by endpoint, token check included")
+                         .Help("HTTP API request latency by endpoint and status code, token check included")
                          .Register(*registry);
   }
   impl->Routes();
