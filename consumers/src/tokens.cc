@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -117,16 +118,21 @@ Status TokenFile::Revoke(const std::string& name, Millis now) {
 }
 
 std::optional<TokenRecord> TokenCheck::Find(const std::string& token) {
+  const std::string hash = Sha256Hex(token);  // outside the lock
   std::lock_guard lock(mu_);
-  std::error_code ec;
-  const auto mtime = std::filesystem::last_write_time(file_.path(), ec);
-  if (!loaded_once_ || (!ec && mtime != loaded_) || ec) {
-    auto records = file_.Read();
-    if (records.ok()) records_ = std::move(*records);
-    loaded_ = ec ? std::filesystem::file_time_type{} : mtime;
-    loaded_once_ = true;
+  // The file is looked at every 100 ms at most: a change (a revocation) holds from then on.
+  const auto now = std::chrono::steady_clock::now();
+  if (!loaded_once_ || now - checked_ >= std::chrono::milliseconds(100)) {
+    checked_ = now;
+    std::error_code ec;
+    const auto mtime = std::filesystem::last_write_time(file_.path(), ec);
+    if (!loaded_once_ || ec || mtime != loaded_) {  // new, changed or gone: read it again
+      auto records = file_.Read();
+      if (records.ok()) records_ = std::move(*records);
+      loaded_ = ec ? std::filesystem::file_time_type{} : mtime;
+      loaded_once_ = true;
+    }
   }
-  const std::string hash = Sha256Hex(token);
   for (const auto& r : records_) {
     if (r.revoked_at == 0 && r.sha256.size() == hash.size() &&
         CRYPTO_memcmp(r.sha256.data(), hash.data(), hash.size()) == 0) {

@@ -5,6 +5,7 @@ local token = os.getenv("LEDGER_TOKEN")
 local accounts = tonumber(os.getenv("LEDGER_ACCOUNTS") or "20000")
 local rate = tonumber(os.getenv("LEDGER_RATE") or "0")
 local connections = tonumber(os.getenv("LEDGER_CONNECTIONS") or "20")
+local fixed_path = os.getenv("LEDGER_PATH")  -- set: ask this path every time (a baseline)
 local products = {"endpoint-protection", "data-loss-prevention", "web-gateway", "backup-exec",
                   "email-security", "server-protection"}
 
@@ -13,6 +14,7 @@ function init(args)
 end
 
 function request()
+  if fixed_path then return wrk.format("GET", fixed_path) end
   local path = string.format("/v1/entitlement?account=BENCH-%d&product=%s&version=14.%d&severity=%d&at=2025-%02d-15",
     math.random(0, accounts - 1), products[math.random(1, #products)], math.random(0, 3), math.random(1, 4),
     math.random(1, 12))

@@ -65,5 +65,9 @@ after=$(projected)
 echo "projected meanwhile: $((after - before)) events"
 wait "$INGEST"
 
-echo "--- baseline in the same run: /healthz (no token, no store) as fast as possible"
-wrk -t2 -c16 -d10s --latency "http://$API/healthz" | grep -E "Requests/sec|  99%|  50%"
+echo "--- baseline in the same run: /healthz (no token, no store) at $RATE/s, projector ingesting ${INGEST_RATE}/s"
+export LEDGER_RATE=$RATE LEDGER_CONNECTIONS=20 LEDGER_PATH=/healthz
+ingest "$SECONDS_" 45 &
+INGEST=$!
+wrk -t2 -c20 -d"${SECONDS_}s" --timeout 5s -s "$ROOT/tests/bench/http_entitlement.lua" "http://$API" | tail -n 2
+wait "$INGEST"

@@ -35,7 +35,7 @@ struct QueryServerOptions {
   std::string tls_key_file;
   size_t max_body_bytes = 8u << 20;       // larger request bodies get 413
   int io_timeout_seconds = 10;            // a client slower than this is disconnected
-  size_t threads = 64;                    // at most this many connections are served at once
+  size_t threads = 32;                    // at most this many connections are served at once
 };
 
 // What the process does for ingest and admin requests. Each returns the JSON to send, or

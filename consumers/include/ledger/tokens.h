@@ -4,6 +4,7 @@
 // when it changes.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -51,7 +52,8 @@ class TokenFile {
   std::filesystem::path path_;
 };
 
-// Checks bearer tokens against a tokens file, re-reading it when it changes. Thread-safe.
+// Checks bearer tokens against a tokens file, re-reading it when it changes (looked at
+// every 100 ms at most). Thread-safe.
 class TokenCheck {
  public:
   explicit TokenCheck(std::filesystem::path path) : file_(std::move(path)) {}
@@ -62,6 +64,7 @@ class TokenCheck {
   TokenFile file_;
   std::mutex mu_;
   std::filesystem::file_time_type loaded_{};
+  std::chrono::steady_clock::time_point checked_{};
   bool loaded_once_ = false;
   std::vector<TokenRecord> records_;
 };
