@@ -120,10 +120,8 @@ Status TokenFile::Revoke(const std::string& name, Millis now) {
 std::optional<TokenRecord> TokenCheck::Find(const std::string& token) {
   const std::string hash = Sha256Hex(token);  // outside the lock
   std::lock_guard lock(mu_);
-  // The file is looked at every 100 ms at most: a change (a revocation) holds from then on.
-  const auto now = std::chrono::steady_clock::now();
-  if (!loaded_once_ || now - checked_ >= std::chrono::milliseconds(100)) {
-    checked_ = now;
+  auto reload_if_changed = [this] {
+    checked_ = std::chrono::steady_clock::now();
     std::error_code ec;
     const auto mtime = std::filesystem::last_write_time(file_.path(), ec);
     if (!loaded_once_ || ec || mtime != loaded_) {  // new, changed or gone: read it again
@@ -132,14 +130,29 @@ std::optional<TokenRecord> TokenCheck::Find(const std::string& token) {
       loaded_ = ec ? std::filesystem::file_time_type{} : mtime;
       loaded_once_ = true;
     }
-  }
-  for (const auto& r : records_) {
-    if (r.revoked_at == 0 && r.sha256.size() == hash.size() &&
-        CRYPTO_memcmp(r.sha256.data(), hash.data(), hash.size()) == 0) {
-      return r;
+  };
+  auto find = [&]() -> std::optional<TokenRecord> {
+    for (const auto& r : records_) {
+      if (r.revoked_at == 0 && r.sha256.size() == hash.size() &&
+          CRYPTO_memcmp(r.sha256.data(), hash.data(), hash.size()) == 0) {
+        return r;
+      }
     }
+    return std::nullopt;
+  };
+  // The file is looked at every 100 ms at most (a revocation holds from then on), and
+  // whenever a token is not found (a token just created works at once).
+  bool looked = false;
+  if (!loaded_once_ || std::chrono::steady_clock::now() - checked_ >= std::chrono::milliseconds(100)) {
+    reload_if_changed();
+    looked = true;
   }
-  return std::nullopt;
+  auto record = find();
+  if (!record && !looked) {
+    reload_if_changed();
+    record = find();
+  }
+  return record;
 }
 
 }  // namespace ledger

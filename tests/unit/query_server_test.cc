@@ -94,6 +94,10 @@ TEST_F(Http, AnswersAreTheSameAsTheLibrarysAndNeedAReadToken) {
   EXPECT_EQ(publisher->status, 403);
   EXPECT_EQ(publisher->body.find("AG-1"), std::string::npos);
 
+  // A token made just now works at once, even right after another request.
+  const std::string fresh = *TokenFile(tokens_path_).Create("fresh", Role::kAnalyst, 3);
+  EXPECT_EQ(Get(path, fresh)->status, 200);
+
   // Revoked: refused from the next request on (the server re-reads the file).
   std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_TRUE(TokenFile(tokens_path_).Revoke("analyst", 2).ok());
