@@ -52,8 +52,7 @@ class TokenFile {
   std::filesystem::path path_;
 };
 
-// Checks bearer tokens against a tokens file, re-reading it when it changes (looked at
-// every 100 ms at most). Thread-safe.
+// Checks bearer tokens against a tokens file, re-reading it when it changes. Thread-safe.
 class TokenCheck {
  public:
   explicit TokenCheck(std::filesystem::path path) : file_(std::move(path)) {}
@@ -63,8 +62,14 @@ class TokenCheck {
  private:
   TokenFile file_;
   std::mutex mu_;
-  std::filesystem::file_time_type loaded_{};
-  std::chrono::steady_clock::time_point checked_{};
+  struct FileVersion {
+    uint64_t inode = 0;
+    int64_t mtime_s = 0, mtime_ns = 0, size = -1;
+    bool operator!=(const FileVersion& o) const {
+      return inode != o.inode || mtime_s != o.mtime_s || mtime_ns != o.mtime_ns || size != o.size;
+    }
+  };
+  FileVersion loaded_;
   bool loaded_once_ = false;
   std::vector<TokenRecord> records_;
 };
