@@ -98,6 +98,24 @@ Result<When> WhenOf(const Params& p) {
   if (!known.ok()) return known.status();
   return When{*at, *known};
 }
+// A question about one entity of an account: its id parameter, the times, explain.
+struct EntityQuestion {
+  std::string account, id;
+  When when;
+  bool explain = false;
+};
+Result<EntityQuestion> EntityQuestionOf(const Params& p, const std::string& id_param) {
+  auto account = p.Required("account");
+  if (!account.ok()) return account.status();
+  auto id = p.Required(id_param);
+  if (!id.ok()) return id.status();
+  auto when = WhenOf(p);
+  if (!when.ok()) return when.status();
+  auto explain = p.Flag("explain");
+  if (!explain.ok()) return explain.status();
+  return EntityQuestion{*account, *id, *when, *explain};
+}
+
 void PutWhen(Json& j, const When& w) {
   j["at"] = FormatTime(w.at);
   if (w.known_at != kForever) j["known_at"] = FormatTime(w.known_at);
@@ -118,11 +136,11 @@ const flatbuffers::Vector<const state::EventRef*>* SourcesOf(std::string_view en
   return refs;
 }
 
-// The events behind an answer: the event that wrote each version (current and history)
-// of the entities used, as known at R, in log order; then the reference records joined in.
-Result<Json> ExplainEvents(const ProjectionStore& store, int partition, const std::string& account,
-                           const std::vector<std::string>& entity_keys, Millis known_at,
-                           const std::vector<ReferenceSource>& reference) {
+// Adds "events" to an answer: the event that wrote each version (current and history) of
+// the entities used, as known at R, in log order; then the reference records joined in.
+Status AddExplanation(Json& answer, const ProjectionStore& store, int partition, const std::string& account,
+                      const std::vector<std::string>& entity_keys, Millis known_at,
+                      const std::vector<ReferenceSource>& reference) {
   std::map<int64_t, Millis> offsets;
   auto note = [&](std::string_view version) {
     const auto r = RecordedAtOf(version);
@@ -165,7 +183,8 @@ Result<Json> ExplainEvents(const ProjectionStore& store, int partition, const st
                    {"recorded_at", FormatTime(r.recorded_at)}, {"key", r.key},
                    {"effective_at", FormatTime(r.effective_at)}});
   }
-  return out;
+  answer["events"] = std::move(out);
+  return Status::Ok();
 }
 
 // ---- cases ------------------------------------------------------------------------------
@@ -307,11 +326,24 @@ std::shared_ptr<const ReferenceData> LedgerView::reference() const {
 }
 
 Status LedgerView::RefreshReference() {
+  // The reference follower's offsets say whether anything arrived since the last load.
+  std::string offsets;
+  Status scanned = store_->Scan(keys::kReferencePartition, keys::kNextOffset, [&](std::string_view k, std::string_view v) {
+    offsets.append(k).append(v);
+    return true;
+  });
+  if (!scanned.ok()) return scanned;
+  {
+    std::lock_guard lock(reference_mu_);
+    if (reference_loaded_ && offsets == reference_offsets_) return Status::Ok();
+  }
   auto data = ReferenceData::Load(*store_);
   if (!data.ok()) return data.status();
   auto loaded = std::make_shared<const ReferenceData>(std::move(*data));
   std::lock_guard lock(reference_mu_);
   reference_ = std::move(loaded);
+  reference_offsets_ = std::move(offsets);
+  reference_loaded_ = true;
   return Status::Ok();
 }
 
@@ -508,10 +540,11 @@ Result<Json> LedgerView::AskEntitlement(const Query& query) const {
   const EntitlementAnswer a = EvaluateEntitlement(*q, (*f)->facts, ref.get());
   Json j = EntitlementAsJson(a);
   if (*explain && (*f)->facts.account) {
-    auto events = ExplainEvents(*store_, (*f)->partition, q->account, EntitiesOf((*f)->facts, q->account),
-                                q->known_at, ReferenceUsed(*q, a.region, a.offering, *ref));
-    if (!events.ok()) return events.status();
-    j["events"] = std::move(*events);
+    if (Status s = AddExplanation(j, *store_, (*f)->partition, q->account, EntitiesOf((*f)->facts, q->account),
+                                  q->known_at, ReferenceUsed(*q, a.region, a.offering, *ref));
+        !s.ok()) {
+      return s;
+    }
   }
   return j;
 }
@@ -552,42 +585,39 @@ Result<Json> LedgerView::AskIntake(const Query& query) const {
   if (*explain && (*f)->facts.account) {
     auto sources = EntitiesOf((*f)->facts, q->account);
     if (contact) sources.push_back(keys::Contact(q->account, *contact_id));
-    auto events = ExplainEvents(*store_, (*f)->partition, q->account, sources, q->known_at,
-                                ReferenceUsed(*q, a.region, a.offering, *ref));
-    if (!events.ok()) return events.status();
-    out["events"] = std::move(*events);
+    if (Status s = AddExplanation(out, *store_, (*f)->partition, q->account, sources, q->known_at,
+                                  ReferenceUsed(*q, a.region, a.offering, *ref));
+        !s.ok()) {
+      return s;
+    }
   }
   return out;
 }
 
 Result<Json> LedgerView::AskCase(const Query& query) const {
-  Params p(query);
-  auto account = p.Required("account");
-  if (!account.ok()) return account.status();
-  auto case_id = p.Required("case");
-  if (!case_id.ok()) return case_id.status();
-  auto when = WhenOf(p);
-  if (!when.ok()) return when.status();
-  auto explain = p.Flag("explain");
-  if (!explain.ok()) return explain.status();
-  auto where = LocateAccount(*account);
+  auto q = EntityQuestionOf(Params(query), "case");
+  if (!q.ok()) return q.status();
+  const std::string& account = q->account;
+  const std::string& case_id = q->id;
+  const When& when = q->when;
+  auto where = LocateAccount(account);
   if (!where.ok()) return where.status();
-  if (!where->has_value()) return Status::NotFound("account " + *account + " is unknown to the ledger");
+  if (!where->has_value()) return Status::NotFound("account " + account + " is unknown to the ledger");
   const int part = **where;
-  auto bytes = ReadVersion(part, keys::Case(*account, *case_id), when->known_at);
+  auto bytes = ReadVersion(part, keys::Case(account, case_id), when.known_at);
   if (!bytes.ok()) return bytes.status();
   if (!bytes->has_value()) {
-    return Status::NotFound("case " + *case_id + " of account " + *account + " is unknown" +
-                            (when->known_at != kForever ? " as known at " + FormatTime(when->known_at) : ""));
+    return Status::NotFound("case " + case_id + " of account " + account + " is unknown" +
+                            (when.known_at != kForever ? " as known at " + FormatTime(when.known_at) : ""));
   }
   const auto* c = Verified<state::CaseState>(**bytes);
-  auto acct = ReadVersion(part, keys::Account(*account), when->known_at);
+  auto acct = ReadVersion(part, keys::Account(account), when.known_at);
   if (!acct.ok()) return acct.status();
   const state::AccountState* a = acct->has_value() ? Verified<state::AccountState>(**acct) : nullptr;
-  if (c == nullptr || a == nullptr) return Status::Corruption("stored case " + *case_id + " does not verify");
-  Json j = {{"account", *account}, {"case", *case_id}};
-  PutWhen(j, *when);
-  const std::string status = CaseStatusAt(*c, when->at);
+  if (c == nullptr || a == nullptr) return Status::Corruption("stored case " + case_id + " does not verify");
+  Json j = {{"account", account}, {"case", case_id}};
+  PutWhen(j, when);
+  const std::string status = CaseStatusAt(*c, when.at);
   j["status"] = status;
   j["product"] = Str(c->product());
   if (c->version() && c->version()->size()) j["version"] = Str(c->version());
@@ -605,33 +635,33 @@ Result<Json> LedgerView::AskCase(const Query& query) const {
     for (const auto* r : *c->verdict_reasons()) verdict.push_back(r->str());
   }
   j["verdict_reasons"] = verdict;
-  const ResponseTarget target = TargetOf(*c, Str(a->region()), *reference(), when->at, when->known_at);
+  const ResponseTarget target = TargetOf(*c, Str(a->region()), *reference(), when.at, when.known_at);
   Json response = {{"status", target.status}};
   if (target.status != "none") {
     response["coverage"] = target.coverage;
     response["minutes"] = target.minutes;
     response["due_at"] = FormatTime(target.due_at);
   }
-  if (c->acknowledged_at() <= when->at) response["acknowledged_at"] = FormatTime(c->acknowledged_at());
+  if (c->acknowledged_at() <= when.at) response["acknowledged_at"] = FormatTime(c->acknowledged_at());
   if (!target.reasons.empty()) response["reasons"] = target.reasons;
   j["response"] = response;
 
   // Escalations, and whether (and to which level) the case may be escalated at T.
   std::deque<std::string> keep;
-  std::vector<std::string> sources = {keys::Case(*account, *case_id)};
+  std::vector<std::string> sources = {keys::Case(account, case_id)};
   Json escalations = Json::array();
   int open_level = -1;
   if (c->escalation_ids()) {
     for (const auto* id : *c->escalation_ids()) {
-      auto xb = ReadVersion(part, keys::Escalation(*account, id->str()), when->known_at);
+      auto xb = ReadVersion(part, keys::Escalation(account, id->str()), when.known_at);
       if (!xb.ok()) return xb.status();
       if (!xb->has_value()) continue;
       keep.push_back(std::move(**xb));
       const auto* x = Verified<state::EscalationState>(keep.back());
-      if (x == nullptr || when->at < x->requested_at()) continue;
-      sources.push_back(keys::Escalation(*account, id->str()));
-      const bool open = when->at < x->closed_at();
-      const int level = LevelAt(*x, when->at);
+      if (x == nullptr || when.at < x->requested_at()) continue;
+      sources.push_back(keys::Escalation(account, id->str()));
+      const bool open = when.at < x->closed_at();
+      const int level = LevelAt(*x, when.at);
       if (open) open_level = level;
       Json e = {{"escalation", id->str()}, {"level", LevelName(level)}, {"open", open},
                 {"requested_at", FormatTime(x->requested_at())}};
@@ -658,48 +688,40 @@ Result<Json> LedgerView::AskCase(const Query& query) const {
   j["may_escalate"] = !next.empty();
   j["next_levels"] = next;
   if (!why_not.empty()) j["escalation_reasons"] = why_not;
-  if (*explain) {
-    std::vector<ReferenceSource> ref = target.sources;
-    auto events = ExplainEvents(*store_, part, *account, sources, when->known_at, ref);
-    if (!events.ok()) return events.status();
-    j["events"] = std::move(*events);
+  if (q->explain) {
+    if (Status s = AddExplanation(j, *store_, part, q->account, sources, when.known_at, target.sources); !s.ok()) {
+      return s;
+    }
   }
   return j;
 }
 
 Result<Json> LedgerView::AskPortal(const Query& query) const {
   Params p(query);
-  auto account = p.Required("account");
-  if (!account.ok()) return account.status();
-  auto user = p.Required("user");
-  if (!user.ok()) return user.status();
-  auto when = WhenOf(p);
-  if (!when.ok()) return when.status();
-  auto explain = p.Flag("explain");
-  if (!explain.ok()) return explain.status();
+  auto e = EntityQuestionOf(p, "user");
+  if (!e.ok()) return e.status();
+  const std::string& account = e->account;
+  const std::string& user = e->id;
   PortalAnswer q;
-  q.account = *account, q.user = *user, q.handbook = p.Optional("handbook");
-  q.at = when->at, q.known_at = when->known_at;
-  auto where = LocateAccount(*account);
+  q.account = account, q.user = user, q.handbook = p.Optional("handbook");
+  q.at = e->when.at, q.known_at = e->when.known_at;
+  auto where = LocateAccount(account);
   if (!where.ok()) return where.status();
   std::optional<std::string> ab, ub;
   if (where->has_value()) {
-    auto a = ReadVersion(**where, keys::Account(*account), when->known_at);
+    auto a = ReadVersion(**where, keys::Account(account), q.known_at);
     if (!a.ok()) return a.status();
-    auto u = ReadVersion(**where, keys::PortalUser(*account, *user), when->known_at);
+    auto u = ReadVersion(**where, keys::PortalUser(account, user), q.known_at);
     if (!u.ok()) return u.status();
     ab = std::move(*a), ub = std::move(*u);
   }
   const auto* a = ab ? Verified<state::AccountState>(*ab) : nullptr;
   const auto* u = ub ? Verified<state::PortalUserState>(*ub) : nullptr;
   Json j = PortalAsJson(EvaluatePortal(q, a, u));
-  if (*explain && a) {
-    std::vector<std::string> entities = {keys::Account(*account)};
-    if (u) entities.push_back(keys::PortalUser(*account, *user));
-    auto events = ExplainEvents(*store_, **where, *account, entities,
-                                when->known_at, {});
-    if (!events.ok()) return events.status();
-    j["events"] = std::move(*events);
+  if (e->explain && a) {
+    std::vector<std::string> entities = {keys::Account(account)};
+    if (u) entities.push_back(keys::PortalUser(account, user));
+    if (Status s = AddExplanation(j, *store_, **where, q.account, entities, q.known_at, {}); !s.ok()) return s;
   }
   return j;
 }
@@ -740,7 +762,7 @@ Result<Json> LedgerView::AskList(const Query& query) const {
     const std::string account(keys::AccountOf(key));
     std::optional<std::string> version;
     if (r != kForever && tag->second != keys::kAnomalyTag) {
-      auto v = ReadVersion(part, std::string(key), r);
+      auto v = VersionAt(part, std::string(key), std::string(value), r);  // the scan read the current one
       if (!v.ok()) return v.status();
       if (!v->has_value()) return Status::Ok();
       version = std::move(*v);

@@ -21,8 +21,6 @@ Result<std::unique_ptr<ProjectionStore>> OpenForQuery(const CommonOptions& commo
   return ProjectionStore::Open(common.data_dir, ProjectionStore::Mode::kReadOnly);
 }
 
-std::string Scalar(const Json& v) { return CellText(v); }
-
 // An answer as label/value rows: nested objects as "outer.inner"; a list of objects or
 // of reasons one row per item ("events" then reads as the story, in order).
 void PrintAnswer(const Json& j, const std::string& prefix, std::ostream& out) {
@@ -34,9 +32,9 @@ void PrintAnswer(const Json& j, const std::string& prefix, std::ostream& out) {
     if (v.is_object()) {
       PrintAnswer(v, label + ".", out);
     } else if (v.is_array() && !v.empty() && (v.front().is_object() || k.find("reasons") != std::string::npos)) {
-      for (const auto& item : v) row(label, Scalar(item));
+      for (const auto& item : v) row(label, CellText(item));
     } else if (!(v.is_array() && v.empty())) {
-      row(label, Scalar(v));
+      row(label, CellText(v));
     }
   }
 }
@@ -52,7 +50,7 @@ void PrintList(const Json& j, OutputFormat format, std::ostream& out) {
   }
   const Json& items = j["items"];
   const auto cols = ListColumns(items);
-  auto cell = [](const Json& row, const std::string& col) { return Scalar(row.value(col, Json())); };
+  auto cell = [](const Json& row, const std::string& col) { return CellText(row.value(col, Json())); };
   std::vector<size_t> width;
   for (const auto& c : cols) width.push_back(c.size());
   for (const auto& row : items) {
@@ -70,7 +68,7 @@ void PrintList(const Json& j, OutputFormat format, std::ostream& out) {
   }
   out << j["total"].get<int64_t>() << " in " << j["list"].get<std::string>() << " at " << j["at"].get<std::string>();
   if (j.contains("known_at")) out << " as known at " << j["known_at"].get<std::string>();
-  if (j.contains("counts")) out << "; " << Scalar(j["counts"]);
+  if (j.contains("counts")) out << "; " << CellText(j["counts"]);
   out << "\n";
 }
 

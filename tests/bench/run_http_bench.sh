@@ -45,29 +45,21 @@ ingest() {  # SECONDS_ of events, from one long-running publisher
 }
 projected() { "$LEDGER" status | awk '/^total/ {print $2}'; }
 
-export LEDGER_ACCOUNTS=$ACCOUNTS LEDGER_RATE=$RATE LEDGER_CONNECTIONS=20
-before=$(projected)
-ingest "$SECONDS_" 43 &
-INGEST=$!
-echo "--- entitlement at $RATE/s (wrk -t2 -c20, paced), projector ingesting ${INGEST_RATE:-max}/s"
-wrk -t2 -c20 -d"${SECONDS_}s" --timeout 5s -s "$ROOT/tests/bench/http_entitlement.lua" "http://$API" | tail -n 2
-after=$(projected)
-echo "projected meanwhile: $((after - before)) events"
-wait "$INGEST"
-
-export LEDGER_RATE=0 LEDGER_CONNECTIONS=16
-before=$(projected)
-ingest "$SECONDS_" 44 &
-INGEST=$!
-echo "--- entitlement as fast as possible (wrk -t2 -c16), projector ingesting ${INGEST_RATE}/s"
-wrk -t2 -c16 -d"${SECONDS_}s" --timeout 5s -s "$ROOT/tests/bench/http_entitlement.lua" "http://$API" | tail -n 2
-after=$(projected)
-echo "projected meanwhile: $((after - before)) events"
-wait "$INGEST"
-
-echo "--- baseline in the same run: /healthz (no token, no store) at $RATE/s, projector ingesting ${INGEST_RATE}/s"
-export LEDGER_RATE=$RATE LEDGER_CONNECTIONS=20 LEDGER_PATH=/healthz
-ingest "$SECONDS_" 45 &
-INGEST=$!
-wrk -t2 -c20 -d"${SECONDS_}s" --timeout 5s -s "$ROOT/tests/bench/http_entitlement.lua" "http://$API" | tail -n 2
-wait "$INGEST"
+# One measured phase: wrk for SECONDS_ while events are ingested.
+# Usage: phase TITLE RATE CONNECTIONS PATH SEED  (RATE 0: as fast as possible; PATH "": entitlement)
+phase() {
+  echo "--- $1, projector ingesting ${INGEST_RATE}/s (0: as fast as it can)"
+  export LEDGER_ACCOUNTS=$ACCOUNTS LEDGER_RATE=$2 LEDGER_CONNECTIONS=$3 LEDGER_PATH=$4
+  [[ -z $4 ]] && unset LEDGER_PATH
+  local before after ingesting
+  before=$(projected)
+  ingest "$SECONDS_" "$5" &
+  ingesting=$!
+  wrk -t2 -c"$3" -d"${SECONDS_}s" --timeout 5s -s "$ROOT/tests/bench/http_entitlement.lua" "http://$API" | tail -n 2
+  after=$(projected)
+  echo "projected meanwhile: $((after - before)) events"
+  wait "$ingesting"
+}
+phase "entitlement at $RATE/s (wrk -t2 -c20, paced)" "$RATE" 20 "" 43
+phase "entitlement as fast as possible (wrk -t2 -c16)" 0 16 "" 44
+phase "baseline in the same run: /healthz (no token, no store) at $RATE/s" "$RATE" 20 /healthz 45

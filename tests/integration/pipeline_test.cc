@@ -15,24 +15,16 @@
 #include "ledger/partitioner.h"
 #include "ledger/projector.h"
 #include "ledger/publisher.h"
+#include "test_broker.h"
 #include "synthetic.h"
 
 namespace ledger {
 namespace {
 
-std::string Bootstrap() {
-  const char* dir = std::getenv("LEDGER_TEST_KAFKA_DIR");
-  if (dir == nullptr) return "";
-  std::ifstream in(std::string(dir) + "/bootstrap");
-  std::string s;
-  std::getline(in, s);
-  return s;
-}
-
 class Pipeline : public testing::Test {
  protected:
   void SetUp() override {
-    settings_.brokers = Bootstrap();
+    settings_.brokers = test_support::FixtureBrokers();
     ASSERT_FALSE(settings_.brokers.empty()) << "no broker: run through ctest (fixture kafka)";
     std::random_device rd;
     run_ = std::to_string(rd() % 1000000);

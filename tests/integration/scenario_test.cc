@@ -14,20 +14,12 @@
 #include "ledger/ledger_view.h"
 #include "ledger/projector.h"
 #include "ledger/publisher.h"
+#include "test_broker.h"
 
 namespace ledger {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Bootstrap() {
-  const char* dir = std::getenv("LEDGER_TEST_KAFKA_DIR");
-  if (dir == nullptr) return "";
-  std::ifstream in(std::string(dir) + "/bootstrap");
-  std::string s;
-  std::getline(in, s);
-  return s;
-}
 
 // Whether `actual` has everything `expected` has: objects key by key, arrays item by item
 // (`actual` may have more items), scalars equal. A key ending in "~" matches when the
@@ -69,7 +61,7 @@ bool Matches(const Json& expected, const Json& actual, const std::string& path, 
 class Scenarios : public testing::Test {
  protected:
   void SetUp() override {
-    settings_.brokers = Bootstrap();
+    settings_.brokers = test_support::FixtureBrokers();
     ASSERT_FALSE(settings_.brokers.empty()) << "no broker: run through ctest (fixture kafka)";
     std::random_device rd;
     run_ = std::to_string(rd() % 1000000);

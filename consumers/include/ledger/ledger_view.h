@@ -74,6 +74,8 @@ class LedgerView {
   const ProjectionStore* store_;
   mutable std::mutex reference_mu_;
   std::shared_ptr<const ReferenceData> reference_ = std::make_shared<ReferenceData>();
+  std::string reference_offsets_;  // of ledger.reference when reference_ was loaded
+  bool reference_loaded_ = false;
 };
 
 // The record time (field 0, `recorded_at`) of a stored entity version; nullopt if the
