@@ -65,6 +65,8 @@ void StoreLedger::Reference(const std::string& type, const std::string& data, co
   std::map<int, std::unordered_map<std::string, std::string>> puts;
   puts[keys::kReferencePartition][ReferenceKey(**env)] =
       EncodeReferenceValue(NextRecordTime(recorded_at), 0, reference_offset_++, e->bytes);
+  // As the reference follower does: the next offset of ledger.reference, in the same write.
+  puts[keys::kReferencePartition][keys::ReferenceNextOffset(0)] = keys::EncodeOffset(reference_offset_);
   ASSERT_TRUE(store_->Write(puts).ok());
 }
 

@@ -156,6 +156,19 @@ TEST_F(Domain, ReferenceChangesTakeEffectFromTheirEffectiveTime) {
   EXPECT_EQ(Entitlement("2025-07-01", {{"version", "9"}})["phase_until"], "2025-12-01T00:00:00Z");
 }
 
+TEST_F(Domain, AViewSeesNewReferenceDataWhenRefreshed) {
+  auto view = std::move(*LedgerView::Create(&l_->store()));
+  const Query q{"entitlement", {{"account", "A"}, {"product", "db"}, {"version", "9"}, {"at", "2025-07-01"}}};
+  EXPECT_EQ((*view->Ask(q))["version_phase"], "unknown");
+  l_->Reference("ProductVersionLifecycle",
+                R"({"product":"db","version":"9","end_of_standard_support_at":"2025-03-01","end_of_support_life_at":"2025-06-01","effective_at":"2020-01-01"})");
+  EXPECT_EQ((*view->Ask(q))["version_phase"], "unknown");  // not before a refresh
+  ASSERT_TRUE(view->RefreshReference().ok());
+  EXPECT_EQ((*view->Ask(q))["version_phase"], "none");
+  ASSERT_TRUE(view->RefreshReference().ok());  // nothing new: the data stays
+  EXPECT_EQ((*view->Ask(q))["version_phase"], "none");
+}
+
 // ---- rule 2: grace period by policy -----------------------------------------------------
 
 TEST_F(Domain, GracePeriodOnlyWhileAPolicySetsIt) {
