@@ -257,7 +257,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
           [&](std::string_view key) { return staged_->Get(p, key); }, SeenOf(p, e));
       if (!applied.ok()) return applied.status();
       if (applied->outcome != Outcome::kDuplicate) seen_.at(p).Add(EventIdOf(e));
-      for (auto& c : applied->changes) staged_->Put(p, std::move(c.key), std::move(c.value));
+      for (const auto& c : applied->changes) staged_->Put(p, c.key, c.value);
       switch (applied->outcome) {
         case Outcome::kApplied: ++totals.applied; break;
         case Outcome::kDuplicate: ++totals.duplicates; break;

@@ -1,5 +1,6 @@
 #include "ledger/projection_store.h"
 
+#include <absl/container/flat_hash_map.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -9,7 +10,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <memory_resource>
 
 #include "ledger/keys.h"
 
@@ -236,19 +239,23 @@ Status ProjectionStore::Scan(
 }
 
 Status ProjectionStore::Write(const std::map<int, std::unordered_map<std::string, std::string>>& puts) {
+  std::map<int, std::vector<KeyValue>> sorted;
+  for (const auto& [partition, kv] : puts) {
+    auto& v = sorted[partition];
+    for (const auto& [k, value] : kv) v.push_back({k, value});
+    std::sort(v.begin(), v.end(), [](const KeyValue& x, const KeyValue& y) { return x.key < y.key; });
+  }
+  return Write(sorted);
+}
+
+Status ProjectionStore::Write(const std::map<int, std::vector<KeyValue>>& puts) {
   if (mode_ != Mode::kReadWrite) return Status::InvalidInput("the store is open read-only");
   rocksdb::WriteBatch batch;
-  std::vector<const std::pair<const std::string, std::string>*> sorted;
   for (const auto& [partition, kv] : puts) {
     auto h = FamilyForWrite(partition);
     if (!h.ok()) return h.status();
-    // In key order: the memtable inserts sorted keys markedly faster.
-    sorted.clear();
-    sorted.reserve(kv.size());
-    for (const auto& entry : kv) sorted.push_back(&entry);
-    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
-    for (const auto* entry : sorted) {
-      auto s = batch.Put(*h, entry->first, entry->second);
+    for (const auto& [key, value] : kv) {
+      auto s = batch.Put(*h, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
       if (!s.ok()) return FromRocks(s, "staging a write");
     }
   }
@@ -329,50 +336,116 @@ Result<ProjectionStore::Digest> ProjectionStore::DigestOf(const std::vector<int>
   return d;
 }
 
-const std::string* StagedBatch::Staged(int partition, const std::string& key) const {
-  if (auto p = puts_.find(partition); p != puts_.end()) {
-    if (auto it = p->second.find(key); it != p->second.end()) return &it->second;
+// The arena starts with a buffer of its own that Clear keeps: a batch of the default
+// size fits, so steady-state batches allocate nothing. Larger ones spill over into the
+// heap until the next Clear. Untouched pages of the buffer cost no memory.
+constexpr size_t kArenaBytes = 64u << 20;
+
+// What a batch knows of each key it touched, in one table per partition: written by
+// this batch, or read (prefetched) and unchanged. One probe answers a Get.
+struct StagedBatch::Stage {
+  struct Entry {
+    std::string_view value;
+    bool present = false;  // false: the key has no value
+    bool written = false;  // Put by this batch (else: as read)
+  };
+  using Entries = absl::flat_hash_map<std::string_view, Entry, absl::Hash<std::string_view>, std::equal_to<>,
+                                      std::pmr::polymorphic_allocator<std::pair<const std::string_view, Entry>>>;
+
+  Stage() : buffer(new std::byte[kArenaBytes]), arena(buffer.get(), kArenaBytes) {}
+
+  std::string_view Copy(std::string_view bytes) {
+    if (bytes.empty()) return {};
+    auto* p = static_cast<char*>(arena.allocate(bytes.size(), 1));
+    std::memcpy(p, bytes.data(), bytes.size());
+    return {p, bytes.size()};
   }
-  return nullptr;
-}
+  Entries& Of(int partition) {
+    auto it = partitions.find(partition);
+    if (it == partitions.end()) {
+      it = partitions.try_emplace(partition, Entries::allocator_type(&arena)).first;
+      it->second.reserve(1u << 14);  // a batch touches thousands of keys per partition
+    }
+    return it->second;
+  }
+  const Entry* Find(int partition, std::string_view key) const {
+    auto p = partitions.find(partition);
+    if (p == partitions.end()) return nullptr;
+    auto it = p->second.find(key);
+    return it == p->second.end() ? nullptr : &it->second;
+  }
+
+  std::unique_ptr<std::byte[]> buffer;
+  std::pmr::monotonic_buffer_resource arena;
+  std::map<int, Entries> partitions;  // in the arena: destroyed before it is released
+};
+
+StagedBatch::StagedBatch(ProjectionStore* store) : store_(store), stage_(std::make_unique<Stage>()) {}
+StagedBatch::~StagedBatch() = default;
+StagedBatch::StagedBatch(StagedBatch&&) noexcept = default;
+
+bool StagedBatch::empty() const { return count_ == 0; }
 
 Result<std::optional<std::string>> StagedBatch::Get(int partition, std::string_view key) const {
-  const std::string k(key);
-  if (const std::string* v = Staged(partition, k)) return std::optional<std::string>(*v);
-  if (previous_ != nullptr) {
-    if (const std::string* v = previous_->Staged(partition, k)) return std::optional<std::string>(*v);
-  }
-  if (auto f = fetched_.find(partition); f != fetched_.end()) {
-    if (auto it = f->second.find(k); it != f->second.end()) return it->second;
-  }
+  // The batch before this one (being written meanwhile) knows the store's value as of
+  // its own writes, which nothing else has changed since.
+  const Stage::Entry* e = stage_->Find(partition, key);
+  if (e == nullptr && previous_ != nullptr) e = previous_->stage_->Find(partition, key);
+  if (e != nullptr) return e->present ? std::optional<std::string>(e->value) : std::nullopt;
   return store_->Get(partition, key);
 }
 
 Status StagedBatch::Prefetch(int partition, std::vector<std::string> keys) {
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  auto values = store_->MultiGet(partition, keys);
+  auto& entries = stage_->Of(partition);
+  std::vector<std::string> missing;
+  for (auto& k : keys) {
+    if (entries.contains(k)) continue;
+    if (const Stage::Entry* e = previous_ ? previous_->stage_->Find(partition, k) : nullptr) {
+      entries.try_emplace(stage_->Copy(k), Stage::Entry{stage_->Copy(e->value), e->present, false});
+    } else {
+      missing.push_back(std::move(k));
+    }
+  }
+  std::sort(missing.begin(), missing.end());
+  missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+  auto values = store_->MultiGet(partition, missing);
   if (!values.ok()) return values.status();
-  auto& f = fetched_[partition];
-  f.reserve(f.size() + keys.size());  // no rehashing while a batch is fetched
-  for (size_t i = 0; i < keys.size(); ++i) f.emplace(std::move(keys[i]), std::move((*values)[i]));
+  for (size_t i = 0; i < missing.size(); ++i) {
+    const auto& v = (*values)[i];
+    entries.try_emplace(stage_->Copy(missing[i]),
+                        Stage::Entry{v ? stage_->Copy(*v) : std::string_view(), v.has_value(), false});
+  }
   return Status::Ok();
 }
 
-void StagedBatch::Put(int partition, std::string key, std::string value) {
-  auto& kv = puts_[partition];
-  if (kv.empty()) kv.reserve(1u << 14);  // a batch writes thousands of keys per partition
-  auto [it, inserted] = kv.insert_or_assign(std::move(key), std::move(value));
-  if (inserted) ++count_;
+void StagedBatch::Put(int partition, std::string_view key, std::string_view value) {
+  auto& entries = stage_->Of(partition);
+  auto it = entries.find(key);
+  if (it == entries.end()) it = entries.try_emplace(stage_->Copy(key)).first;
+  it->second.value = stage_->Copy(value);
+  it->second.present = true;
+  if (!it->second.written) ++count_;
+  it->second.written = true;
 }
 
 void StagedBatch::SetNextOffset(int partition, int64_t next_offset) {
-  Put(partition, std::string(keys::kNextOffset), keys::EncodeOffset(next_offset));
+  Put(partition, keys::kNextOffset, keys::EncodeOffset(next_offset));
 }
 
 Status StagedBatch::WriteToStore() const {
-  if (puts_.empty()) return Status::Ok();
-  return store_->Write(puts_);
+  if (empty()) return Status::Ok();
+  std::map<int, std::vector<ProjectionStore::KeyValue>> sorted;
+  for (const auto& [partition, entries] : stage_->partitions) {
+    std::vector<ProjectionStore::KeyValue> v;
+    v.reserve(entries.size());
+    for (const auto& [k, e] : entries) {
+      if (e.written) v.push_back({k, e.value});
+    }
+    if (v.empty()) continue;
+    std::sort(v.begin(), v.end(), [](const auto& x, const auto& y) { return x.key < y.key; });
+    sorted.emplace(partition, std::move(v));
+  }
+  return store_->Write(sorted);
 }
 
 Status StagedBatch::Commit() {
@@ -382,8 +455,8 @@ Status StagedBatch::Commit() {
 }
 
 void StagedBatch::Clear() {
-  puts_.clear();
-  fetched_.clear();
+  stage_->partitions.clear();
+  stage_->arena.release();
   count_ = 0;
 }
 

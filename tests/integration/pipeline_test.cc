@@ -245,7 +245,8 @@ TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
   EXPECT_EQ(RunVerify(common, false, verified, verify_errors), kExitOk) << verified.str() << verify_errors.str();
   const std::string damaged = "IT" + run_ + "-7";
   const int p = **service.LocateAccount(damaged);
-  ASSERT_TRUE((*store)->Write({{p, {{keys::Account(damaged), "damaged"}}}}).ok());
+  const std::string key = keys::Account(damaged);
+  ASSERT_TRUE((*store)->Write(std::map<int, std::vector<ProjectionStore::KeyValue>>{{p, {{key, "damaged"}}}}).ok());
   std::ostringstream differs;
   EXPECT_EQ(RunVerify(common, false, differs, verify_errors), kExitRejected) << differs.str();
   EXPECT_NE(differs.str().find("first difference: value of key A" + damaged + " differs"), std::string::npos)
