@@ -90,7 +90,7 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
                                             rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
                                             rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
                                             rocksdb::kLZ4Compression};
-  r.family_options.write_buffer_size = 8u << 20;
+  r.family_options.write_buffer_size = 32u << 20;
   // Most point lookups miss (is this event id new? is there state yet?): a memtable
   // bloom filter answers those without walking the skip list.
   r.family_options.memtable_prefix_bloom_size_ratio = 0.1;
