@@ -1,7 +1,6 @@
 #include "ledger/rules.h"
 
 #include <algorithm>
-#include <deque>
 
 #include "ledger/entitlement.h"
 #include "ledger/keys.h"
@@ -27,16 +26,17 @@ Millis Or(Millis t, Millis fallback) { return t != 0 ? t : fallback; }
 template <typename T>
 struct Entity {
   std::string key;
-  std::optional<std::string> bytes;
+  std::optional<std::string_view> bytes;  // as read (see StateLookup)
   std::optional<T> value;
+  bool saved = false;  // by this event already
   explicit operator bool() const { return value.has_value(); }
   T* operator->() { return &*value; }
 };
 
 // The entity from its stored bytes (none: absent).
 template <typename T>
-Result<Entity<T>> Decode(std::string key, std::optional<std::string> bytes) {
-  Entity<T> out{std::move(key), std::move(bytes), std::nullopt};
+Result<Entity<T>> Decode(std::string key, std::optional<std::string_view> bytes) {
+  Entity<T> out{std::move(key), bytes, std::nullopt};
   if (!out.bytes) return out;
   const auto& b = *out.bytes;
   flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(b.data()), b.size());
@@ -53,7 +53,7 @@ template <typename T>
 Result<Entity<T>> Load(const StateLookup& lookup, std::string key) {
   auto bytes = lookup(key);
   if (!bytes.ok()) return bytes.status();
-  return Decode<T>(std::move(key), std::move(*bytes));
+  return Decode<T>(std::move(key), *bytes);
 }
 
 // One rule application in progress: the outcome and the state it wants written.
@@ -81,16 +81,16 @@ struct Step {
   void Save(Entity<T>& entity) {
     // The version replaced keeps its own sources in history; one never seen (recorded at
     // this same millisecond) hands them on.
-    if (!entity.bytes || flatbuffers::GetRoot<typename T::TableType>(entity.bytes->data())->recorded_at() !=
-                             pos.recorded_at) {
-      if (entity.bytes) Write(keys::History(entity.key, pos.recorded_at), *entity.bytes);
+    // A second Save in one event supersedes nothing recorded.
+    if (!entity.saved && (!entity.bytes || flatbuffers::GetRoot<typename T::TableType>(entity.bytes->data())
+                                                   ->recorded_at() != pos.recorded_at)) {
+      if (entity.bytes) Write(keys::History(entity.key, pos.recorded_at), std::string(*entity.bytes));
       entity->sources.clear();
     }
     entity->recorded_at = pos.recorded_at;
     entity->sources.emplace_back(pos.offset, pos.recorded_at);
-    std::string bytes = Pack(*entity.value);
-    entity.bytes = bytes;  // a second Save in one event supersedes nothing recorded
-    Write(entity.key, std::move(bytes));
+    entity.saved = true;
+    Write(entity.key, Pack(*entity.value));
   }
 };
 
@@ -527,14 +527,13 @@ void SetCaseStatus(state::CaseStateT& c, state::CaseStatus status, Millis at) {
 }
 
 // The account's facts about one product as stored now, for a case's verdict. The tables
-// point into `buffers`, which the caller keeps alive.
-Result<AccountFacts> ReadFacts(Step& s, const std::string& product, std::deque<std::string>& buffers) {
+// point into what the lookup viewed.
+Result<AccountFacts> ReadFacts(Step& s, const std::string& product) {
   auto read = [&](const std::string& key) -> Result<const char*> {
     auto v = s.lookup(key);
     if (!v.ok()) return v.status();
     if (!v->has_value()) return static_cast<const char*>(nullptr);
-    buffers.push_back(std::move(**v));
-    return buffers.back().data();
+    return (*v)->data();
   };
   AccountFacts facts;
   auto account = read(keys::Account(s.account));
@@ -573,8 +572,7 @@ Status OpenCase(Step& s, Entity<state::CaseStateT>& c) {
                            contact_id, s.at(), &why)) {
     return s.Reject("case " + id + " cannot be opened: " + why + " of account " + s.account);
   }
-  std::deque<std::string> buffers;
-  auto facts = ReadFacts(s, ev->product()->str(), buffers);
+  auto facts = ReadFacts(s, ev->product()->str());
   if (!facts.ok()) return facts.status();
   EntitlementQuestion q{s.account, ev->product()->str(), Str(ev->version()), s.at()};
   const EntitlementAnswer verdict = EvaluateEntitlement(q, *facts, nullptr);
@@ -899,7 +897,7 @@ Result<Applied> ApplyEvent(const fb::Envelope& e, std::string_view raw, const Ev
     if (!account->has_value() && type != fb::Event::AccountOpened) {
       st = s.Reject("account " + s.account + " is unknown (no AccountOpened for it)");
     } else if (Between(type, fb::Event::AccountOpened, fb::Event::AccountClosed)) {
-      auto state = Decode<state::AccountStateT>(keys::Account(s.account), std::move(*account));
+      auto state = Decode<state::AccountStateT>(keys::Account(s.account), *account);
       if (!state.ok()) return state.status();
       st = ApplyAccount(s, *state);
     } else if (Between(type, fb::Event::PortalUserCreated, fb::Event::PortalUserUnlocked)) {

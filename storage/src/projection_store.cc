@@ -341,14 +341,15 @@ Result<ProjectionStore::Digest> ProjectionStore::DigestOf(const std::vector<int>
 // heap until the next Clear. Untouched pages of the buffer cost no memory.
 constexpr size_t kArenaBytes = 64u << 20;
 
-// What a batch knows of each key it touched, in one table per partition: written by
-// this batch, or read (prefetched) and unchanged. One probe answers a Get.
+// What a batch knows of a key it touched: written by this batch, or read and unchanged.
+struct StagedBatch::Entry {
+  std::string_view value;
+  bool present = false;  // false: the key has no value
+  bool written = false;  // Put by this batch (else: as read)
+};
+
+// One table of entries per partition: one probe answers a Get.
 struct StagedBatch::Stage {
-  struct Entry {
-    std::string_view value;
-    bool present = false;  // false: the key has no value
-    bool written = false;  // Put by this batch (else: as read)
-  };
   using Entries = absl::flat_hash_map<std::string_view, Entry, absl::Hash<std::string_view>, std::equal_to<>,
                                       std::pmr::polymorphic_allocator<std::pair<const std::string_view, Entry>>>;
 
@@ -386,23 +387,36 @@ StagedBatch::StagedBatch(StagedBatch&&) noexcept = default;
 
 bool StagedBatch::empty() const { return count_ == 0; }
 
-Result<std::optional<std::string>> StagedBatch::Get(int partition, std::string_view key) const {
+const StagedBatch::Entry* StagedBatch::TakeFromPrevious(int partition, std::string_view key) {
   // The batch before this one (being written meanwhile) knows the store's value as of
-  // its own writes, which nothing else has changed since.
-  const Stage::Entry* e = stage_->Find(partition, key);
-  if (e == nullptr && previous_ != nullptr) e = previous_->stage_->Find(partition, key);
-  if (e != nullptr) return e->present ? std::optional<std::string>(e->value) : std::nullopt;
-  return store_->Get(partition, key);
+  // its own writes, which nothing else has changed since. Its bytes live only until this
+  // batch is written: copied.
+  const Entry* e = previous_ ? previous_->stage_->Find(partition, key) : nullptr;
+  if (e == nullptr) return nullptr;
+  return Keep(partition, key, e->present ? std::optional<std::string_view>(e->value) : std::nullopt);
+}
+
+const StagedBatch::Entry* StagedBatch::Keep(int partition, std::string_view key,
+                                                   std::optional<std::string_view> value) {
+  Entry entry{value ? stage_->Copy(*value) : std::string_view(), value.has_value(), false};
+  return &stage_->Of(partition).try_emplace(stage_->Copy(key), entry).first->second;
+}
+
+Result<std::optional<std::string_view>> StagedBatch::Get(int partition, std::string_view key) {
+  const Entry* e = stage_->Find(partition, key);
+  if (e == nullptr) e = TakeFromPrevious(partition, key);
+  if (e == nullptr) {
+    auto stored = store_->Get(partition, key);
+    if (!stored.ok()) return stored.status();
+    e = Keep(partition, key, *stored);
+  }
+  return e->present ? std::optional<std::string_view>(e->value) : std::nullopt;
 }
 
 Status StagedBatch::Prefetch(int partition, std::vector<std::string> keys) {
-  auto& entries = stage_->Of(partition);
   std::vector<std::string> missing;
   for (auto& k : keys) {
-    if (entries.contains(k)) continue;
-    if (const Stage::Entry* e = previous_ ? previous_->stage_->Find(partition, k) : nullptr) {
-      entries.try_emplace(stage_->Copy(k), Stage::Entry{stage_->Copy(e->value), e->present, false});
-    } else {
+    if (stage_->Find(partition, k) == nullptr && TakeFromPrevious(partition, k) == nullptr) {
       missing.push_back(std::move(k));
     }
   }
@@ -410,11 +424,7 @@ Status StagedBatch::Prefetch(int partition, std::vector<std::string> keys) {
   missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
   auto values = store_->MultiGet(partition, missing);
   if (!values.ok()) return values.status();
-  for (size_t i = 0; i < missing.size(); ++i) {
-    const auto& v = (*values)[i];
-    entries.try_emplace(stage_->Copy(missing[i]),
-                        Stage::Entry{v ? stage_->Copy(*v) : std::string_view(), v.has_value(), false});
-  }
+  for (size_t i = 0; i < missing.size(); ++i) Keep(partition, missing[i], (*values)[i]);
   return Status::Ok();
 }
 

@@ -32,8 +32,8 @@ std::map<std::string, std::string> Seeded(ledger::EventCodec& codec) {
     auto env = ledger::VerifyEnvelope(e->bytes.data(), e->bytes.size());
     auto applied = ledger::ApplyEvent(**env, e->bytes, {0, offset++, 1}, [&](std::string_view k) {
       auto it = kv.find(std::string(k));
-      return ledger::Result<std::optional<std::string>>(
-          it == kv.end() ? std::nullopt : std::optional<std::string>(it->second));
+      return ledger::Result<std::optional<std::string_view>>(
+          it == kv.end() ? std::nullopt : std::optional<std::string_view>(it->second));
     });
     for (auto& c : applied->changes) kv[c.key] = c.value;
   }
@@ -55,8 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto kv = seeded;
   auto lookup = [&](std::string_view k) {
     auto it = kv.find(std::string(k));
-    return ledger::Result<std::optional<std::string>>(
-        it == kv.end() ? std::nullopt : std::optional<std::string>(it->second));
+    return ledger::Result<std::optional<std::string_view>>(
+        it == kv.end() ? std::nullopt : std::optional<std::string_view>(it->second));
   };
   const std::string_view raw(reinterpret_cast<const char*>(data), size);
   auto first = ledger::ApplyEvent(e, raw, {0, 100, 2}, lookup);

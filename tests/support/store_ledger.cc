@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <deque>
+
 #include "ledger/keys.h"
 #include "ledger/partitioner.h"
 #include "ledger/reference.h"
@@ -46,7 +48,13 @@ Applied StoreLedger::Apply(const std::string& type, const std::string& account, 
   auto env = VerifyEnvelope(e->bytes.data(), e->bytes.size());
   const int partition = KafkaPartitionOf(account, 4);
   const EventPosition pos{partition, offset_++, NextRecordTime(recorded_at)};
-  auto applied = ApplyEvent(**env, e->bytes, pos, [&](std::string_view k) { return store_->Get(partition, k); });
+  std::deque<std::string> read;  // what the lookup viewed, alive until ApplyEvent returns
+  auto applied = ApplyEvent(**env, e->bytes, pos, [&](std::string_view k) -> Result<std::optional<std::string_view>> {
+    auto v = store_->Get(partition, k);
+    if (!v.ok()) return v.status();
+    if (!*v) return std::optional<std::string_view>();
+    return std::optional<std::string_view>(read.emplace_back(std::move(**v)));
+  });
   EXPECT_TRUE(applied.ok()) << applied.status().message();
   std::map<int, std::unordered_map<std::string, std::string>> puts;
   for (const auto& c : applied->changes) puts[partition][c.key] = c.value;

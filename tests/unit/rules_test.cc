@@ -30,8 +30,8 @@ class MemoryLedger {
     EventPosition pos{0, offset_++, 1735689600000 + offset_};
     auto applied = ApplyEvent(**env, e->bytes, pos, [this](std::string_view k) {
       auto it = kv_.find(std::string(k));
-      return Result<std::optional<std::string>>(
-          it == kv_.end() ? std::nullopt : std::optional<std::string>(it->second));
+      return Result<std::optional<std::string_view>>(
+          it == kv_.end() ? std::nullopt : std::optional<std::string_view>(it->second));
     });
     EXPECT_TRUE(applied.ok());
     for (const auto& c : applied->changes) kv_[c.key] = c.value;

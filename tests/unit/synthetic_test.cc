@@ -27,7 +27,8 @@ TEST(SyntheticStream, EveryLineEncodesAndMostEventsApply) {
     ASSERT_TRUE(env.ok());
     auto applied = ApplyEvent(**env, e->bytes, {0, i, 1700000000000 + i}, [&](std::string_view k) {
       auto it = kv.find(std::string(k));
-      return Result<std::optional<std::string>>(it == kv.end() ? std::nullopt : std::optional<std::string>(it->second));
+      return Result<std::optional<std::string_view>>(it == kv.end() ? std::nullopt
+                                                                    : std::optional<std::string_view>(it->second));
     });
     ASSERT_TRUE(applied.ok());
     for (auto& c : applied->changes) kv[c.key] = std::move(c.value);

@@ -40,8 +40,9 @@ struct Applied {
   std::vector<Change> changes;  // to write in this partition, in order
 };
 
-// Reads the partition's state (staged writes included) by key.
-using StateLookup = std::function<Result<std::optional<std::string>>(std::string_view key)>;
+// Reads the partition's state (staged writes included) by key. The bytes viewed stay
+// valid until the ApplyEvent call that asked returns.
+using StateLookup = std::function<Result<std::optional<std::string_view>>(std::string_view key)>;
 
 // Whether the event id may have been stored before. kNew is the caller's promise that it
 // was not (e.g. from a SeenFilter), which spares the lookup.

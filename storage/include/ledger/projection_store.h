@@ -141,8 +141,9 @@ class StagedBatch {
   StagedBatch(StagedBatch&&) noexcept;
   StagedBatch& operator=(StagedBatch&&) = delete;
 
-  // The staged value if any, else the prefetched one, else the stored one.
-  Result<std::optional<std::string>> Get(int partition, std::string_view key) const;
+  // The staged value if any, else the prefetched one, else the stored one (kept for
+  // the Gets that follow). The bytes viewed stay valid until Clear.
+  Result<std::optional<std::string_view>> Get(int partition, std::string_view key);
   // Reads `keys` from the store in one MultiGet, for the Gets that follow.
   Status Prefetch(int partition, std::vector<std::string> keys);
   void Put(int partition, std::string_view key, std::string_view value);
@@ -164,7 +165,12 @@ class StagedBatch {
   void Clear();
 
  private:
+  struct Entry;
   struct Stage;
+  // What the previous batch knows of `key`, copied into this one; null if nothing.
+  const Entry* TakeFromPrevious(int partition, std::string_view key);
+  // Keeps a value read (nullopt: the key has none) for the Gets that follow.
+  const Entry* Keep(int partition, std::string_view key, std::optional<std::string_view> value);
 
   ProjectionStore* store_;
   const StagedBatch* previous_ = nullptr;
