@@ -37,7 +37,7 @@ struct ProjectOptions {
   std::string group_id = "ledger-projector";
   std::string instance_id;  // empty: derived from the host and the data dir
   std::string metrics_listen = "127.0.0.1:9464";  // empty: no /metrics endpoint
-  size_t max_batch = 20000;
+  size_t max_batch = 50000;
   bool until_caught_up = false;
   StoreOptions::Durability durability = StoreOptions::Durability::kWal;
   uint64_t min_free_disk_mib = 64;
