@@ -94,6 +94,7 @@ uint64_t TopicSize(const ledger::KafkaSettings& kafka) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure as soon as it is measured
   Args a;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
