@@ -1,6 +1,7 @@
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -38,12 +39,18 @@ std::string DefaultInstanceId(const std::string& data_dir) {
   return std::string("ledger-") + host + "-" + buf;
 }
 
+// The nice value of the projecting thread beside the HTTP API.
+constexpr int kIngestNice = 10;
+
 }  // namespace
 
 int RunProject(const CommonOptions& common, const ProjectOptions& options,
                const std::atomic<bool>& stop, std::ostream& out, std::ostream& err) {
   StoreOptions store_options;
   store_options.durability = options.durability;
+  if (!options.http_listen.empty()) {
+    store_options.background_priority = StoreOptions::BackgroundPriority::kBelowQueries;
+  }
   if (Status s = EnsureStoreLayout(common.data_dir); !s.ok()) {
     err << "ledger project: " << s.message() << "\n";
     return kExitUnavailable;
@@ -113,6 +120,14 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   if (exposer) out << "; metrics on http://" << options.metrics_listen << "/metrics";
   if (server) out << "; HTTP API on " << server->url() << " (tokens in " << TokensFileFor(common, options.tokens_file) << ")";
   out << std::endl;
+  if (server) {
+    // Answers before ingest: when the CPU is short, this thread (which applies events) and
+    // the commit threads it starts yield to the API's workers. Ingest catches up when
+    // queries pause; the lag metrics say if it falls behind.
+    if (setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kIngestNice) != 0) {
+      err << "ledger project: could not lower the projecting thread's priority (it keeps its own)\n";
+    }
+  }
   Status s = (*projector)->Run(stop);
   const ProjectorTotals& t = (*projector)->totals();
   out << "ledger project: consumed " << t.consumed << " (applied " << t.applied << ", duplicates "

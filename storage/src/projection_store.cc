@@ -102,6 +102,10 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
   r.options.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes);
   r.options.max_background_jobs = 2;
+  if (mode == Mode::kReadWrite && options.background_priority == StoreOptions::BackgroundPriority::kBelowQueries) {
+    r.options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
+    r.options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH);
+  }
   r.options.max_open_files = mode == Mode::kReadOnly ? -1 : 512;
 
   std::vector<std::string> names;

@@ -39,6 +39,14 @@ struct StoreOptions {
     kWalSync,
   };
   Durability durability = Durability::kWal;
+  // Who gets the CPU first when it is short (kReadWrite only).
+  enum class BackgroundPriority {
+    kNormal,
+    // Flushes and compactions run niced (RocksDB's background pools, which are per
+    // process): for a process that also answers queries, whose latency matters more.
+    kBelowQueries,
+  };
+  BackgroundPriority background_priority = BackgroundPriority::kNormal;
 };
 
 class ProjectionStore {
