@@ -83,8 +83,9 @@ out=$(curl -s -w ' %{http_code}' "$API/v1/entitlement?account=NEW-042&product=we
 expect '"status":401}' "$out"
 [[ $out == *' 401' ]] || fail "no 401 without a token"
 # Answers before ingest: beside the HTTP API, events are applied in a thread at nice 10.
-ps -L -o nice= -p "$(cat "$LEDGER_VAR_DIR/projector.pid")" | grep -qx ' *10' ||
-  fail "no projector thread runs at nice 10 beside the HTTP API"
+projector=$(pgrep -P "$(cat "$LEDGER_VAR_DIR/projector.pid")" -x ledger) || fail "no projector under its supervisor"
+ps -L -o nice= -p "$projector" | grep -qx ' *10' || fail "no projector thread runs at nice 10 beside the HTTP API"
+ps -L -o nice= -p "$projector" | grep -qx ' *0' || fail "the HTTP API's threads do not run at normal priority"
 PUB=$("$LEDGER" token create e2e-upstream --role publisher 2>/dev/null)
 out=$(printf '%s\n%s\n' \
   '{"type":"AccountOpened","account_id":"NEW-045","event_id":"0193f000-0000-7000-8000-000000000006","occurred_at":"2025-01-02","data":{"name":"Over HTTP"}}' \
