@@ -95,5 +95,44 @@ TEST_F(StoreTest, ScanVisitsAPrefixInOrderAndDigestTracksContent) {
   EXPECT_EQ(d2->keys, 3u);
 }
 
+// The projector applies one batch while the one before is written: the later batch
+// reads through it, and keeps what it read, since the earlier one is cleared and reused
+// as soon as it is written.
+TEST_F(StoreTest, StagedBatchReadsThroughThePreviousBatchAndKeepsWhatItRead) {
+  auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  {
+    StagedBatch first(store->get());
+    first.Put(0, "stored", "as stored");
+    ASSERT_TRUE(first.Commit().ok());
+  }
+  StagedBatch earlier(store->get()), later(store->get());
+  earlier.Put(0, "k", "from the earlier batch");
+  earlier.Put(0, "p", "prefetched through it");
+  later.set_previous(&earlier);
+  ASSERT_TRUE(later.Prefetch(0, {"p", "stored", "absent"}).ok());
+  EXPECT_EQ(**later.Get(0, "k"), "from the earlier batch");
+  EXPECT_EQ(**later.Get(0, "p"), "prefetched through it");
+  EXPECT_EQ(**later.Get(0, "stored"), "as stored");
+  EXPECT_FALSE(later.Get(0, "absent")->has_value());
+  EXPECT_TRUE(later.empty());  // reads are not writes
+
+  // The earlier batch is written, cleared and reused: the later one still knows.
+  ASSERT_TRUE(earlier.Commit().ok());
+  earlier.Put(0, "k", "overwriting the earlier batch's memory");
+  later.set_previous(nullptr);
+  EXPECT_EQ(**later.Get(0, "k"), "from the earlier batch");
+  EXPECT_EQ(**later.Get(0, "p"), "prefetched through it");
+
+  // Its own writes win, and only they are committed.
+  later.Put(0, "k", "rewritten");
+  EXPECT_EQ(**later.Get(0, "k"), "rewritten");
+  EXPECT_EQ(later.puts(), 1u);
+  ASSERT_TRUE(later.Commit().ok());
+  EXPECT_EQ(**(*store)->Get(0, "k"), "rewritten");
+  EXPECT_EQ(**(*store)->Get(0, "p"), "prefetched through it");  // written by the earlier batch
+  EXPECT_FALSE((*store)->Get(0, "absent")->has_value());
+}
+
 }  // namespace
 }  // namespace ledger
