@@ -138,7 +138,8 @@ const flatbuffers::Vector<const state::EventRef*>* SourcesOf(std::string_view en
 
 // Adds "events" to an answer: the event that wrote each version (current and history) of
 // the entities used, as known at R, in log order; then the reference records joined in.
-Status AddExplanation(Json& answer, const ProjectionStore& store, int partition, const std::string& account,
+Status AddExplanation(Json& answer, const ProjectionStore& store, const EventLog* events, int partition,
+                      const std::string& account,
                       const std::vector<std::string>& entity_keys, Millis known_at,
                       const std::vector<ReferenceSource>& reference) {
   std::map<int64_t, Millis> offsets;
@@ -160,15 +161,30 @@ Status AddExplanation(Json& answer, const ProjectionStore& store, int partition,
   }
   auto codec = EventCodec::Create();
   if (!codec.ok()) return codec.status();
+  // The events' content, from ledger.events; without it the answer still says where they
+  // are, and why their content is missing.
+  std::map<int64_t, std::string> raws;
+  std::string unread;
+  if (events == nullptr) {
+    unread = "not read: this view reads no broker (the event is in " + std::string(kEventsTopic) + ")";
+  } else {
+    std::vector<int64_t> wanted;
+    for (const auto& entry : offsets) wanted.push_back(entry.first);
+    auto read = events->Read(partition, std::move(wanted));
+    if (read.ok()) {
+      raws = std::move(*read);
+    } else {
+      unread = read.status().message();
+    }
+  }
   Json out = Json::array();
   for (const auto& [offset, recorded_at] : offsets) {
-    auto raw = store.Get(partition, keys::EventLog(account, offset));
-    if (!raw.ok()) return raw.status();
     Json e = {{"topic", std::string(kEventsTopic)}, {"partition", partition}, {"offset", offset},
               {"recorded_at", FormatTime(recorded_at)}};
-    if (!raw->has_value()) {
-      e["error"] = "the event is not in the store's event log";
-    } else if (auto json = (*codec)->ToJson((*raw)->data(), (*raw)->size()); json.ok()) {
+    auto raw = raws.find(offset);
+    if (raw == raws.end()) {
+      e["error"] = unread.empty() ? std::string("the event is no longer in ") + std::string(kEventsTopic) : unread;
+    } else if (auto json = (*codec)->ToJson(raw->second.data(), raw->second.size()); json.ok()) {
       Json event = Json::parse(*json);
       e["occurred_at"] = event.value("occurred_at", "");
       e["type"] = event.value("type", "");
@@ -314,8 +330,8 @@ struct LedgerView::Facts {
   }
 };
 
-Result<std::unique_ptr<LedgerView>> LedgerView::Create(const ProjectionStore* store) {
-  std::unique_ptr<LedgerView> view(new LedgerView(store));
+Result<std::unique_ptr<LedgerView>> LedgerView::Create(const ProjectionStore* store, const EventLog* events) {
+  std::unique_ptr<LedgerView> view(new LedgerView(store, events));
   if (Status s = view->RefreshReference(); !s.ok()) return s;
   return view;
 }
@@ -540,7 +556,7 @@ Result<Json> LedgerView::AskEntitlement(const Query& query) const {
   const EntitlementAnswer a = EvaluateEntitlement(*q, (*f)->facts, ref.get());
   Json j = EntitlementAsJson(a);
   if (*explain && (*f)->facts.account) {
-    if (Status s = AddExplanation(j, *store_, (*f)->partition, q->account, EntitiesOf((*f)->facts, q->account),
+    if (Status s = AddExplanation(j, *store_, events_, (*f)->partition, q->account, EntitiesOf((*f)->facts, q->account),
                                   q->known_at, ReferenceUsed(*q, a.region, a.offering, *ref));
         !s.ok()) {
       return s;
@@ -585,7 +601,7 @@ Result<Json> LedgerView::AskIntake(const Query& query) const {
   if (*explain && (*f)->facts.account) {
     auto sources = EntitiesOf((*f)->facts, q->account);
     if (contact) sources.push_back(keys::Contact(q->account, *contact_id));
-    if (Status s = AddExplanation(out, *store_, (*f)->partition, q->account, sources, q->known_at,
+    if (Status s = AddExplanation(out, *store_, events_, (*f)->partition, q->account, sources, q->known_at,
                                   ReferenceUsed(*q, a.region, a.offering, *ref));
         !s.ok()) {
       return s;
@@ -689,7 +705,7 @@ Result<Json> LedgerView::AskCase(const Query& query) const {
   j["next_levels"] = next;
   if (!why_not.empty()) j["escalation_reasons"] = why_not;
   if (q->explain) {
-    if (Status s = AddExplanation(j, *store_, part, q->account, sources, when.known_at, target.sources); !s.ok()) {
+    if (Status s = AddExplanation(j, *store_, events_, part, q->account, sources, when.known_at, target.sources); !s.ok()) {
       return s;
     }
   }
@@ -721,7 +737,7 @@ Result<Json> LedgerView::AskPortal(const Query& query) const {
   if (e->explain && a) {
     std::vector<std::string> entities = {keys::Account(account)};
     if (u) entities.push_back(keys::PortalUser(account, user));
-    if (Status s = AddExplanation(j, *store_, **where, q.account, entities, q.known_at, {}); !s.ok()) return s;
+    if (Status s = AddExplanation(j, *store_, events_, **where, q.account, entities, q.known_at, {}); !s.ok()) return s;
   }
   return j;
 }

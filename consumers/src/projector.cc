@@ -252,9 +252,8 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     } else {
       const fb::Envelope& e = *verified.value();
       EventPosition pos{p, offset, m.timestamp().timestamp};
-      auto applied = ApplyEvent(
-          e, std::string_view(static_cast<const char*>(m.payload()), m.len()), pos,
-          [&](std::string_view key) { return staged_->Get(p, key); }, SeenOf(p, e));
+      auto applied =
+          ApplyEvent(e, pos, [&](std::string_view key) { return staged_->Get(p, key); }, SeenOf(p, e));
       if (!applied.ok()) return applied.status();
       if (applied->outcome != Outcome::kDuplicate) seen_.at(p).Add(EventIdOf(e));
       for (const auto& c : applied->changes) staged_->Put(p, c.key, c.value);

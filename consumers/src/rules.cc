@@ -876,7 +876,7 @@ const char* OutcomeName(Outcome o) {
   return "unknown";
 }
 
-Result<Applied> ApplyEvent(const fb::Envelope& e, std::string_view raw, const EventPosition& pos,
+Result<Applied> ApplyEvent(const fb::Envelope& e, const EventPosition& pos,
                            const StateLookup& lookup, Seen seen) {
   const std::string seen_key = keys::SeenEvent(EventIdOf(e));
   if (seen == Seen::kMaybe) {
@@ -922,7 +922,7 @@ Result<Applied> ApplyEvent(const fb::Envelope& e, std::string_view raw, const Ev
     s.out.changes.clear();
     s.Write(keys::Anomaly(s.account, pos.offset), EncodeAnomaly(e, pos, s.out.reason));
   } else {
-    s.Write(keys::EventLog(s.account, pos.offset), std::string(raw));
+    s.Write(keys::EventLog(s.account, pos.offset), "");  // where it is; its bytes stay in Kafka
   }
   s.Write(seen_key, keys::EncodeOffset(pos.offset));
   return std::move(s.out);

@@ -90,10 +90,12 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     return kExitUsage;
   }
   // The HTTP API reads the store this process writes.
+  std::unique_ptr<EventLog> events;
   std::unique_ptr<LedgerView> view;
   std::unique_ptr<QueryServer> server;
   if (!options.http_listen.empty()) {
-    auto v = LedgerView::Create(store->get());
+    events = KafkaEventLog(common.kafka);  // what explanations show
+    auto v = LedgerView::Create(store->get(), events.get());
     if (!v.ok()) {
       err << "ledger project: " << v.status().message() << "\n";
       return kExitUnavailable;

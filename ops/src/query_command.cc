@@ -84,7 +84,8 @@ int RunQuery(const CommonOptions& common, const std::string& name,
     err << who << ": " << store.status().message() << "\n";
     return kExitUnavailable;
   }
-  auto view = LedgerView::Create(store->get());
+  const auto events = KafkaEventLog(common.kafka);  // connects only if an answer is explained
+  auto view = LedgerView::Create(store->get(), events.get());
   if (!view.ok()) {
     err << who << ": " << view.status().message() << "\n";
     return kExitUnavailable;
@@ -131,18 +132,31 @@ int RunQueryEvents(const CommonOptions& common, const std::string& account, std:
   // Applied events and anomalies, merged by offset.
   using Json = nlohmann::ordered_json;
   std::map<int64_t, Json> lines;
-  Status s = (*store)->Scan(p, keys::EventLogPrefix(account), [&](std::string_view k, std::string_view v) {
-    const int64_t offset = keys::DecodeOffset(k.substr(k.size() - 8));
-    Json line = {{"partition", p}, {"offset", offset}};
-    auto json = (*codec)->ToJson(v.data(), v.size());
-    if (json.ok()) {
-      line["event"] = Json::parse(*json);
-    } else {
-      line["error"] = json.status().message();
-    }
-    lines[offset] = std::move(line);
+  // The store knows where the account's events are; ledger.events holds them.
+  std::vector<int64_t> offsets;
+  Status s = (*store)->Scan(p, keys::EventLogPrefix(account), [&](std::string_view k, std::string_view) {
+    offsets.push_back(keys::DecodeOffset(k.substr(k.size() - 8)));
     return true;
   });
+  if (s.ok() && !offsets.empty()) {
+    auto raws = KafkaEventLog(common.kafka)->Read(p, offsets);
+    if (!raws.ok()) {
+      err << "ledger query events: " << raws.status().message() << "\n";
+      return kExitUnavailable;
+    }
+    for (int64_t offset : offsets) {
+      Json line = {{"partition", p}, {"offset", offset}};
+      auto raw = raws->find(offset);
+      auto json = raw == raws->end() ? Result<std::string>(Status::NotFound("no longer in " + std::string(kEventsTopic)))
+                                     : (*codec)->ToJson(raw->second.data(), raw->second.size());
+      if (json.ok()) {
+        line["event"] = Json::parse(*json);
+      } else {
+        line["error"] = json.status().message();
+      }
+      lines[offset] = std::move(line);
+    }
+  }
   if (s.ok()) {
     s = (*store)->Scan(p, keys::AnomalyPrefix(account), [&](std::string_view k, std::string_view v) {
       flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(v.data()), v.size());

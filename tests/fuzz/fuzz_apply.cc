@@ -30,7 +30,7 @@ std::map<std::string, std::string> Seeded(ledger::EventCodec& codec) {
     auto e = codec.FromJson(line, 0);
     if (!e.ok()) std::abort();
     auto env = ledger::VerifyEnvelope(e->bytes.data(), e->bytes.size());
-    auto applied = ledger::ApplyEvent(**env, e->bytes, {0, offset++, 1}, [&](std::string_view k) {
+    auto applied = ledger::ApplyEvent(**env, {0, offset++, 1}, [&](std::string_view k) {
       auto it = kv.find(std::string(k));
       return ledger::Result<std::optional<std::string_view>>(
           it == kv.end() ? std::nullopt : std::optional<std::string_view>(it->second));
@@ -58,11 +58,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return ledger::Result<std::optional<std::string_view>>(
         it == kv.end() ? std::nullopt : std::optional<std::string_view>(it->second));
   };
-  const std::string_view raw(reinterpret_cast<const char*>(data), size);
-  auto first = ledger::ApplyEvent(e, raw, {0, 100, 2}, lookup);
+  auto first = ledger::ApplyEvent(e, {0, 100, 2}, lookup);
   if (!first.ok()) std::abort();
   for (auto& c : first->changes) kv[c.key] = c.value;
-  auto second = ledger::ApplyEvent(e, raw, {0, 101, 3}, lookup);
+  auto second = ledger::ApplyEvent(e, {0, 101, 3}, lookup);
   if (!second.ok() || second->outcome != Outcome::kDuplicate || !second->changes.empty()) std::abort();
 
   // Every stored state value still verifies, and questions get answers.

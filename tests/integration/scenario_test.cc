@@ -138,7 +138,8 @@ class Scenarios : public testing::Test {
         }
         q.params[k] = value;
       }
-      auto view = LedgerView::Create(store_.get());
+      const auto events = KafkaEventLog(settings_);  // explanations read the broker's log
+      auto view = LedgerView::Create(store_.get(), events.get());
       ASSERT_TRUE(view.ok()) << view.status().message();
       auto answer = (*view)->Ask(q);
       ++asked_;

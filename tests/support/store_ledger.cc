@@ -49,13 +49,14 @@ Applied StoreLedger::Apply(const std::string& type, const std::string& account, 
   const int partition = KafkaPartitionOf(account, 4);
   const EventPosition pos{partition, offset_++, NextRecordTime(recorded_at)};
   std::deque<std::string> read;  // what the lookup viewed, alive until ApplyEvent returns
-  auto applied = ApplyEvent(**env, e->bytes, pos, [&](std::string_view k) -> Result<std::optional<std::string_view>> {
+  auto applied = ApplyEvent(**env, pos, [&](std::string_view k) -> Result<std::optional<std::string_view>> {
     auto v = store_->Get(partition, k);
     if (!v.ok()) return v.status();
     if (!*v) return std::optional<std::string_view>();
     return std::optional<std::string_view>(read.emplace_back(std::move(**v)));
   });
   EXPECT_TRUE(applied.ok()) << applied.status().message();
+  published_.events[{partition, pos.offset}] = e->bytes;
   std::map<int, std::unordered_map<std::string, std::string>> puts;
   for (const auto& c : applied->changes) puts[partition][c.key] = c.value;
   puts[partition][std::string(keys::kNextOffset)] = keys::EncodeOffset(offset_);
@@ -78,8 +79,17 @@ void StoreLedger::Reference(const std::string& type, const std::string& data, co
   ASSERT_TRUE(store_->Write(puts).ok());
 }
 
+Result<std::map<int64_t, std::string>> StoreLedger::Published::Read(int partition,
+                                                                   std::vector<int64_t> offsets) const {
+  std::map<int64_t, std::string> out;
+  for (int64_t offset : offsets) {
+    if (auto it = events.find({partition, offset}); it != events.end()) out[offset] = it->second;
+  }
+  return out;
+}
+
 Status StoreLedger::AskStatus(const std::string& name, const std::map<std::string, std::string>& params) {
-  auto view = LedgerView::Create(store_.get());
+  auto view = LedgerView::Create(store_.get(), &published_);
   if (!view.ok()) return view.status();
   auto answer = (*view)->Ask({name, params});
   return answer.ok() ? Status::Ok() : answer.status();
@@ -87,7 +97,7 @@ Status StoreLedger::AskStatus(const std::string& name, const std::map<std::strin
 
 Json StoreLedger::Ask(const std::string& name, const std::map<std::string, std::string>& params,
                       bool expect_error) {
-  auto view = LedgerView::Create(store_.get());
+  auto view = LedgerView::Create(store_.get(), &published_);
   EXPECT_TRUE(view.ok()) << view.status().message();
   auto answer = (*view)->Ask({name, params});
   if (!answer.ok()) {

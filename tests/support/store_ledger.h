@@ -1,11 +1,14 @@
 // A ledger without Kafka, for unit tests: events (in their JSON form) are applied by the
 // real rules into a real ProjectionStore in a temporary directory, at record times the
-// test chooses, and questions are asked through the real LedgerView.
+// test chooses, and questions are asked through the real LedgerView. The events it
+// applied stand in for ledger.events when an answer is explained.
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "ledger/event_codec.h"
 #include "ledger/ledger_view.h"
@@ -40,9 +43,17 @@ class StoreLedger {
   Millis NextRecordTime(const std::string& recorded_at);
   std::string NextId();
 
+  // What Apply published, by partition and offset.
+  class Published : public EventLog {
+   public:
+    Result<std::map<int64_t, std::string>> Read(int partition, std::vector<int64_t> offsets) const override;
+    std::map<std::pair<int, int64_t>, std::string> events;
+  };
+
   std::filesystem::path dir_;
   std::unique_ptr<EventCodec> codec_;
   std::unique_ptr<ProjectionStore> store_;
+  Published published_;
   int64_t offset_ = 0;
   int64_t reference_offset_ = 0;
   int ids_ = 0;

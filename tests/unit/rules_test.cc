@@ -28,7 +28,7 @@ class MemoryLedger {
     EXPECT_TRUE(e.ok()) << line << ": " << e.status().message();
     auto env = VerifyEnvelope(e->bytes.data(), e->bytes.size());
     EventPosition pos{0, offset_++, 1735689600000 + offset_};
-    auto applied = ApplyEvent(**env, e->bytes, pos, [this](std::string_view k) {
+    auto applied = ApplyEvent(**env, pos, [this](std::string_view k) {
       auto it = kv_.find(std::string(k));
       return Result<std::optional<std::string_view>>(
           it == kv_.end() ? std::nullopt : std::optional<std::string_view>(it->second));

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "ledger/event_log.h"
 #include "ledger/entitlement.h"
 #include "ledger/projection_store.h"
 #include "ledger/reference.h"
@@ -32,12 +33,15 @@ struct Query {
 // The questions and their parameters, for usage messages and the API document.
 const std::map<std::string, std::vector<std::string>>& QueryCatalog();
 
-// Reads `store` (which must outlive it). Reference data is loaded at creation; call
-// RefreshReference() to see newer records. Thread-safe: questions may be asked from
+// Reads `store` (which must outlive it), and for explanations the events themselves from
+// `events` (which must outlive it; null: explanations list where the events are, without
+// their content). Reference data is loaded at creation; call RefreshReference() to see
+// newer records. Thread-safe: questions may be asked from
 // several threads while another refreshes the reference data.
 class LedgerView {
  public:
-  static Result<std::unique_ptr<LedgerView>> Create(const ProjectionStore* store);
+  static Result<std::unique_ptr<LedgerView>> Create(const ProjectionStore* store,
+                                                    const EventLog* events = nullptr);
   Status RefreshReference();
 
   // Answers one query. Errors: InvalidInput for a bad or missing parameter (the message
@@ -54,7 +58,7 @@ class LedgerView {
   std::shared_ptr<const ReferenceData> reference() const;
 
  private:
-  explicit LedgerView(const ProjectionStore* store) : store_(store) {}
+  LedgerView(const ProjectionStore* store, const EventLog* events) : store_(store), events_(events) {}
   struct Facts;
   // The account's facts about one product, as known at a record time.
   Result<std::unique_ptr<Facts>> ReadFacts(const std::string& account, const std::string& product,
@@ -72,6 +76,7 @@ class LedgerView {
   Result<Json> AskList(const Query& q) const;
 
   const ProjectionStore* store_;
+  const EventLog* events_;
   mutable std::mutex reference_mu_;
   std::shared_ptr<const ReferenceData> reference_ = std::make_shared<ReferenceData>();
   std::string reference_offsets_;  // of ledger.reference when reference_ was loaded

@@ -54,10 +54,9 @@ UuidBytes EventIdOf(const fb::Envelope& event);
 // The keys ApplyEvent may read for this event, so a batch can fetch them together.
 std::vector<std::string> KeysRead(const fb::Envelope& event, Seen seen = Seen::kMaybe);
 
-// Applies one verified envelope. `raw` is its bytes as received (kept in the account's
-// event log). Fails only when `lookup` fails.
-Result<Applied> ApplyEvent(const fb::Envelope& event, std::string_view raw,
-                           const EventPosition& position, const StateLookup& lookup,
+// Applies one verified envelope. Its bytes stay in ledger.events: the account's event
+// log keeps its position only (see EventLog). Fails only when `lookup` fails.
+Result<Applied> ApplyEvent(const fb::Envelope& event, const EventPosition& position, const StateLookup& lookup,
                            Seen seen = Seen::kMaybe);
 
 }  // namespace ledger
