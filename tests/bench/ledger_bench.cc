@@ -4,6 +4,8 @@
 // on the resulting store.
 //
 // Usage: ledger_bench --brokers HOST:PORT [--events 1000000] [--accounts 20000] [--dir D]
+//        ledger_bench --queries-only [--accounts 20000] [--dir D]   (no broker: the
+//        questions alone, on the store a full run left in D)
 // Meant for a broker of its own (tests/bench/run_bench.sh starts one): it publishes into
 // ledger.events.
 #include <librdkafka/rdkafkacpp.h>
@@ -14,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <string>
@@ -46,6 +49,7 @@ struct Args {
   long events = 1000000;
   int accounts = 20000;
   std::string dir = "/tmp/ledger-bench-store";
+  bool queries_only = false;  // only step 5, on the store a previous run left in --dir
 };
 
 // A plain consumer-group member reading ledger.events to the end, touching every byte:
@@ -91,18 +95,68 @@ uint64_t TopicSize(const ledger::KafkaSettings& kafka) {
   return total;
 }
 
+// In-process entitlement questions on a projected store, timed one by one: now, and as
+// known at `midway` (a record time midway through publishing, which reads entity versions).
+void MeasureAnswers(const ledger::ProjectionStore* store, int accounts, ledger::Millis midway) {
+  auto view = std::move(*ledger::LedgerView::Create(store));
+  std::mt19937_64 rng(7);
+  const auto& products = ledger::test_support::SyntheticStream::Products();
+  const ledger::Millis from = *ledger::ParseTime("2024-01-01");
+  constexpr int kQueries = 200000;
+  std::vector<double> us;
+  us.reserve(kQueries);
+  int entitled = 0;
+  // With reasons, version phase, service level for a severity, languages, consent; now
+  // and as known at a record time midway through publishing (reads entity versions).
+  for (ledger::Millis known_at : {ledger::kForever, midway}) {
+    us.clear();
+    entitled = 0;
+    size_t reasons = 0;
+    for (int i = 0; i < kQueries; ++i) {
+      ledger::EntitlementQuestion q{"BENCH-" + std::to_string(rng() % accounts),
+                                    products[rng() % products.size()], "14." + std::to_string(rng() % 4),
+                                    from + static_cast<ledger::Millis>(rng() % (3LL * 365 * 86400000)), known_at,
+                                    1 + static_cast<int>(rng() % 4)};
+      auto q0 = Clock::now();
+      auto ans = view->Entitlement(q);
+      us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - q0).count());
+      if (ans.ok() && ans->entitled) ++entitled;
+      if (ans.ok()) reasons += ans->reasons.size();
+    }
+    std::sort(us.begin(), us.end());
+    std::printf("query%-9s p50 %.1f us, p99 %.1f us, max %.1f us over %d entitlement questions (%d entitled, %.1f reasons each)\n",
+                known_at == ledger::kForever ? "" : " known-at", us[us.size() / 2], us[us.size() * 99 / 100], us.back(),
+                kQueries, entitled, static_cast<double>(reasons) / kQueries);
+  }
+  std::printf("(target: p99 < 50 us with reasons)\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure as soon as it is measured
   Args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     std::string k = argv[i];
+    if (k == "--queries-only") { a.queries_only = true; --i; continue; }
+    if (i + 1 == argc) { std::cerr << "option " << k << " needs a value\n"; return 64; }
     if (k == "--brokers") a.brokers = argv[i + 1];
     else if (k == "--events") a.events = std::atol(argv[i + 1]);
     else if (k == "--accounts") a.accounts = std::atoi(argv[i + 1]);
     else if (k == "--dir") a.dir = argv[i + 1];
     else { std::cerr << "unknown option " << k << "\n"; return 64; }
+  }
+  const std::string midway_file = a.dir + ".midway";
+  if (a.queries_only) {
+    auto store = ledger::ProjectionStore::Open(a.dir, ledger::ProjectionStore::Mode::kReadWrite);
+    std::ifstream in(midway_file);
+    ledger::Millis midway = 0;
+    if (!store.ok() || !(in >> midway)) {
+      std::cerr << "--queries-only needs the store and " << midway_file << " a full run left\n";
+      return 1;
+    }
+    MeasureAnswers(store->get(), a.accounts, midway);
+    return 0;
   }
   ledger::KafkaSettings kafka;
   kafka.brokers = a.brokers;
@@ -138,6 +192,7 @@ int main(int argc, char** argv) {
   const ledger::Millis midway = std::chrono::duration_cast<std::chrono::milliseconds>(
                                     std::chrono::system_clock::now().time_since_epoch()).count() -
                                 static_cast<ledger::Millis>(publish_s * 500);
+  std::ofstream(midway_file) << midway << "\n";
   {
     std::vector<std::string> ref;
     int n = 0;
@@ -217,36 +272,6 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::printf("compaction     settled %.1f s after projecting\n", Seconds(t0));
-  auto view = std::move(*ledger::LedgerView::Create(store.get()));
-  std::mt19937_64 rng(7);
-  const auto& products = ledger::test_support::SyntheticStream::Products();
-  const ledger::Millis from = *ledger::ParseTime("2024-01-01");
-  constexpr int kQueries = 200000;
-  std::vector<double> us;
-  us.reserve(kQueries);
-  int entitled = 0;
-  // With reasons, version phase, service level for a severity, languages, consent; now
-  // and as known at a record time midway through publishing (reads entity versions).
-  for (ledger::Millis known_at : {ledger::kForever, midway}) {
-    us.clear();
-    entitled = 0;
-    size_t reasons = 0;
-    for (int i = 0; i < kQueries; ++i) {
-      ledger::EntitlementQuestion q{"BENCH-" + std::to_string(rng() % a.accounts),
-                                    products[rng() % products.size()], "14." + std::to_string(rng() % 4),
-                                    from + static_cast<ledger::Millis>(rng() % (3LL * 365 * 86400000)), known_at,
-                                    1 + static_cast<int>(rng() % 4)};
-      auto q0 = Clock::now();
-      auto ans = view->Entitlement(q);
-      us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - q0).count());
-      if (ans.ok() && ans->entitled) ++entitled;
-      if (ans.ok()) reasons += ans->reasons.size();
-    }
-    std::sort(us.begin(), us.end());
-    std::printf("query%-9s p50 %.1f us, p99 %.1f us, max %.1f us over %d entitlement questions (%d entitled, %.1f reasons each)\n",
-                known_at == ledger::kForever ? "" : " known-at", us[us.size() / 2], us[us.size() * 99 / 100], us.back(),
-                kQueries, entitled, static_cast<double>(reasons) / kQueries);
-  }
-  std::printf("(target: p99 < 50 us with reasons)\n");
+  MeasureAnswers(store.get(), a.accounts, midway);
   return 0;
 }
