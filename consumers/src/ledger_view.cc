@@ -448,7 +448,7 @@ Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::stri
     if (!v.ok()) return v.status();
     if (!v->has_value()) continue;
     const std::string_view bytes = f->Keep(std::move(**v));
-    switch (ks[i].front()) {
+    switch (keys::KindOf(ks[i])) {
       case keys::kAgreementTag: {
         const auto* g = Verified<state::AgreementState>(bytes);
         if (g == nullptr) return bad("agreement");
@@ -889,19 +889,19 @@ Result<Json> LedgerView::AskList(const Query& query) const {
   };
   // One account's rows: a prefix scan of its partition; else every partition.
   const std::string only_account = p.Optional("account");
-  std::string prefix(1, tag->second);
+  std::string prefix = keys::KindPrefix(tag->second);
   std::vector<int> partitions = store_->Partitions();
   if (!only_account.empty()) {
     auto where = LocateAccount(only_account);
     if (!where.ok()) return where.status();
     if (!where->has_value()) return Status::NotFound("account " + only_account + " is unknown to the ledger");
     partitions = {**where};
-    prefix += only_account;
-    prefix.push_back('\0');
+    prefix = keys::KindPrefix(tag->second, only_account);
   }
   for (int part : partitions) {
     if (part == keys::kReferencePartition) continue;
     Status s = store_->Scan(part, prefix, [&](std::string_view k, std::string_view v) {
+      if (keys::KindOf(k) != tag->second) return true;  // another kind of the account group
       failed = visit(part, k, v);
       return failed.ok();
     });

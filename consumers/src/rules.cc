@@ -549,7 +549,7 @@ Result<AccountFacts> ReadFacts(Step& s, const std::string& product) {
     auto v = read(k);
     if (!v.ok()) return v.status();
     if (*v == nullptr) continue;
-    if (k.front() == keys::kAgreementTag) {
+    if (keys::KindOf(k) == keys::kAgreementTag) {
       facts.agreements.push_back(flatbuffers::GetRoot<state::AgreementState>(*v));
     } else {
       facts.grants.push_back(flatbuffers::GetRoot<state::GrantState>(*v));

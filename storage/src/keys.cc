@@ -1,5 +1,7 @@
 #include "ledger/keys.h"
 
+#include <algorithm>
+
 namespace ledger::keys {
 namespace {
 std::string Join(char tag, std::string_view a) {
@@ -15,26 +17,45 @@ std::string Join(char tag, std::string_view a, std::string_view b) {
   k.append(b);
   return k;
 }
+// Kinds kept in their account's group, after the account's own key.
+bool InAccountGroup(char kind) {
+  return kind == kAgreementTag || kind == kGrantTag || kind == kContactTag || kind == kPortalUserTag ||
+         kind == kConsentTag || kind == kEntitlementIndexTag;
+}
+
+std::string Entity(char kind, std::string_view account, std::string_view id) {
+  if (!InAccountGroup(kind)) return Join(kind, account, id);
+  std::string k = Join(kAccountTag, account, "");
+  k.push_back(kind);
+  k.append(id);
+  return k;
+}
 }  // namespace
 
-std::string Account(std::string_view account) { return Join('A', account); }
-std::string Agreement(std::string_view account, std::string_view agreement) {
-  return Join('G', account, agreement);
-}
-std::string AgreementPrefix(std::string_view account) { return Join('G', account, ""); }
-std::string Grant(std::string_view account, std::string_view id) { return Join(kGrantTag, account, id); }
-std::string Contact(std::string_view account, std::string_view id) { return Join(kContactTag, account, id); }
-std::string PortalUser(std::string_view account, std::string_view id) {
-  return Join(kPortalUserTag, account, id);
-}
-std::string Consent(std::string_view account, std::string_view id) { return Join(kConsentTag, account, id); }
-std::string Session(std::string_view account, std::string_view id) { return Join(kSessionTag, account, id); }
-std::string Case(std::string_view account, std::string_view id) { return Join(kCaseTag, account, id); }
-std::string Escalation(std::string_view account, std::string_view id) {
-  return Join(kEscalationTag, account, id);
-}
+std::string Account(std::string_view account) { return Join(kAccountTag, account); }
+std::string Agreement(std::string_view account, std::string_view id) { return Entity(kAgreementTag, account, id); }
+std::string AgreementPrefix(std::string_view account) { return KindPrefix(kAgreementTag, account); }
+std::string Grant(std::string_view account, std::string_view id) { return Entity(kGrantTag, account, id); }
+std::string Contact(std::string_view account, std::string_view id) { return Entity(kContactTag, account, id); }
+std::string PortalUser(std::string_view account, std::string_view id) { return Entity(kPortalUserTag, account, id); }
+std::string Consent(std::string_view account, std::string_view id) { return Entity(kConsentTag, account, id); }
+std::string Session(std::string_view account, std::string_view id) { return Entity(kSessionTag, account, id); }
+std::string Case(std::string_view account, std::string_view id) { return Entity(kCaseTag, account, id); }
+std::string Escalation(std::string_view account, std::string_view id) { return Entity(kEscalationTag, account, id); }
 std::string EntitlementIndex(std::string_view account, std::string_view product) {
-  return Join('I', account, product);
+  return Entity(kEntitlementIndexTag, account, product);
+}
+
+char KindOf(std::string_view key) {
+  if (key.empty()) return '\0';
+  if (key.front() != kAccountTag) return key.front();
+  const size_t sep = key.find('\0', 1);
+  return sep == std::string_view::npos || sep + 1 == key.size() ? kAccountTag : key[sep + 1];
+}
+
+std::string KindPrefix(char kind, std::string_view account) {
+  if (account.empty()) return std::string(1, InAccountGroup(kind) ? kAccountTag : kind);
+  return Entity(kind, account, "");
 }
 
 std::string_view AccountOf(std::string_view key) {
@@ -44,7 +65,8 @@ std::string_view AccountOf(std::string_view key) {
 }
 std::string_view IdOf(std::string_view key) {
   const size_t sep = key.find('\0', 1);
-  return sep == std::string_view::npos ? std::string_view() : key.substr(sep + 1);
+  if (sep == std::string_view::npos) return {};
+  return key.substr(std::min(key.size(), sep + (key.front() == kAccountTag ? 2 : 1)));
 }
 
 std::string HistoryPrefix(std::string_view key) {

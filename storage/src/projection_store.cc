@@ -142,7 +142,26 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
   for (auto* h : r.handles) {
     if (auto p = PartitionOf(h->GetName())) store->families_[*p] = h;
   }
+  if (Status layout = store->CheckLayout(dir); !layout.ok()) return layout;
   return store;
+}
+
+Status ProjectionStore::CheckLayout(const std::string& dir) {
+  Rocks& r = *rocks_;
+  const rocksdb::Slice key(keys::kLayoutKey.data(), keys::kLayoutKey.size());
+  std::string layout;
+  rocksdb::Status s = r.db->Get(rocksdb::ReadOptions(), r.db->DefaultColumnFamily(), key, &layout);
+  if (s.ok() && layout == keys::kLayout) return Status::Ok();
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the key layout of the projection store at " + dir);
+  if (s.IsNotFound() && families_.empty()) {  // a new store: ours
+    if (mode_ == Mode::kReadOnly) return Status::Ok();
+    return FromRocks(r.db->Put(rocksdb::WriteOptions(), r.db->DefaultColumnFamily(), key,
+                               rocksdb::Slice(keys::kLayout.data(), keys::kLayout.size())),
+                     "writing the key layout of the projection store at " + dir);
+  }
+  return Status::Corruption("the projection store at " + dir + " has key layout " + (s.ok() ? layout : "1") +
+                            "; this release reads layout " + std::string(keys::kLayout) +
+                            " (storage/README.md). `ledger rebuild` replays the log into a store of this layout");
 }
 
 std::vector<int> ProjectionStore::Partitions() const {

@@ -46,9 +46,10 @@ class MemoryLedger {
     }
     for (const auto& [k, v] : kv_) {
       if (keys::AccountOf(k) != account || keys::IdOf(k).empty()) continue;
-      if (k[0] == keys::kAgreementTag) f.agreements.push_back(flatbuffers::GetRoot<state::AgreementState>(v.data()));
-      if (k[0] == keys::kGrantTag) f.grants.push_back(flatbuffers::GetRoot<state::GrantState>(v.data()));
-      if (k[0] == keys::kConsentTag) f.consents.push_back(flatbuffers::GetRoot<state::ConsentState>(v.data()));
+      const char kind = keys::KindOf(k);
+      if (kind == keys::kAgreementTag) f.agreements.push_back(flatbuffers::GetRoot<state::AgreementState>(v.data()));
+      if (kind == keys::kGrantTag) f.grants.push_back(flatbuffers::GetRoot<state::GrantState>(v.data()));
+      if (kind == keys::kConsentTag) f.consents.push_back(flatbuffers::GetRoot<state::ConsentState>(v.data()));
     }
     return EvaluateEntitlement(q, f, nullptr);
   }

@@ -3,7 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <rocksdb/db.h>
+
+#include <algorithm>
 #include <filesystem>
+#include <memory>
+#include <vector>
 
 #include "ledger/keys.h"
 
@@ -62,6 +67,76 @@ TEST_F(StoreTest, SurvivesReopenAndIsReadableBesideTheWriter) {
   ASSERT_TRUE(batch.Commit().ok());
   ASSERT_TRUE((*reader)->CatchUp().ok());
   EXPECT_EQ(**(*reader)->Get(0, keys::Account("B")), "later");
+}
+
+TEST(KeysTest, AnAccountsEntitlementFactsSortTogetherRightAfterItsOwnKey) {
+  // "ACME" is a prefix of "ACME2": the group must still end before the next account.
+  const std::vector<std::string> in_order = {
+      keys::Account("ACME"),          keys::Contact("ACME", "C-1"),    keys::Agreement("ACME", "AG-9"),
+      keys::EntitlementIndex("ACME", ""), keys::Grant("ACME", "GR-1"), keys::Consent("ACME", "R-1"),
+      keys::PortalUser("ACME", "U-1"), keys::Account("ACME2"),         keys::Agreement("ACME2", "AG-1")};
+  EXPECT_TRUE(std::is_sorted(in_order.begin(), in_order.end()));
+  EXPECT_TRUE(keys::Agreement("ACME", "AG-9").starts_with(keys::AgreementPrefix("ACME")));
+  EXPECT_FALSE(keys::Agreement("ACME2", "AG-1").starts_with(keys::AgreementPrefix("ACME")));
+  // Other kinds keep their own ranges, across accounts.
+  EXPECT_GT(keys::Case("ACME", "K-1"), keys::Agreement("ACME2", "AG-1"));
+  EXPECT_TRUE(keys::Case("ACME", "K-1").starts_with(keys::KindPrefix(keys::kCaseTag)));
+  EXPECT_TRUE(keys::Agreement("ACME", "AG-9").starts_with(keys::KindPrefix(keys::kAgreementTag)));
+}
+
+TEST(KeysTest, KindAccountAndIdOfEveryKindOfKey) {
+  struct Case {
+    std::string key;
+    char kind;
+    std::string account, id;
+  };
+  for (const Case& c : std::vector<Case>{{keys::Account("A-1"), keys::kAccountTag, "A-1", ""},
+                                         {keys::Agreement("A-1", "AG-1"), keys::kAgreementTag, "A-1", "AG-1"},
+                                         {keys::Grant("A-1", "G"), keys::kGrantTag, "A-1", "G"},
+                                         {keys::Contact("A-1", "C"), keys::kContactTag, "A-1", "C"},
+                                         {keys::PortalUser("A-1", "U"), keys::kPortalUserTag, "A-1", "U"},
+                                         {keys::Consent("A-1", "R"), keys::kConsentTag, "A-1", "R"},
+                                         {keys::EntitlementIndex("A-1", "p"), keys::kEntitlementIndexTag, "A-1", "p"},
+                                         {keys::Case("A-1", "K-1"), keys::kCaseTag, "A-1", "K-1"},
+                                         {keys::Session("A-1", "V"), keys::kSessionTag, "A-1", "V"},
+                                         {keys::Escalation("A-1", "S"), keys::kEscalationTag, "A-1", "S"}}) {
+    EXPECT_EQ(keys::KindOf(c.key), c.kind) << c.key;
+    EXPECT_EQ(keys::AccountOf(c.key), c.account) << c.key;
+    EXPECT_EQ(keys::IdOf(c.key), c.id) << c.key;
+  }
+}
+
+TEST_F(StoreTest, AStoreOfAnotherKeyLayoutIsRefusedWithTheRemedy) {
+  {
+    auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    StagedBatch batch(store->get());
+    batch.Put(0, keys::Account("A-1"), "v");
+    ASSERT_TRUE(batch.Commit().ok());
+  }
+  // Reopening our own store works, also beside the writer.
+  ASSERT_TRUE(ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite).ok());
+  ASSERT_TRUE(ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadOnly).ok());
+  {  // What an older release left: state, but no layout marker.
+    rocksdb::Options o;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir_.string(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir_.string(), families, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), std::string(keys::kLayoutKey)).ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  }
+  for (auto mode : {ProjectionStore::Mode::kReadWrite, ProjectionStore::Mode::kReadOnly}) {
+    auto old = ProjectionStore::Open(dir_, mode);
+    ASSERT_FALSE(old.ok());
+    EXPECT_NE(old.status().message().find("has key layout 1; this release reads layout 2"), std::string::npos)
+        << old.status().message();
+    EXPECT_NE(old.status().message().find("ledger rebuild"), std::string::npos);
+  }
 }
 
 TEST_F(StoreTest, ReadOnlyOpenOfAMissingStoreSaysSo) {

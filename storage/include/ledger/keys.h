@@ -11,6 +11,13 @@ namespace ledger::keys {
 
 inline constexpr std::string_view kNextOffset = "M:next_offset";
 
+// The key layout a store was written with, in the column family "default": a release
+// opens only stores of its own layout (older ones are replayed with `ledger rebuild`).
+// Layout 1 (before 2026-11-25, no marker): every entity key starts with its kind tag.
+// Layout 2: an account's entitlement facts sit in its group (below).
+inline constexpr std::string_view kLayoutKey = "M:layout";
+inline constexpr std::string_view kLayout = "2";
+
 // Reference data lives in the column family "reference", addressed as this partition
 // number; its keys are the Kafka keys of ledger.reference (ReferenceKey), its offsets
 // ReferenceNextOffset(partition of ledger.reference).
@@ -18,6 +25,11 @@ inline constexpr int kReferencePartition = -1;
 std::string ReferenceNextOffset(int topic_partition);
 inline constexpr std::string_view kSeenEventPrefix = "E";
 
+// Entity keys. An account's own key is 'A' + account. The facts an entitlement, intake or
+// portal answer reads (agreements, grants, contacts, portal users, consents and the
+// entitlement indexes) sit right after it, in the account's group: 'A', account, '\0',
+// kind tag, id. So one answer reads one or two neighbouring data blocks instead of one
+// block per kind. Every other entity key is kind tag, account, '\0', id.
 std::string Account(std::string_view account);
 std::string Agreement(std::string_view account, std::string_view agreement);
 std::string AgreementPrefix(std::string_view account);
@@ -32,14 +44,19 @@ std::string Escalation(std::string_view account, std::string_view escalation);
 // the consents (they concern every product).
 std::string EntitlementIndex(std::string_view account, std::string_view product);
 
-// The one-letter tag that starts every key of an entity kind, e.g. kCaseTag: a prefix
-// scan over it visits that kind across the partition's accounts.
+// The kind tags of entity keys, e.g. kCaseTag.
 inline constexpr char kAccountTag = 'A', kAgreementTag = 'G', kGrantTag = 'N', kContactTag = 'C',
                       kPortalUserTag = 'U', kConsentTag = 'R', kSessionTag = 'V', kCaseTag = 'K',
-                      kEscalationTag = 'S', kAnomalyTag = 'X';
-// The account of an entity key (tag, account, '\0', id), or of an account key.
+                      kEscalationTag = 'S', kAnomalyTag = 'X', kEntitlementIndexTag = 'I';
+// The kind tag of a key (kAccountTag for an account's own key).
+char KindOf(std::string_view key);
+// The prefix of every key of `kind` of one account, or of all accounts when `account` is
+// empty. For a kind of the account group without an account, that is the whole group:
+// filter the keys found with KindOf.
+std::string KindPrefix(char kind, std::string_view account = {});
+// The account of an entity key, or of an account key.
 std::string_view AccountOf(std::string_view key);
-// The entity id of an entity key (after the '\0').
+// The entity id of an entity key ("" for an account key).
 std::string_view IdOf(std::string_view key);
 
 // A superseded version of the entity under `key`, kept for "as known at" answers:

@@ -57,7 +57,8 @@ class ProjectionStore {
   };
 
   // Opens (kReadWrite: creates if missing) the store in `dir`. kReadOnly fails with
-  // NotFound when there is no store yet.
+  // NotFound when there is no store yet. A store of another key layout than this
+  // release's (keys::kLayout) fails with Corruption saying so.
   static Result<std::unique_ptr<ProjectionStore>> Open(const std::string& dir, Mode mode,
                                                        const StoreOptions& options = {});
   ~ProjectionStore();
@@ -125,6 +126,9 @@ class ProjectionStore {
   rocksdb::ColumnFamilyHandle* Family(int partition) const;
   Result<Digest> DigestOf(const std::vector<int>& families, bool mix_names) const;
   Result<rocksdb::ColumnFamilyHandle*> FamilyForWrite(int partition);
+  // Ok if the store has this release's key layout (keys::kLayout); marks a new store
+  // with it; Corruption naming `dir` and the remedy for a store of another layout.
+  Status CheckLayout(const std::string& dir);
 
   std::string dir_;
   Mode mode_;
