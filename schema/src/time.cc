@@ -1,6 +1,5 @@
 #include "ledger/time.h"
 
-#include <cstdio>
 
 namespace ledger {
 namespace {
@@ -127,18 +126,21 @@ std::string FormatTime(Millis t) {
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
   const int ms = static_cast<int>(rest % 1000);
-  const int64_t secs = rest / 1000;
-  char buf[64];
-  if (ms == 0) {
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<long long>(y), m,
-                  d, static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
-                  static_cast<long long>(secs % 60));
-  } else {
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03dZ",
-                  static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
-                  static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60), ms);
-  }
-  return buf;
+  const int secs = static_cast<int>(rest / 1000);
+  // Written digit by digit: answers format several times each, and snprintf was a
+  // visible part of an answer's cost. Years are 0000..9999 (kEarliestTime..kLatestTime).
+  std::string out = ms == 0 ? "0000-00-00T00:00:00Z" : "0000-00-00T00:00:00.000Z";
+  auto put = [&out](size_t at, int value, int width) {
+    for (int i = width - 1; i >= 0; --i, value /= 10) out[at + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, static_cast<int>(y), 4);
+  put(5, static_cast<int>(m), 2);
+  put(8, static_cast<int>(d), 2);
+  put(11, secs / 3600, 2);
+  put(14, secs / 60 % 60, 2);
+  put(17, secs % 60, 2);
+  if (ms != 0) put(20, ms, 3);
+  return out;
 }
 
 std::string FormatDate(Millis t) {

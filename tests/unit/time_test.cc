@@ -34,6 +34,9 @@ TEST(Time, FormatsBackToRfc3339) {
   EXPECT_EQ(FormatTime(1748736000000), "2025-06-01T00:00:00Z");
   EXPECT_EQ(FormatTime(1748736000250), "2025-06-01T00:00:00.250Z");
   EXPECT_EQ(FormatTime(-1000), "1969-12-31T23:59:59Z");
+  EXPECT_EQ(FormatTime(kEarliestTime), "0000-01-01T00:00:00Z");
+  EXPECT_EQ(FormatTime(kLatestTime), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatTime(*ParseTime("2024-02-29T13:07:05.009Z")), "2024-02-29T13:07:05.009Z");
   EXPECT_EQ(FormatTime(kForever), "forever");
   EXPECT_EQ(FormatTime(std::numeric_limits<Millis>::min()), "invalid-time(-9223372036854775808)");
   EXPECT_EQ(FormatTime(kLatestTime), "9999-12-31T23:59:59.999Z");
