@@ -83,6 +83,10 @@ int main(int argc, char** argv) {
   proj->add_option("--tls-key", project.tls_key_file, "PEM private key for --tls-cert");
   proj->add_option("--max-batch", project.max_batch, "events per RocksDB commit at most")
       ->capture_default_str();
+  proj->add_option("--compact-when-idle", project.compact_when_idle_seconds,
+                   "seconds without a write after which level-0 files are merged, for faster answers (0: off)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   proj->add_flag("--until-caught-up", project.until_caught_up,
                  "exit once the partitions are projected up to their end at start");
   proj->add_option("--min-free-disk", project.min_free_disk_mib,

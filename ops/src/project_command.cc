@@ -12,6 +12,7 @@
 #include "http_actions.h"
 #include "ledger/event_codec.h"
 #include "ledger/ledger_view.h"
+#include "ledger/idle_compactor.h"
 #include "ledger/projector.h"
 #include "ledger/query_server.h"
 #include "ledger/runtime_metrics.h"
@@ -59,6 +60,10 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   if (!store.ok()) {
     err << "ledger project: " << store.status().message() << "\n";
     return kExitUnavailable;
+  }
+  std::unique_ptr<IdleCompactor> compactor;  // stopped before the store closes
+  if (options.compact_when_idle_seconds > 0) {
+    compactor = std::make_unique<IdleCompactor>(store->get(), std::chrono::seconds(options.compact_when_idle_seconds));
   }
   auto registry = std::make_shared<prometheus::Registry>();
   ProjectorMetrics metrics(*registry);

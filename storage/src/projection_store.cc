@@ -284,7 +284,50 @@ Status ProjectionStore::Write(const std::map<int, std::vector<KeyValue>>& puts) 
   }
   rocksdb::WriteOptions wo;
   wo.sync = options_.durability == StoreOptions::Durability::kWalSync;
+  writes_.fetch_add(1, std::memory_order_relaxed);
   return FromRocks(rocks_->db->Write(wo, &batch), "committing a batch to " + dir_);
+}
+
+int ProjectionStore::Level0Files(int partition) const {
+  auto* h = Family(partition);
+  if (h == nullptr) return 0;
+  rocksdb::ColumnFamilyMetaData meta;
+  rocks_->db->GetColumnFamilyMetaData(h, &meta);
+  return meta.levels.empty() ? 0 : static_cast<int>(meta.levels.front().files.size());
+}
+
+uint64_t ProjectionStore::MemtableBytes(int partition) const {
+  auto* h = Family(partition);
+  uint64_t v = 0;
+  if (h != nullptr) rocks_->db->GetIntProperty(h, "rocksdb.cur-size-active-mem-table", &v);
+  return v;
+}
+
+Status ProjectionStore::CompactLevel0(int partition, uint64_t flush_from_bytes) {
+  if (mode_ != Mode::kReadWrite) return Status::InvalidInput("the store is open read-only");
+  auto* h = Family(partition);
+  if (h == nullptr) return Status::Ok();
+  if (MemtableBytes(partition) >= flush_from_bytes) {
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    if (Status s = FromRocks(rocks_->db->Flush(fo, h), "flushing partition " + std::to_string(partition)); !s.ok()) {
+      return s;
+    }
+  }
+  rocksdb::ColumnFamilyMetaData meta;
+  rocks_->db->GetColumnFamilyMetaData(h, &meta);
+  if (meta.levels.size() < 2 || meta.levels.front().files.empty()) return Status::Ok();
+  std::vector<std::string> files;
+  for (const auto& f : meta.levels.front().files) {
+    if (f.being_compacted) return Status::Ok();  // RocksDB is on it
+    files.push_back(f.name);
+  }
+  rocksdb::CompactionOptions co;
+  co.compression = rocksdb::kDisableCompressionOption;  // the family's per-level choice
+  co.output_file_size_limit = rocks_->family_options.target_file_size_base;
+  rocksdb::Status s = rocks_->db->CompactFiles(co, h, files, /*output_level=*/1);
+  if (s.IsAborted()) return Status::Ok();  // overlapped a compaction RocksDB started meanwhile
+  return FromRocks(s, "compacting level 0 of partition " + std::to_string(partition));
 }
 
 Status ProjectionStore::Checkpoint(const std::string& dir) {

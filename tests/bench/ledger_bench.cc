@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "ledger/idle_compactor.h"
 #include "ledger/ledger_view.h"
 #include "ledger/event_codec.h"
 #include "ledger/projector.h"
@@ -272,6 +273,14 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::printf("compaction     settled %.1f s after projecting\n", Seconds(t0));
+  std::printf("right after projecting (level-0 files and memtables as the projection left them):\n");
+  MeasureAnswers(store.get(), a.accounts, midway);
+  // What `ledger project` does once no write has come for --compact-when-idle seconds.
+  t0 = Clock::now();
+  const uint64_t settled = ledger::IdleCompactor::Settle(store.get());
+  std::printf("idle compaction %.1f s (%llu partitions: memtables flushed, level-0 files merged into level 1, "
+              "as `ledger project` does when quiet)\n",
+              Seconds(t0), static_cast<unsigned long long>(settled));
   MeasureAnswers(store.get(), a.accounts, midway);
   return 0;
 }

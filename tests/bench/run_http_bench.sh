@@ -17,8 +17,8 @@ LEDGER=$BUILD/ledger
 WORK=$(mktemp -d /tmp/ledger-http-bench-XXXXXX)
 export LEDGER_TEST_KAFKA_DIR=$WORK/kafka
 source "$ROOT/tests/support/free_port.sh"
-mapfile -t PORTS < <(free_ports 1)
-API=127.0.0.1:${PORTS[0]}
+mapfile -t PORTS < <(free_ports 2)
+API=127.0.0.1:${PORTS[0]} METRICS=127.0.0.1:${PORTS[1]}
 cleanup() {
   [[ -n ${PROJECTOR:-} ]] && kill "$PROJECTOR" 2>/dev/null && wait "$PROJECTOR" 2>/dev/null
   "$ROOT/tests/integration/kafka_fixture.sh" stop >/dev/null 2>&1 || true
@@ -32,7 +32,7 @@ echo "http bench: $EVENTS events for $ACCOUNTS accounts, then wrk at $RATE/s for
 "$BUILD/tests/ledger_synth" "$EVENTS" "$ACCOUNTS" 42 BENCH | "$LEDGER" publish - >/dev/null
 "$LEDGER" project --until-caught-up --metrics-listen "" --http-listen "" --group http-bench >/dev/null 2>&1
 export LEDGER_TOKEN=$("$LEDGER" token create bench --role analyst 2>/dev/null)
-"$LEDGER" project --metrics-listen "" --http-listen "$API" --group http-bench >"$WORK/projector.log" 2>&1 &
+"$LEDGER" project --metrics-listen "$METRICS" --http-listen "$API" --group http-bench >"$WORK/projector.log" 2>&1 &
 PROJECTOR=$!
 for _ in $(seq 100); do curl -sf "http://$API/healthz" >/dev/null && break; sleep 0.1; done
 
@@ -45,6 +45,24 @@ ingest() {  # SECONDS_ of events, from one long-running publisher
 }
 projected() { "$LEDGER" status | awk '/^total/ {print $2}'; }
 
+# The server's own latency histogram for one endpoint (status 200): "le count" lines.
+server_buckets() {
+  curl -sf "http://$METRICS/metrics" | awk -v ep="endpoint=\"$1\"" '
+    /^ledger_http_request_duration_seconds_bucket/ && index($0, ep) && /status="200"/ {
+      match($0, /le="[^"]*"/); print substr($0, RSTART + 4, RLENGTH - 5), $NF }'
+}
+# What share of a phase's requests the server answered within each bucket bound: where
+# the time of the slow ones went (in the handler, or before it reached the handler).
+server_side() {  # before-file after-file
+  join <(sort "$1") <(sort "$2") | sort -g | awk '
+    { le[NR] = $1; n[NR] = $3 - $2 } END {
+      total = n[NR]; if (total == 0) { print "server side: no requests"; exit }
+      line = sprintf("server side (handler, token check included), %d requests: within", total)
+      for (i = 1; i < NR; i++) if (le[i] + 0 >= 0.0001 && le[i] + 0 <= 0.0025)
+        line = line sprintf(" %g ms %.2f%%,", le[i] * 1000, 100 * n[i] / total)
+      print substr(line, 1, length(line) - 1) }'
+}
+
 # One measured phase: wrk for SECONDS_ while events are ingested.
 # Usage: phase TITLE RATE CONNECTIONS PATH SEED  (RATE 0: as fast as possible; PATH "": entitlement)
 phase() {
@@ -52,10 +70,14 @@ phase() {
   export LEDGER_ACCOUNTS=$ACCOUNTS LEDGER_RATE=$2 LEDGER_CONNECTIONS=$3 LEDGER_PATH=$4
   [[ -z $4 ]] && unset LEDGER_PATH
   local before after ingesting
+  local endpoint=${4:-/v1/entitlement}
   before=$(projected)
+  server_buckets "$endpoint" >"$WORK/buckets.before"
   ingest "$SECONDS_" "$5" &
   ingesting=$!
   wrk -t2 -c"$3" -d"${SECONDS_}s" --timeout 5s -s "$ROOT/tests/bench/http_entitlement.lua" "http://$API" | tail -n 2
+  server_buckets "$endpoint" >"$WORK/buckets.after"
+  server_side "$WORK/buckets.before" "$WORK/buckets.after"
   after=$(projected)
   echo "projected meanwhile: $((after - before)) events"
   wait "$ingesting"

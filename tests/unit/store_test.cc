@@ -6,10 +6,14 @@
 #include <rocksdb/db.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <functional>
+#include <thread>
 #include <memory>
 #include <vector>
 
+#include "ledger/idle_compactor.h"
 #include "ledger/keys.h"
 
 namespace ledger {
@@ -137,6 +141,29 @@ TEST_F(StoreTest, AStoreOfAnotherKeyLayoutIsRefusedWithTheRemedy) {
         << old.status().message();
     EXPECT_NE(old.status().message().find("ledger rebuild"), std::string::npos);
   }
+}
+
+TEST_F(StoreTest, IdleCompactorMergesLevel0OnceTheStoreIsQuiet) {
+  auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  // More than one 32 MiB memtable: at least one flush, so level-0 files.
+  const std::string value(1024, 'v');
+  for (int b = 0; b < 10; ++b) {
+    StagedBatch batch(store->get());
+    for (int i = 0; i < 4000; ++i) batch.Put(0, keys::Account("A-" + std::to_string(b * 4000 + i)), value);
+    ASSERT_TRUE(batch.Commit().ok());
+  }
+  auto wait_for = [](const std::function<bool()>& done) {
+    for (int i = 0; i < 200 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return done();
+  };
+  ASSERT_TRUE(wait_for([&] { return (*store)->Level0Files(0) > 0; }));
+  IdleCompactor compactor(store->get(), std::chrono::milliseconds(200));
+  ASSERT_TRUE(wait_for([&] { return compactor.compactions() >= 1; }));
+  EXPECT_EQ((*store)->Level0Files(0), 0);
+  EXPECT_LT((*store)->MemtableBytes(0), IdleCompactor::kFlushFromBytes);
+  EXPECT_EQ(**(*store)->Get(0, keys::Account("A-0")), value);
+  EXPECT_EQ(**(*store)->Get(0, keys::Account("A-39999")), value);
 }
 
 TEST_F(StoreTest, ReadOnlyOpenOfAMissingStoreSaysSo) {

@@ -39,6 +39,7 @@ struct ProjectOptions {
   std::string metrics_listen = "127.0.0.1:9464";  // empty: no /metrics endpoint
   size_t max_batch = 50000;
   bool until_caught_up = false;
+  int compact_when_idle_seconds = 30;  // 0: no IdleCompactor
   StoreOptions::Durability durability = StoreOptions::Durability::kWal;
   uint64_t min_free_disk_mib = 64;
   // The HTTP API (ledger/query_server.h): empty listen address: none.

@@ -5,6 +5,7 @@
 // one write-buffer budget, so memory is bounded however many partitions a store holds.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -112,6 +113,18 @@ class ProjectionStore {
   // The digest of one column family (a partition, or keys::kReferencePartition).
   Result<Digest> ComputeDigest(int partition) const;
 
+  // Merges the partition's level-0 files (memtable flushes, which overlap one another, so
+  // a lookup probes each) into level 1, in the calling thread; blocks until done. Ok when
+  // there are none, or when RocksDB is compacting them already. First flushes the
+  // partition's memtable if it holds at least `flush_from_bytes`, so that it joins them.
+  // Thread-safe.
+  Status CompactLevel0(int partition, uint64_t flush_from_bytes = UINT64_MAX);
+  // Level-0 files of a partition now, and the bytes in its active memtable. Thread-safe.
+  int Level0Files(int partition) const;
+  uint64_t MemtableBytes(int partition) const;
+  // Commits so far (each Write); an IdleCompactor watches it for quiet. Thread-safe.
+  uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
+
   // A RocksDB integer property summed over every column family (e.g.
   // "rocksdb.num-running-compactions", "rocksdb.cur-size-all-mem-tables"); 0 if unknown.
   uint64_t IntProperty(const std::string& name) const;
@@ -136,6 +149,7 @@ class ProjectionStore {
   std::string secondary_dir_;
   struct Rocks;
   std::unique_ptr<Rocks> rocks_;
+  std::atomic<uint64_t> writes_{0};
   mutable std::shared_mutex families_mu_;
   std::map<int, rocksdb::ColumnFamilyHandle*> families_;
 };
