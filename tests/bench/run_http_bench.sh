@@ -54,7 +54,7 @@ server_buckets() {
 # What share of a phase's requests the server answered within each bucket bound: where
 # the time of the slow ones went (in the handler, or before it reached the handler).
 server_side() {  # before-file after-file
-  join <(sort "$1") <(sort "$2") | sort -g | awk '
+  join -a 2 -e 0 -o 0,1.2,2.2 <(sort "$1") <(sort "$2") | sort -g | awk '
     { le[NR] = $1; n[NR] = $3 - $2 } END {
       total = n[NR]; if (total == 0) { print "server side: no requests"; exit }
       line = sprintf("server side (handler, token check included), %d requests: within", total)
