@@ -1,5 +1,6 @@
 #include "ledger/idle_compactor.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@ uint64_t IdleCompactor::Settle(ProjectionStore* store) {
 
 void IdleCompactor::Loop() {
   // Like RocksDB's own background threads: answers come first.
+  pthread_setname_np(pthread_self(), "ledger-idle");
   setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
   using Clock = std::chrono::steady_clock;
   uint64_t seen = store_->writes();

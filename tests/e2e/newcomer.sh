@@ -82,9 +82,10 @@ expect '"entitled":true' "$out"
 out=$(curl -s -w ' %{http_code}' "$API/v1/entitlement?account=NEW-042&product=web-gateway")
 expect '"status":401}' "$out"
 [[ $out == *' 401' ]] || fail "no 401 without a token"
-# Answers before ingest: beside the HTTP API, events are applied in a thread at nice 10.
+# Answers before ingest: beside the HTTP API, events are applied (in the main thread) at nice 10.
 projector=$(pgrep -P "$(cat "$LEDGER_VAR_DIR/projector.pid")" -x ledger) || fail "no projector under its supervisor"
-ps -L -o nice= -p "$projector" | grep -qx ' *10' || fail "no projector thread runs at nice 10 beside the HTTP API"
+ps -L -o tid=,nice= -p "$projector" | awk -v main="$projector" '$1 == main && $2 == 10' | grep -q . ||
+  fail "the projector's applying thread does not run at nice 10 beside the HTTP API"
 ps -L -o nice= -p "$projector" | grep -qx ' *0' || fail "the HTTP API's threads do not run at normal priority"
 PUB=$("$LEDGER" token create e2e-upstream --role publisher 2>/dev/null)
 out=$(printf '%s\n%s\n' \
