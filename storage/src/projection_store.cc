@@ -261,16 +261,6 @@ Status ProjectionStore::Scan(
   return FromRocks(it->status(), "scanning partition " + std::to_string(partition));
 }
 
-Status ProjectionStore::Write(const std::map<int, std::unordered_map<std::string, std::string>>& puts) {
-  std::map<int, std::vector<KeyValue>> sorted;
-  for (const auto& [partition, kv] : puts) {
-    auto& v = sorted[partition];
-    for (const auto& [k, value] : kv) v.push_back({k, value});
-    std::sort(v.begin(), v.end(), [](const KeyValue& x, const KeyValue& y) { return x.key < y.key; });
-  }
-  return Write(sorted);
-}
-
 Status ProjectionStore::Write(const std::map<int, std::vector<KeyValue>>& puts) {
   if (mode_ != Mode::kReadWrite) return Status::InvalidInput("the store is open read-only");
   rocksdb::WriteBatch batch;

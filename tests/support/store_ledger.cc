@@ -10,6 +10,14 @@
 #include "ledger/reference.h"
 
 namespace ledger::test_support {
+namespace {
+// One partition's puts, in one write.
+Status WriteAll(ProjectionStore& store, int partition, const std::map<std::string, std::string>& puts) {
+  std::vector<ProjectionStore::KeyValue> kv;
+  for (const auto& [k, v] : puts) kv.push_back({k, v});
+  return store.Write({{partition, std::move(kv)}});
+}
+}  // namespace
 
 StoreLedger::StoreLedger(const std::string& name)
     : dir_(std::filesystem::temp_directory_path() /
@@ -57,10 +65,10 @@ Applied StoreLedger::Apply(const std::string& type, const std::string& account, 
   });
   EXPECT_TRUE(applied.ok()) << applied.status().message();
   published_.events[{partition, pos.offset}] = e->bytes;
-  std::map<int, std::unordered_map<std::string, std::string>> puts;
-  for (const auto& c : applied->changes) puts[partition][c.key] = c.value;
-  puts[partition][std::string(keys::kNextOffset)] = keys::EncodeOffset(offset_);
-  EXPECT_TRUE(store_->Write(puts).ok());
+  std::map<std::string, std::string> puts;  // in key order, the last change of a key
+  for (const auto& c : applied->changes) puts[c.key] = c.value;
+  puts[std::string(keys::kNextOffset)] = keys::EncodeOffset(offset_);
+  EXPECT_TRUE(WriteAll(*store_, partition, puts).ok());
   return *applied;
 }
 
@@ -71,12 +79,11 @@ void StoreLedger::Reference(const std::string& type, const std::string& data, co
   ASSERT_TRUE(e.ok()) << line << ": " << e.status().message();
   auto env = VerifyEnvelope(e->bytes.data(), e->bytes.size());
   ASSERT_TRUE(env.ok()) << env.status().message();
-  std::map<int, std::unordered_map<std::string, std::string>> puts;
-  puts[keys::kReferencePartition][ReferenceKey(**env)] =
-      EncodeReferenceValue(NextRecordTime(recorded_at), 0, reference_offset_++, e->bytes);
+  std::map<std::string, std::string> puts;
+  puts[ReferenceKey(**env)] = EncodeReferenceValue(NextRecordTime(recorded_at), 0, reference_offset_++, e->bytes);
   // As the reference follower does: the next offset of ledger.reference, in the same write.
-  puts[keys::kReferencePartition][keys::ReferenceNextOffset(0)] = keys::EncodeOffset(reference_offset_);
-  ASSERT_TRUE(store_->Write(puts).ok());
+  puts[keys::ReferenceNextOffset(0)] = keys::EncodeOffset(reference_offset_);
+  ASSERT_TRUE(WriteAll(*store_, keys::kReferencePartition, puts).ok());
 }
 
 Result<std::map<int64_t, std::string>> StoreLedger::Published::Read(int partition,

@@ -14,7 +14,6 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "ledger/status.h"
@@ -85,10 +84,9 @@ class ProjectionStore {
   Status Scan(int partition, std::string_view prefix,
               const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
 
-  // Writes every put of every partition atomically (one WriteBatch). kReadWrite only.
-  Status Write(const std::map<int, std::unordered_map<std::string, std::string>>& puts);
-  // The same, from views the caller keeps alive during the call; each partition's puts
-  // in key order (the memtable inserts sorted keys markedly faster) and unique.
+  // Writes every put of every partition atomically (one WriteBatch), from views the
+  // caller keeps alive during the call; each partition's puts in key order (the
+  // memtable inserts sorted keys markedly faster) and unique. kReadWrite only.
   struct KeyValue {
     std::string_view key;
     std::string_view value;
