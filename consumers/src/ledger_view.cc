@@ -413,56 +413,96 @@ Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::stri
                               " does not verify (a store written by an older release? `ledger rebuild` "
                               "replays the log into the current format; `ledger verify` checks a store)");
   };
-  // The account and its indexes (the product's, the consents') together, from the
-  // likeliest partition first.
-  std::vector<std::optional<std::string>> head;
+  // The account and its group (neighbouring keys: one iterator seek), from the likeliest
+  // partition first. What an entitlement answer can use is copied into one buffer, each
+  // value at an 8-byte boundary so that its FlatBuffers table is read in place.
+  struct Stored {
+    size_t key, key_size, value, value_size;
+  };
+  std::string buffer;
+  std::vector<Stored> stored;
+  const std::string account_key = keys::Account(account);
   for (int p : CandidatePartitions(account)) {
-    auto v = store_->MultiGet(p, {keys::Account(account), keys::EntitlementIndex(account, product),
-                                  keys::EntitlementIndex(account, "")});
-    if (!v.ok()) return v.status();
-    if (!(*v)[0]) continue;
-    f->partition = p;
-    head = std::move(*v);
-    break;
+    Status s = store_->ScanRange(p, account_key, keys::AccountGroupEnd(account),
+                                 [&](std::string_view k, std::string_view v) {
+                                   if (stored.empty() && k != account_key) return false;  // not here
+                                   const char kind = keys::KindOf(k);
+                                   if (kind == keys::kContactTag || kind == keys::kPortalUserTag) return true;
+                                   Stored e{buffer.size(), k.size(), 0, v.size()};
+                                   buffer.append(k);
+                                   buffer.resize((buffer.size() + 7) & ~size_t{7});
+                                   e.value = buffer.size();
+                                   buffer.append(v);
+                                   stored.push_back(e);
+                                   return true;
+                                 });
+    if (!s.ok()) return s;
+    if (!stored.empty()) {
+      f->partition = p;
+      break;
+    }
   }
-  if (head.empty()) return f;
+  if (stored.empty()) return f;
+  const std::string_view bytes = f->Keep(std::move(buffer));
+  auto key_of = [bytes](const Stored& e) { return bytes.substr(e.key, e.key_size); };
+  // The value of a key of the group (kept in key order), each once: an index naming a
+  // key twice does not count its fact twice.
+  std::vector<bool> taken(stored.size());
+  auto find = [&](std::string_view key) -> std::optional<std::string_view> {
+    auto it = std::lower_bound(stored.begin(), stored.end(), key,
+                               [&](const Stored& e, std::string_view k) { return key_of(e) < k; });
+    if (it == stored.end() || key_of(*it) != key || taken[it - stored.begin()]) return std::nullopt;
+    taken[it - stored.begin()] = true;
+    return bytes.substr(it->value, it->value_size);
+  };
   const int p = f->partition;
-  auto a = VersionAt(p, keys::Account(account), std::move(head[0]), known_at);
+  // The version of `key` known at R: the stored one when it was recorded by then, else a
+  // superseded one from its history (kept in f), else none.
+  auto known = [&](const std::string& key) -> Result<std::optional<std::string_view>> {
+    std::optional<std::string_view> current = find(key);
+    if (!current || known_at == kForever) return current;
+    if (auto r = RecordedAtOf(*current); r && *r <= known_at) return current;
+    auto v = VersionAt(p, key, std::string(*current), known_at);
+    if (!v.ok()) return v.status();
+    if (!v->has_value()) return std::optional<std::string_view>();
+    return std::optional<std::string_view>(f->Keep(std::move(**v)));
+  };
+  auto a = known(account_key);
   if (!a.ok()) return a.status();
   if (!a->has_value()) return f;
-  f->facts.account = Verified<state::AccountState>(f->Keep(std::move(**a)));
+  f->facts.account = Verified<state::AccountState>(**a);
   if (f->facts.account == nullptr) return bad("state");
+  // The product's index and the consents' index name the facts the answer needs.
   std::vector<std::string> ks;
-  for (size_t i : {size_t{1}, size_t{2}}) {
-    if (!head[i]) continue;
-    const auto* idx = Verified<state::EntitlementIndex>(f->Keep(std::move(*head[i])));
+  for (const std::string& index : {keys::EntitlementIndex(account, product), keys::EntitlementIndex(account, "")}) {
+    auto idx_bytes = find(index);
+    if (!idx_bytes) continue;
+    const auto* idx = Verified<state::EntitlementIndex>(*idx_bytes);
     if (idx == nullptr) return bad("entitlement index");
     if (idx->keys()) {
       for (const auto* k : *idx->keys()) ks.push_back(k->str());
     }
   }
-  auto values = store_->MultiGet(p, ks);
-  if (!values.ok()) return values.status();
   for (size_t i = 0; i < ks.size(); ++i) {
-    auto v = VersionAt(p, ks[i], std::move((*values)[i]), known_at);
+    auto v = known(ks[i]);
     if (!v.ok()) return v.status();
     if (!v->has_value()) continue;
-    const std::string_view bytes = f->Keep(std::move(**v));
+    const std::string_view value = **v;
     switch (keys::KindOf(ks[i])) {
       case keys::kAgreementTag: {
-        const auto* g = Verified<state::AgreementState>(bytes);
+        const auto* g = Verified<state::AgreementState>(value);
         if (g == nullptr) return bad("agreement");
         f->facts.agreements.push_back(g);
         break;
       }
       case keys::kGrantTag: {
-        const auto* g = Verified<state::GrantState>(bytes);
+        const auto* g = Verified<state::GrantState>(value);
         if (g == nullptr) return bad("grant");
         f->facts.grants.push_back(g);
         break;
       }
       case keys::kConsentTag: {
-        const auto* c = Verified<state::ConsentState>(bytes);
+        const auto* c = Verified<state::ConsentState>(value);
         if (c == nullptr) return bad("consent");
         f->facts.consents.push_back(c);
         break;

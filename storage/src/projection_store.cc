@@ -261,6 +261,24 @@ Status ProjectionStore::Scan(
   return FromRocks(it->status(), "scanning partition " + std::to_string(partition));
 }
 
+Status ProjectionStore::ScanRange(
+    int partition, std::string_view from, std::string_view to,
+    const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  auto* h = Family(partition);
+  if (h == nullptr) return Status::Ok();
+  const rocksdb::Slice upper(to.data(), to.size());
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(rocks_->db->NewIterator(ro, h));
+  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
+    if (!visit(std::string_view(it->key().data(), it->key().size()),
+               std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), "scanning partition " + std::to_string(partition));
+}
+
 Status ProjectionStore::Write(const std::map<int, std::vector<KeyValue>>& puts) {
   if (mode_ != Mode::kReadWrite) return Status::InvalidInput("the store is open read-only");
   rocksdb::WriteBatch batch;

@@ -109,7 +109,7 @@ void MeasureAnswers(const ledger::ProjectionStore* store, int accounts, ledger::
   int entitled = 0;
   // With reasons, version phase, service level for a severity, languages, consent; now
   // and as known at a record time midway through publishing (reads entity versions).
-  for (ledger::Millis known_at : {ledger::kForever, midway}) {
+  for (ledger::Millis known_at : {ledger::kForever, ledger::kForever, midway}) {
     us.clear();
     entitled = 0;
     size_t reasons = 0;

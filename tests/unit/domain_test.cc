@@ -88,6 +88,25 @@ TEST_F(Domain, CourtesyAndTemporaryGrantsEntitleWithinTheirWindow) {
   EXPECT_TRUE(HasReason(bridged, "lapsed: it ended on 2026-01-01"));  // and why the agreement does not
 }
 
+// "A" is a prefix of "A2": their keys neighbour each other in the store, and an answer
+// about A reads A's group of facts only.
+TEST_F(Domain, AnAnswerReadsOnlyItsOwnAccountsFacts) {
+  ASSERT_EQ(l_->Apply("AccountOpened", "A2", R"({"name":"Acme Two","region":"EMEA"})", "2024-01-01").outcome,
+            Outcome::kApplied);
+  ASSERT_EQ(l_->Apply("AgreementPurchased", "A2",
+                      R"({"agreement_id":"AG-2","offering":"EssentialSupport","starts_at":"2025-01-01","ends_at":"2026-01-01",
+                          "lines":[{"line_id":"L1","product":"mail"}]})",
+                      "2024-12-01")
+                .outcome,
+            Outcome::kApplied);
+  EXPECT_TRUE(l_->Ask("entitlement", {{"account", "A2"}, {"product", "mail"}, {"at", "2025-06-01"}})["entitled"]);
+  const Json a = Entitlement("2025-06-01", {{"product", "mail"}});
+  EXPECT_FALSE(a["entitled"]);
+  EXPECT_TRUE(HasReason(a, "no agreement")) << a.dump();
+  EXPECT_TRUE(Entitlement("2025-06-01")["entitled"]);
+  EXPECT_FALSE(l_->Ask("entitlement", {{"account", "A2"}, {"product", "db"}, {"at", "2025-06-01"}})["entitled"]);
+}
+
 TEST_F(Domain, RevokedGrantStopsAtItsRevocation) {
   ASSERT_EQ(Apply("CourtesyGranted", R"({"grant_id":"CG-2","product":"mail","starts_at":"2025-03-01","ends_at":"2025-09-01"})",
                   "2025-02-20"),

@@ -80,6 +80,9 @@ TEST(KeysTest, AnAccountsEntitlementFactsSortTogetherRightAfterItsOwnKey) {
       keys::EntitlementIndex("ACME", ""), keys::Grant("ACME", "GR-1"), keys::Consent("ACME", "R-1"),
       keys::PortalUser("ACME", "U-1"), keys::Account("ACME2"),         keys::Agreement("ACME2", "AG-1")};
   EXPECT_TRUE(std::is_sorted(in_order.begin(), in_order.end()));
+  // [Account, AccountGroupEnd) is the account and its whole group, nothing of ACME2.
+  EXPECT_GT(keys::AccountGroupEnd("ACME"), keys::PortalUser("ACME", "\xff\xff"));
+  EXPECT_LE(keys::AccountGroupEnd("ACME"), keys::Account("ACME2"));
   EXPECT_TRUE(keys::Agreement("ACME", "AG-9").starts_with(keys::AgreementPrefix("ACME")));
   EXPECT_FALSE(keys::Agreement("ACME2", "AG-1").starts_with(keys::AgreementPrefix("ACME")));
   // Other kinds keep their own ranges, across accounts.
@@ -195,6 +198,39 @@ TEST_F(StoreTest, ScanVisitsAPrefixInOrderAndDigestTracksContent) {
   auto d2 = (*store)->ComputeDigest();
   EXPECT_NE(d1->hex, d2->hex);
   EXPECT_EQ(d2->keys, 3u);
+}
+
+TEST_F(StoreTest, ScanRangeVisitsHalfOpenRangeInOrderAndStopsWhenAsked) {
+  auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  StagedBatch batch(store->get());
+  batch.Put(2, keys::Account("ACME"), "account");
+  batch.Put(2, keys::Grant("ACME", "GR-1"), "grant");
+  batch.Put(2, keys::Agreement("ACME", "AG-1"), "agreement");
+  batch.Put(2, keys::Account("ACME2"), "next account");
+  ASSERT_TRUE(batch.Commit().ok());
+  std::vector<std::string> seen;
+  auto collect = [&](std::string_view, std::string_view v) {
+    seen.emplace_back(v);
+    return true;
+  };
+  ASSERT_TRUE((*store)->ScanRange(2, keys::Account("ACME"), keys::AccountGroupEnd("ACME"), collect).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"account", "agreement", "grant"}));
+  // The upper bound is exclusive; a visit returning false ends the scan.
+  seen.clear();
+  ASSERT_TRUE((*store)->ScanRange(2, keys::Account("ACME"), keys::Grant("ACME", "GR-1"), collect).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"account", "agreement"}));
+  seen.clear();
+  ASSERT_TRUE((*store)->ScanRange(2, keys::Account("ACME"), keys::AccountGroupEnd("ACME2"),
+                                  [&](std::string_view k, std::string_view v) {
+                                    seen.emplace_back(v);
+                                    return k != keys::Agreement("ACME", "AG-1");
+                                  }).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"account", "agreement"}));
+  // A partition without state has nothing in any range.
+  seen.clear();
+  ASSERT_TRUE((*store)->ScanRange(5, keys::Account("ACME"), keys::AccountGroupEnd("ACME"), collect).ok());
+  EXPECT_TRUE(seen.empty());
 }
 
 // The projector applies one batch while the one before is written: the later batch

@@ -31,6 +31,9 @@ inline constexpr std::string_view kSeenEventPrefix = "E";
 // kind tag, id. So one answer reads one or two neighbouring data blocks instead of one
 // block per kind. Every other entity key is kind tag, account, '\0', id.
 std::string Account(std::string_view account);
+// The first key after the account's group: [Account(a), AccountGroupEnd(a)) is the
+// account's own key and its group, and nothing of another account.
+std::string AccountGroupEnd(std::string_view account);
 std::string Agreement(std::string_view account, std::string_view agreement);
 std::string AgreementPrefix(std::string_view account);
 std::string Grant(std::string_view account, std::string_view grant);  // grants and extensions

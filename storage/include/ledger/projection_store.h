@@ -84,6 +84,13 @@ class ProjectionStore {
   Status Scan(int partition, std::string_view prefix,
               const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
 
+  // Calls `visit` for each key in [from, to) in key order, until it returns false: one
+  // iterator, so one consistent view, and for a small range (one account's group of
+  // facts) cheaper than a point lookup per key. The views are valid during the call
+  // only. Fails if the iterator reports an error.
+  Status ScanRange(int partition, std::string_view from, std::string_view to,
+                   const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
+
   // Writes every put of every partition atomically (one WriteBatch), from views the
   // caller keeps alive during the call; each partition's puts in key order (the
   // memtable inserts sorted keys markedly faster) and unique. kReadWrite only.
