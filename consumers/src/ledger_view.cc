@@ -405,6 +405,55 @@ Result<std::optional<std::string>> LedgerView::VersionAt(int p, const std::strin
   return found;
 }
 
+namespace {
+
+// Stored values copied into one buffer, each at an 8-byte boundary so that the
+// FlatBuffers table in it is read in place (the verifier checks alignment), and found
+// again by key.
+class ValueCopies {
+ public:
+  void Add(std::string_view key, std::string_view value) {
+    Entry e{buffer_.size(), key.size(), 0, value.size(), false};
+    buffer_.append(key);
+    buffer_.resize((buffer_.size() + 7) & ~size_t{7});
+    e.value = buffer_.size();
+    buffer_.append(value);
+    entries_.push_back(e);
+  }
+  bool empty() const { return entries_.empty(); }
+  void Clear() {
+    buffer_.clear();
+    entries_.clear();
+  }
+  // Hands the buffer to `keep`, which holds it where it is for as long as the views
+  // Take returns are used. Take works from then on.
+  void Settle(std::deque<std::string>& keep) {
+    keep.push_back(std::move(buffer_));
+    bytes_ = keep.back();
+  }
+  // The value of `key`, once (an index naming a key twice does not count its fact
+  // twice); nullopt when it has none.
+  std::optional<std::string_view> Take(std::string_view key) {
+    for (Entry& e : entries_) {
+      if (e.taken || bytes_.substr(e.key, e.key_size) != key) continue;
+      e.taken = true;
+      return bytes_.substr(e.value, e.value_size);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  struct Entry {
+    size_t key, key_size, value, value_size;
+    bool taken;
+  };
+  std::string buffer_;
+  std::string_view bytes_;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::string& account, const std::string& product,
                                                                  Millis known_at) const {
   auto f = std::make_unique<Facts>();
@@ -413,53 +462,34 @@ Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::stri
                               " does not verify (a store written by an older release? `ledger rebuild` "
                               "replays the log into the current format; `ledger verify` checks a store)");
   };
-  // The account and its group (neighbouring keys: one iterator seek), from the likeliest
-  // partition first. What an entitlement answer can use is copied into one buffer, each
-  // value at an 8-byte boundary so that its FlatBuffers table is read in place.
-  struct Stored {
-    size_t key, key_size, value, value_size;
-  };
-  std::string buffer;
-  std::vector<Stored> stored;
+  // The account and its group (agreements, grants, consents, the indexes: neighbouring
+  // keys, read with one iterator seek), from the likeliest partition first. Contacts
+  // and portal users, also in the group, are not needed here.
   const std::string account_key = keys::Account(account);
+  ValueCopies values;
   for (int p : CandidatePartitions(account)) {
-    Status s = store_->ScanRange(p, account_key, keys::AccountGroupEnd(account),
-                                 [&](std::string_view k, std::string_view v) {
-                                   if (stored.empty() && k != account_key) return false;  // not here
-                                   const char kind = keys::KindOf(k);
-                                   if (kind == keys::kContactTag || kind == keys::kPortalUserTag) return true;
-                                   Stored e{buffer.size(), k.size(), 0, v.size()};
-                                   buffer.append(k);
-                                   buffer.resize((buffer.size() + 7) & ~size_t{7});
-                                   e.value = buffer.size();
-                                   buffer.append(v);
-                                   stored.push_back(e);
-                                   return true;
-                                 });
+    bool here = false;
+    Status s = store_->ScanAccountGroup(p, account, [&](std::string_view k, std::string_view v) {
+      if (!here && k != account_key) return false;  // the account is not in this partition
+      here = true;
+      const char kind = keys::KindOf(k);
+      if (kind != keys::kContactTag && kind != keys::kPortalUserTag) values.Add(k, v);
+      return true;
+    });
     if (!s.ok()) return s;
-    if (!stored.empty()) {
+    if (here) {
       f->partition = p;
       break;
     }
+    values.Clear();
   }
-  if (stored.empty()) return f;
-  const std::string_view bytes = f->Keep(std::move(buffer));
-  auto key_of = [bytes](const Stored& e) { return bytes.substr(e.key, e.key_size); };
-  // The value of a key of the group (kept in key order), each once: an index naming a
-  // key twice does not count its fact twice.
-  std::vector<bool> taken(stored.size());
-  auto find = [&](std::string_view key) -> std::optional<std::string_view> {
-    auto it = std::lower_bound(stored.begin(), stored.end(), key,
-                               [&](const Stored& e, std::string_view k) { return key_of(e) < k; });
-    if (it == stored.end() || key_of(*it) != key || taken[it - stored.begin()]) return std::nullopt;
-    taken[it - stored.begin()] = true;
-    return bytes.substr(it->value, it->value_size);
-  };
+  if (values.empty()) return f;
+  values.Settle(f->buffers);
   const int p = f->partition;
   // The version of `key` known at R: the stored one when it was recorded by then, else a
   // superseded one from its history (kept in f), else none.
-  auto known = [&](const std::string& key) -> Result<std::optional<std::string_view>> {
-    std::optional<std::string_view> current = find(key);
+  auto known = [&](const std::string& key, std::optional<std::string_view> current)
+      -> Result<std::optional<std::string_view>> {
     if (!current || known_at == kForever) return current;
     if (auto r = RecordedAtOf(*current); r && *r <= known_at) return current;
     auto v = VersionAt(p, key, std::string(*current), known_at);
@@ -467,7 +497,7 @@ Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::stri
     if (!v->has_value()) return std::optional<std::string_view>();
     return std::optional<std::string_view>(f->Keep(std::move(**v)));
   };
-  auto a = known(account_key);
+  auto a = known(account_key, values.Take(account_key));
   if (!a.ok()) return a.status();
   if (!a->has_value()) return f;
   f->facts.account = Verified<state::AccountState>(**a);
@@ -475,7 +505,7 @@ Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::stri
   // The product's index and the consents' index name the facts the answer needs.
   std::vector<std::string> ks;
   for (const std::string& index : {keys::EntitlementIndex(account, product), keys::EntitlementIndex(account, "")}) {
-    auto idx_bytes = find(index);
+    auto idx_bytes = values.Take(index);
     if (!idx_bytes) continue;
     const auto* idx = Verified<state::EntitlementIndex>(*idx_bytes);
     if (idx == nullptr) return bad("entitlement index");
@@ -484,7 +514,7 @@ Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::stri
     }
   }
   for (size_t i = 0; i < ks.size(); ++i) {
-    auto v = known(ks[i]);
+    auto v = known(ks[i], values.Take(ks[i]));
     if (!v.ok()) return v.status();
     if (!v->has_value()) continue;
     const std::string_view value = **v;

@@ -34,6 +34,10 @@ std::string Entity(char kind, std::string_view account, std::string_view id) {
 
 std::string Account(std::string_view account) { return Join(kAccountTag, account); }
 std::string AccountGroupEnd(std::string_view account) { return Join(kAccountTag, account) + '\x01'; }
+std::string_view AccountGroupOf(std::string_view key) {
+  if (key.empty() || key.front() != kAccountTag) return {};
+  return key.substr(0, key.find('\0', 1));
+}
 std::string Agreement(std::string_view account, std::string_view id) { return Entity(kAgreementTag, account, id); }
 std::string AgreementPrefix(std::string_view account) { return KindPrefix(kAgreementTag, account); }
 std::string Grant(std::string_view account, std::string_view id) { return Entity(kGrantTag, account, id); }

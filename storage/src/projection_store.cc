@@ -4,6 +4,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_buffer_manager.h>
@@ -36,6 +37,21 @@ std::optional<int> PartitionOf(const std::string& family) {
   }
   return std::atoi(family.c_str() + 1);
 }
+
+// The prefix of the store's bloom filters: an account group's ('A' + account, for the
+// account's key and its group of facts; keys.h). Other keys are outside its domain and
+// filtered by whole key only.
+class AccountGroupPrefix : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "ledger.AccountGroup.1"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    const std::string_view g = keys::AccountGroupOf(std::string_view(key.data(), key.size()));
+    return rocksdb::Slice(g.data(), g.size());
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return !keys::AccountGroupOf(std::string_view(key.data(), key.size())).empty();
+  }
+};
 
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
@@ -94,6 +110,10 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
   // Most point lookups miss (is this event id new? is there state yet?): a memtable
   // bloom filter answers those without walking the skip list.
   r.family_options.memtable_prefix_bloom_size_ratio = 0.1;
+  // Account groups are read by prefix (ScanAccountGroup): a memtable or file without the
+  // account is skipped by its prefix bloom filter. Every other iterator seeks in total
+  // order. Files written before this extractor (or with another) are read without it.
+  r.family_options.prefix_extractor = std::make_shared<AccountGroupPrefix>();
   r.family_options.memtable_whole_key_filtering = true;
 
   r.options = rocksdb::Options(rocksdb::DBOptions(), r.family_options);
@@ -224,11 +244,10 @@ Result<std::optional<std::string>> ProjectionStore::Get(int partition, std::stri
   return std::optional<std::string>(std::move(value));
 }
 
-Result<std::vector<std::optional<std::string>>> ProjectionStore::MultiGet(
-    int partition, const std::vector<std::string>& keys) const {
-  std::vector<std::optional<std::string>> out(keys.size());
+Status ProjectionStore::MultiGet(int partition, const std::vector<std::string>& keys,
+                                 const std::function<void(size_t, std::string_view)>& found) const {
   auto* h = Family(partition);
-  if (h == nullptr || keys.empty()) return out;
+  if (h == nullptr || keys.empty()) return Status::Ok();
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
@@ -236,12 +255,12 @@ Result<std::vector<std::optional<std::string>>> ProjectionStore::MultiGet(
                        statuses.data(), /*sorted_input=*/false);
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].ok()) {
-      out[i] = values[i].ToString();
+      found(i, std::string_view(values[i].data(), values[i].size()));
     } else if (!statuses[i].IsNotFound()) {
       return FromRocks(statuses[i], "reading partition " + std::to_string(partition));
     }
   }
-  return out;
+  return Status::Ok();
 }
 
 Status ProjectionStore::Scan(
@@ -250,6 +269,7 @@ Status ProjectionStore::Scan(
   auto* h = Family(partition);
   if (h == nullptr) return Status::Ok();
   rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;  // any prefix, not only an account group's (the prefix extractor's)
   std::unique_ptr<rocksdb::Iterator> it(rocks_->db->NewIterator(ro, h));
   const rocksdb::Slice p(prefix.data(), prefix.size());
   for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
@@ -261,22 +281,25 @@ Status ProjectionStore::Scan(
   return FromRocks(it->status(), "scanning partition " + std::to_string(partition));
 }
 
-Status ProjectionStore::ScanRange(
-    int partition, std::string_view from, std::string_view to,
+Status ProjectionStore::ScanAccountGroup(
+    int partition, std::string_view account,
     const std::function<bool(std::string_view, std::string_view)>& visit) const {
   auto* h = Family(partition);
   if (h == nullptr) return Status::Ok();
-  const rocksdb::Slice upper(to.data(), to.size());
+  const std::string from = keys::Account(account), to = keys::AccountGroupEnd(account);
+  const rocksdb::Slice upper(to);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper;
+  ro.prefix_same_as_start = true;  // the group's prefix: bloom filters skip what lacks it
   std::unique_ptr<rocksdb::Iterator> it(rocks_->db->NewIterator(ro, h));
-  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
+  for (it->Seek(from); it->Valid(); it->Next()) {
     if (!visit(std::string_view(it->key().data(), it->key().size()),
                std::string_view(it->value().data(), it->value().size()))) {
       break;
     }
   }
-  return FromRocks(it->status(), "scanning partition " + std::to_string(partition));
+  return FromRocks(it->status(), "reading account " + std::string(account) + " in partition " +
+                                     std::to_string(partition));
 }
 
 Status ProjectionStore::Write(const std::map<int, std::vector<KeyValue>>& puts) {
@@ -496,9 +519,15 @@ Status StagedBatch::Prefetch(int partition, std::vector<std::string> keys) {
   }
   std::sort(missing.begin(), missing.end());
   missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
-  auto values = store_->MultiGet(partition, missing);
-  if (!values.ok()) return values.status();
-  for (size_t i = 0; i < missing.size(); ++i) Keep(partition, missing[i], (*values)[i]);
+  std::vector<bool> present(missing.size());
+  Status s = store_->MultiGet(partition, missing, [&](size_t i, std::string_view value) {
+    Keep(partition, missing[i], value);
+    present[i] = true;
+  });
+  if (!s.ok()) return s;
+  for (size_t i = 0; i < missing.size(); ++i) {
+    if (!present[i]) Keep(partition, missing[i], std::nullopt);
+  }
   return Status::Ok();
 }
 

@@ -318,8 +318,13 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::printf("compaction     settled %.1f s after projecting\n", Seconds(t0));
-  std::printf("right after projecting (level-0 files and memtables as the projection left them):\n");
+  std::printf("right after projecting (level-0 files and memtables as the projection left them: %llu level-0 "
+              "files, %llu MB in memtables, over %zu partitions):\n",
+              static_cast<unsigned long long>(store->IntProperty("rocksdb.num-files-at-level0")),
+              static_cast<unsigned long long>(store->IntProperty("rocksdb.cur-size-all-mem-tables") >> 20),
+              store->Partitions().size());
   MeasureAnswers(store.get(), a.accounts, midway);
+
   // What `ledger project` does once no write has come for --compact-when-idle seconds.
   t0 = Clock::now();
   const uint64_t settled = ledger::IdleCompactor::Settle(store.get());

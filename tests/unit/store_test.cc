@@ -80,9 +80,14 @@ TEST(KeysTest, AnAccountsEntitlementFactsSortTogetherRightAfterItsOwnKey) {
       keys::EntitlementIndex("ACME", ""), keys::Grant("ACME", "GR-1"), keys::Consent("ACME", "R-1"),
       keys::PortalUser("ACME", "U-1"), keys::Account("ACME2"),         keys::Agreement("ACME2", "AG-1")};
   EXPECT_TRUE(std::is_sorted(in_order.begin(), in_order.end()));
-  // [Account, AccountGroupEnd) is the account and its whole group, nothing of ACME2.
+  // [Account, AccountGroupEnd) is the account and its whole group, nothing of ACME2, and
+  // all of it has one account-group prefix.
   EXPECT_GT(keys::AccountGroupEnd("ACME"), keys::PortalUser("ACME", "\xff\xff"));
   EXPECT_LE(keys::AccountGroupEnd("ACME"), keys::Account("ACME2"));
+  for (const std::string& k : in_order) {
+    EXPECT_EQ(keys::AccountGroupOf(k), keys::Account(k.starts_with(keys::Account("ACME2")) ? "ACME2" : "ACME"));
+  }
+  EXPECT_EQ(keys::AccountGroupOf(keys::Case("ACME", "K-1")), "");
   EXPECT_TRUE(keys::Agreement("ACME", "AG-9").starts_with(keys::AgreementPrefix("ACME")));
   EXPECT_FALSE(keys::Agreement("ACME2", "AG-1").starts_with(keys::AgreementPrefix("ACME")));
   // Other kinds keep their own ranges, across accounts.
@@ -200,37 +205,70 @@ TEST_F(StoreTest, ScanVisitsAPrefixInOrderAndDigestTracksContent) {
   EXPECT_EQ(d2->keys, 3u);
 }
 
-TEST_F(StoreTest, ScanRangeVisitsHalfOpenRangeInOrderAndStopsWhenAsked) {
+TEST_F(StoreTest, MultiGetPassesEachPresentValueWithItsIndex) {
+  auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  StagedBatch batch(store->get());
+  batch.Put(1, keys::Account("A"), "a");
+  batch.Put(1, keys::Case("A", "K-1"), "case");
+  ASSERT_TRUE(batch.Commit().ok());
+  std::vector<std::pair<size_t, std::string>> found;
+  const std::vector<std::string> asked = {keys::Case("A", "K-1"), keys::Account("B"), keys::Account("A")};
+  ASSERT_TRUE((*store)->MultiGet(1, asked, [&](size_t i, std::string_view v) { found.emplace_back(i, v); }).ok());
+  EXPECT_EQ(found, (std::vector<std::pair<size_t, std::string>>{{0, "case"}, {2, "a"}}));
+  found.clear();
+  ASSERT_TRUE((*store)->MultiGet(4, asked, [&](size_t i, std::string_view v) { found.emplace_back(i, v); }).ok());
+  EXPECT_TRUE(found.empty());  // a partition without state
+}
+
+// An account's group is read by prefix (bloom filters on 'A' + account skip the files
+// without it), while every other scan still sees all keys in order, in every file.
+TEST_F(StoreTest, ScanAccountGroupReadsOneAccountAcrossFilesAndOtherScansSeeEverything) {
   auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
   ASSERT_TRUE(store.ok()) << store.status().message();
   StagedBatch batch(store->get());
   batch.Put(2, keys::Account("ACME"), "account");
-  batch.Put(2, keys::Grant("ACME", "GR-1"), "grant");
   batch.Put(2, keys::Agreement("ACME", "AG-1"), "agreement");
   batch.Put(2, keys::Account("ACME2"), "next account");
+  batch.Put(2, keys::Agreement("ACME2", "AG-2"), "next agreement");
   ASSERT_TRUE(batch.Commit().ok());
+  ASSERT_TRUE((*store)->CompactLevel0(2, 0).ok());  // into a file
+  batch.Put(2, keys::Grant("ACME", "GR-1"), "grant");
+  batch.Put(2, keys::Account("B"), "account b");
+  ASSERT_TRUE(batch.Commit().ok());  // in the memtable
+  ASSERT_EQ((*store)->Level0Files(2), 0);
+
   std::vector<std::string> seen;
   auto collect = [&](std::string_view, std::string_view v) {
     seen.emplace_back(v);
     return true;
   };
-  ASSERT_TRUE((*store)->ScanRange(2, keys::Account("ACME"), keys::AccountGroupEnd("ACME"), collect).ok());
+  ASSERT_TRUE((*store)->ScanAccountGroup(2, "ACME", collect).ok());
   EXPECT_EQ(seen, (std::vector<std::string>{"account", "agreement", "grant"}));
-  // The upper bound is exclusive; a visit returning false ends the scan.
   seen.clear();
-  ASSERT_TRUE((*store)->ScanRange(2, keys::Account("ACME"), keys::Grant("ACME", "GR-1"), collect).ok());
-  EXPECT_EQ(seen, (std::vector<std::string>{"account", "agreement"}));
+  ASSERT_TRUE((*store)->ScanAccountGroup(2, "B", collect).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"account b"}));
   seen.clear();
-  ASSERT_TRUE((*store)->ScanRange(2, keys::Account("ACME"), keys::AccountGroupEnd("ACME2"),
-                                  [&](std::string_view k, std::string_view v) {
-                                    seen.emplace_back(v);
-                                    return k != keys::Agreement("ACME", "AG-1");
-                                  }).ok());
-  EXPECT_EQ(seen, (std::vector<std::string>{"account", "agreement"}));
-  // A partition without state has nothing in any range.
-  seen.clear();
-  ASSERT_TRUE((*store)->ScanRange(5, keys::Account("ACME"), keys::AccountGroupEnd("ACME"), collect).ok());
+  ASSERT_TRUE((*store)->ScanAccountGroup(2, "ACM", collect).ok());
   EXPECT_TRUE(seen.empty());
+  ASSERT_TRUE((*store)->ScanAccountGroup(5, "ACME", collect).ok());  // a partition without state
+  EXPECT_TRUE(seen.empty());
+  ASSERT_TRUE((*store)->ScanAccountGroup(2, "ACME", [&](std::string_view k, std::string_view v) {
+                         seen.emplace_back(v);
+                         return k != keys::Agreement("ACME", "AG-1");
+                       }).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"account", "agreement"}));
+
+  // A scan of a shorter prefix than an account group's sees the file and the memtable.
+  seen.clear();
+  ASSERT_TRUE((*store)->Scan(2, keys::KindPrefix(keys::kAgreementTag), [&](std::string_view k, std::string_view v) {
+                         if (keys::KindOf(k) == keys::kAgreementTag) seen.emplace_back(v);
+                         return true;
+                       }).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"agreement", "next agreement"}));
+  auto digest = (*store)->ComputeDigest(2);
+  ASSERT_TRUE(digest.ok());
+  EXPECT_EQ(digest->keys, 6u);
 }
 
 // The projector applies one batch while the one before is written: the later batch

@@ -34,6 +34,9 @@ std::string Account(std::string_view account);
 // The first key after the account's group: [Account(a), AccountGroupEnd(a)) is the
 // account's own key and its group, and nothing of another account.
 std::string AccountGroupEnd(std::string_view account);
+// 'A' + account for the account's own key and every key of its group; empty for any
+// other key. The store builds prefix bloom filters on it (ProjectionStore::ScanAccountGroup).
+std::string_view AccountGroupOf(std::string_view key);
 std::string Agreement(std::string_view account, std::string_view agreement);
 std::string AgreementPrefix(std::string_view account);
 std::string Grant(std::string_view account, std::string_view grant);  // grants and extensions

@@ -75,21 +75,26 @@ class ProjectionStore {
   // Point lookup; nullopt when absent (also when the partition has no state).
   Result<std::optional<std::string>> Get(int partition, std::string_view key) const;
 
-  // Point lookups of many keys at once (RocksDB MultiGet: cheaper than one by one).
-  Result<std::vector<std::optional<std::string>>> MultiGet(int partition,
-                                                           const std::vector<std::string>& keys) const;
+  // Point lookups of many keys at once (RocksDB MultiGet: cheaper than one by one):
+  // calls `found(i, value)` for each keys[i] that has a value, in ascending i; the view
+  // is valid during the call only (copy what you keep). A point lookup reads the newest
+  // version of a key at once, wherever it is; compare ScanAccountGroup. Fails on the
+  // first read error.
+  Status MultiGet(int partition, const std::vector<std::string>& keys,
+                  const std::function<void(size_t i, std::string_view value)>& found) const;
 
   // Calls `visit` for each key starting with `prefix` in key order, until it returns
   // false. Fails if the iterator reports an error.
   Status Scan(int partition, std::string_view prefix,
               const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
 
-  // Calls `visit` for each key in [from, to) in key order, until it returns false: one
-  // iterator, so one consistent view, and for a small range (one account's group of
-  // facts) cheaper than a point lookup per key. The views are valid during the call
-  // only. Fails if the iterator reports an error.
-  Status ScanRange(int partition, std::string_view from, std::string_view to,
-                   const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
+  // Calls `visit` for the account's own key, then for each key of its group (keys.h), in
+  // key order, until it returns false. One iterator: one consistent view, and cheaper
+  // than a point lookup per key; it skips, by prefix bloom filter, the memtables and
+  // files without the account. The views are valid during the call only. Fails if the
+  // iterator reports an error.
+  Status ScanAccountGroup(int partition, std::string_view account,
+                          const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
 
   // Writes every put of every partition atomically (one WriteBatch), from views the
   // caller keeps alive during the call; each partition's puts in key order (the
