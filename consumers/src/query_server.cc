@@ -1,6 +1,10 @@
 #include "ledger/query_server.h"
 
 #include <httplib.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -17,6 +21,30 @@
 
 namespace ledger {
 namespace {
+
+// Asks the scheduler for a short time slice (0.1 ms) for the calling thread, once: on
+// Linux 6.12 and later (EEVDF custom slices) a thread woken by a request then preempts
+// batch work (the applying thread, compactions, other processes) at once instead of
+// waiting for the running task's slice to end. Its share of the CPU is unchanged. An
+// older kernel refuses, and the thread keeps the default slice.
+void AskForShortSlices() {
+  thread_local bool asked = false;
+  if (asked) return;
+  asked = true;
+  struct {  // struct sched_attr of the kernel's ABI, first version (48 bytes)
+    uint32_t size, sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime, sched_deadline, sched_period;
+  } attr{};
+  static_assert(sizeof attr == 48);
+  attr.size = sizeof attr;
+  attr.sched_policy = SCHED_OTHER;
+  attr.sched_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  attr.sched_runtime = 100'000;  // ns
+  (void)syscall(SYS_sched_setattr, 0, &attr, 0);
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -122,6 +150,7 @@ struct QueryServer::Impl {
   void Route(const std::string& method, const std::string& pattern, const std::string& endpoint,
              std::optional<Permission> permission, Handler handler) {
     auto wrapped = [this, endpoint, permission, handler](const httplib::Request& req, httplib::Response& res) {
+      AskForShortSlices();
       const auto start = Clock::now();
       if (!permission || Authorize(req, res, *permission)) handler(req, res);
       Observe(endpoint, res.status, std::chrono::duration<double>(Clock::now() - start).count());

@@ -82,6 +82,14 @@ phase() {
   echo "projected meanwhile: $((after - before)) events"
   wait "$ingesting"
 }
+# Warm-up, not measured: a freshly started broker spends its first minute compiling its
+# hot paths (a C2 compiler thread took a fifth of a core), and the projector's caches fill.
+echo "--- warm-up, not measured: 15 s of the paced load with ingest"
+export LEDGER_ACCOUNTS=$ACCOUNTS LEDGER_RATE=$RATE LEDGER_CONNECTIONS=20
+ingest 15 41 &
+WARMING=$!
+wrk -t2 -c20 -d15s --timeout 5s -s "$ROOT/tests/bench/http_entitlement.lua" "http://$API" >/dev/null
+wait "$WARMING"
 phase "entitlement at $RATE/s (wrk -t2 -c20, paced)" "$RATE" 20 "" 43
 phase "entitlement as fast as possible (wrk -t2 -c16)" 0 16 "" 44
 phase "baseline in the same run: /healthz (no token, no store) at $RATE/s" "$RATE" 20 /healthz 45

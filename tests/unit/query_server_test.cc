@@ -7,6 +7,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "ledger/query_server.h"
@@ -184,6 +185,28 @@ TEST_F(Http, ASlowClientDoesNotHoldUpOthers) {
   EXPECT_EQ(meanwhile->status, 200);
   stalled.join();
   EXPECT_EQ(Get("/healthz", "")->status, 200);
+}
+
+// The threads of this process whose scheduler slice (in /proc) is `ns`.
+int ThreadsWithSlice(uint64_t ns) {
+  int n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream sched(task.path() / "sched");
+    for (std::string line; std::getline(sched, line);) {
+      if (line.rfind("se.slice", 0) == 0 && std::stoull(line.substr(line.find(':') + 1)) == ns) ++n;
+    }
+  }
+  return n;
+}
+
+TEST_F(Http, ServingThreadsAskForShortSchedulerSlices) {
+  std::ifstream self("/proc/self/sched");
+  const std::string text((std::istreambuf_iterator<char>(self)), std::istreambuf_iterator<char>());
+  if (text.find("se.slice") == std::string::npos) GTEST_SKIP() << "this kernel has no custom slices (Linux < 6.12)";
+  Start();
+  const int before = ThreadsWithSlice(100'000);
+  ASSERT_EQ(Get("/healthz", "")->status, 200);
+  EXPECT_EQ(ThreadsWithSlice(100'000), before + 1);  // the thread that served it, from its first request on
 }
 
 TEST_F(Http, ServesTheOpenApiDocumentAndCountsRequests) {
