@@ -96,6 +96,19 @@ uint64_t TopicSize(const ledger::KafkaSettings& kafka) {
   return total;
 }
 
+// What a lookup probes besides level 1 and below, over all partitions: level-0 files
+// (each may hold any key) and memtables.
+std::string SortedRuns(const ledger::ProjectionStore& store) {
+  int files = 0;
+  uint64_t bytes = 0;
+  for (int p : store.Partitions()) {
+    files += store.Level0Files(p);
+    bytes += store.MemtableBytes(p);
+  }
+  return std::to_string(files) + " level-0 files and " + std::to_string(bytes >> 20) + " MB in memtables over " +
+         std::to_string(store.Partitions().size()) + " partitions";
+}
+
 // p50, p99 and max of `us`, sorted in place, as "p50 X us, p99 Y us, max Z us".
 std::string Percentiles(std::vector<double>& us) {
   std::sort(us.begin(), us.end());
@@ -318,11 +331,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::printf("compaction     settled %.1f s after projecting\n", Seconds(t0));
-  std::printf("right after projecting (level-0 files and memtables as the projection left them: %llu level-0 "
-              "files, %llu MB in memtables, over %zu partitions):\n",
-              static_cast<unsigned long long>(store->IntProperty("rocksdb.num-files-at-level0")),
-              static_cast<unsigned long long>(store->IntProperty("rocksdb.cur-size-all-mem-tables") >> 20),
-              store->Partitions().size());
+  std::printf("right after projecting (the sorted runs the projection left: %s):\n", SortedRuns(*store).c_str());
   MeasureAnswers(store.get(), a.accounts, midway);
 
   // What `ledger project` does once no write has come for --compact-when-idle seconds.
@@ -331,6 +340,7 @@ int main(int argc, char** argv) {
   std::printf("idle compaction %.1f s (%llu partitions: memtables flushed, level-0 files merged into level 1, "
               "as `ledger project` does when quiet)\n",
               Seconds(t0), static_cast<unsigned long long>(settled));
+  std::printf("(now: %s)\n", SortedRuns(*store).c_str());
   MeasureAnswers(store.get(), a.accounts, midway);
   return 0;
 }
