@@ -107,11 +107,6 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
                                             rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
                                             rocksdb::kLZ4Compression};
   r.family_options.write_buffer_size = 32u << 20;
-  // Each level-0 file holds nearly every account when events are spread over all of
-  // them, so an answer seeks in each: merge them into level 1 from two on (RocksDB's
-  // default is four). ledger_bench: answers right after a 1M-event projection p99 47-94
-  // -> 43-44 us, the projection's rate and CPU unchanged.
-  r.family_options.level0_file_num_compaction_trigger = 2;
   // Most point lookups miss (is this event id new? is there state yet?): a memtable
   // bloom filter answers those without walking the skip list.
   r.family_options.memtable_prefix_bloom_size_ratio = 0.1;

@@ -155,7 +155,7 @@ TEST_F(StoreTest, IdleCompactorMergesLevel0OnceTheStoreIsQuiet) {
   auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
   ASSERT_TRUE(store.ok()) << store.status().message();
   // A little more than one 32 MiB memtable: one flush, so one level-0 file, which
-  // RocksDB leaves there (it merges level 0 from two files on), and less than
+  // RocksDB leaves there (it merges level 0 from four files on), and less than
   // kFlushFromBytes left in the memtable.
   const std::string value(1024, 'v');
   for (int b = 0; b < 9; ++b) {
