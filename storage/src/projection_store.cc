@@ -278,6 +278,7 @@ Status ProjectionStore::Scan(
       break;
     }
   }
+  if (it->status().ok()) return Status::Ok();  // the message only when needed: answers scan
   return FromRocks(it->status(), "scanning partition " + std::to_string(partition));
 }
 
@@ -298,6 +299,7 @@ Status ProjectionStore::ScanAccountGroup(
       break;
     }
   }
+  if (it->status().ok()) return Status::Ok();  // the message only when needed: every answer comes here
   return FromRocks(it->status(), "reading account " + std::string(account) + " in partition " +
                                      std::to_string(partition));
 }
