@@ -94,6 +94,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         failure_ = s;
         break;
       }
+      NoticeCatchingUp();
       if ((options_.stop_when_caught_up || options_.stop_at) && CaughtUp()) break;
       if (StoreSwitched()) {
         spdlog::info("{} now names another store; stopping to move over", options_.data_dir_link);
@@ -181,6 +182,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       break;
     }
     if (!failure_.ok()) return failure_;
+    last_batch_full_ = messages.size() >= options_.max_batch;
     const auto apply_start = Clock::now();
     Status applied = ApplyBatch(messages);
     if (metrics_ && !messages.empty()) {
@@ -468,6 +470,21 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     return !ec && now.string() != store_->dir();
   }
 
+  // A full batch means a backlog; the first batch that leaves every assigned partition
+  // at its high watermark (as last fetched) ends it, and on_caught_up is called: once
+  // per backlog.
+  void NoticeCatchingUp() {
+    if (last_batch_full_) behind_ = true;
+    if (!behind_ || next_.empty()) return;
+    for (const auto& [p, next] : next_) {
+      int64_t low = 0, high = -1;
+      consumer_->get_watermark_offsets(std::string(kEventsTopic), p, &low, &high);
+      if (high < 0 || next < high) return;
+    }
+    behind_ = false;
+    if (options_.on_caught_up) options_.on_caught_up();
+  }
+
   bool CaughtUp() const {
     if (target_.empty() || !reference_->CaughtUp()) return false;
     for (const auto& [p, high] : target_) {
@@ -491,9 +508,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   std::unique_ptr<ReferenceFollower> reference_;
   std::map<int, int64_t> next_;    // assigned partition -> next offset to apply
   std::map<int, int64_t> target_;  // assigned partition -> high watermark at assignment
-  std::map<int, SeenFilter> seen_;
+  std::map<int, SeenFilter> seen_;  // assigned partition -> the event ids it has stored
   // Events applied since the metrics were last updated, by event type and outcome.
-  std::array<std::array<uint64_t, 3>, static_cast<size_t>(fb::Event::MAX) + 1> outcome_counts_{};  // assigned partition -> the event ids it has stored
+  std::array<std::array<uint64_t, 3>, static_cast<size_t>(fb::Event::MAX) + 1> outcome_counts_{};
   size_t batch_events_ = 0;
   int64_t batch_oldest_ = std::numeric_limits<int64_t>::max();  // record time, ms
   int64_t in_flight_oldest_ = std::numeric_limits<int64_t>::max();
@@ -502,6 +519,8 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   Status failure_;
   const std::atomic<bool>* stop_ = nullptr;  // the caller's, during Run
   bool waiting_for_disk_ = false;            // WaitForDiskSpace is waiting
+  bool last_batch_full_ = false;             // the last ConsumeBatch reached max_batch
+  bool behind_ = false;                      // in a backlog (NoticeCatchingUp)
 };
 
 Projector::Projector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

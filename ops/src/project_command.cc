@@ -89,6 +89,7 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   po.stop_when_caught_up = options.until_caught_up;
   po.data_dir_link = common.data_dir;
   po.min_free_disk_bytes = options.min_free_disk_mib << 20;
+  if (compactor) po.on_caught_up = [c = compactor.get()] { c->WriterCaughtUp(); };
   auto projector = Projector::Create(po, store->get(), &metrics);
   if (!projector.ok()) {
     err << "ledger project: " << projector.status().message() << "\n";

@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "ledger/commands.h"
+#include "ledger/idle_compactor.h"
 #include "ledger/projector.h"
 #include "ledger/store_layout.h"
 
@@ -52,6 +53,9 @@ int RunRebuild(const CommonOptions& common, std::ostream& out, std::ostream& err
       return kExitUnavailable;
     }
     totals = (*projector)->totals();
+    // The replay left memtables and level-0 files: merge them before the switch, so that
+    // the new generation answers as fast as a settled one from its first question.
+    IdleCompactor::Settle(store->get());
   }
   if (Status s = SwitchGeneration(common.data_dir, next); !s.ok()) {
     err << "ledger rebuild: " << s.message() << "\n";

@@ -5,6 +5,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <utility>
+
 namespace ledger {
 
 IdleCompactor::IdleCompactor(ProjectionStore* store, std::chrono::milliseconds quiet_for)
@@ -17,6 +19,14 @@ IdleCompactor::~IdleCompactor() {
   }
   wake_.notify_all();
   thread_.join();
+}
+
+void IdleCompactor::WriterCaughtUp() {
+  {
+    std::lock_guard lock(mu_);
+    caught_up_ = true;
+  }
+  wake_.notify_all();
 }
 
 uint64_t IdleCompactor::compactions() const {
@@ -46,18 +56,27 @@ void IdleCompactor::Loop() {
   auto last_change = Clock::now();
   bool compacted = false;  // a store opened with level-0 files gets its look too
   std::unique_lock lock(mu_);
-  while (!wake_.wait_for(lock, quiet_for_ / 4, [this] { return stop_; })) {
+  for (;;) {
+    wake_.wait_for(lock, quiet_for_ / 4, [this] { return stop_ || caught_up_; });
+    if (stop_) break;
+    const bool caught_up = std::exchange(caught_up_, false);
     if (const uint64_t now = store_->writes(); now != seen) {
       seen = now;
       last_change = Clock::now();
       compacted = false;
+      if (!caught_up) continue;
+    } else if (!caught_up && (compacted || Clock::now() - last_change < quiet_for_)) {
       continue;
     }
-    if (compacted || Clock::now() - last_change < quiet_for_) continue;
     compacted = true;
     lock.unlock();
+    const auto start = Clock::now();
     const uint64_t done = Settle(store_);
-    if (done > 0) spdlog::info("idle: merged the level-0 files of {} partition(s) into level 1", done);
+    if (done > 0) {
+      spdlog::info("{}: merged the level-0 files of {} partition(s) into level 1 in {:.1f} s",
+                   caught_up ? "caught up" : "idle", done,
+                   std::chrono::duration<double>(Clock::now() - start).count());
+    }
     lock.lock();
     compactions_ += done;
   }

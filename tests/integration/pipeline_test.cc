@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 
@@ -49,11 +50,14 @@ class Pipeline : public testing::Test {
   }
 
   // Projects everything there is into the store, then stops.
-  ProjectorTotals Project(ProjectionStore* store) {
+  ProjectorTotals Project(ProjectionStore* store, std::function<void()> on_caught_up = nullptr,
+                          size_t max_batch = ProjectorOptions().max_batch) {
     ProjectorOptions o;
     o.kafka = settings_;
     o.group_id = "pipeline-test-" + run_;
     o.stop_when_caught_up = true;
+    o.on_caught_up = std::move(on_caught_up);
+    o.max_batch = max_batch;
     auto p = Projector::Create(o, store, nullptr);
     EXPECT_TRUE(p.ok()) << p.status().message();
     std::atomic<bool> stop{false};
@@ -86,6 +90,28 @@ class Pipeline : public testing::Test {
   std::filesystem::path dir_;
   std::unique_ptr<EventCodec> codec_;
 };
+
+TEST_F(Pipeline, ProjectorSaysWhenItCaughtUpAfterABacklogButNotAfterATrickle) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 200; ++i) {
+    lines.push_back(Line("AccountOpened", "CU" + run_ + "-" + std::to_string(i), R"({"name":"n"})", i + 1));
+  }
+  Publish(lines);
+  auto store = ProjectionStore::Open(dir_.string(), ProjectionStore::Mode::kReadWrite);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  int said = 0;
+  constexpr size_t kBatch = 50;  // 200 events (and the topic's others): full batches
+  ProjectorTotals backlog = Project(store->get(), [&] { ++said; }, kBatch);
+  EXPECT_GE(backlog.consumed, lines.size());
+  EXPECT_EQ(said, 1);
+
+  said = 0;
+  Publish({Line("AccountOpened", "CU" + run_ + "-late", R"({"name":"n"})", 1000)});
+  ProjectorTotals trickle = Project(store->get(), [&] { ++said; }, kBatch);
+  EXPECT_LT(trickle.consumed, kBatch);
+  EXPECT_EQ(said, 0);
+  EXPECT_TRUE((*LedgerView::Create(store->get()))->LocateAccount("CU" + run_ + "-late")->has_value());
+}
 
 TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
   constexpr int kAccounts = 300;

@@ -151,33 +151,57 @@ TEST_F(StoreTest, AStoreOfAnotherKeyLayoutIsRefusedWithTheRemedy) {
   }
 }
 
-TEST_F(StoreTest, IdleCompactorMergesLevel0OnceTheStoreIsQuiet) {
-  auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
-  ASSERT_TRUE(store.ok()) << store.status().message();
-  // A little more than one 32 MiB memtable: one flush, so one level-0 file, which
-  // RocksDB leaves there (it merges level 0 from four files on), and less than
-  // kFlushFromBytes left in the memtable.
-  const std::string value(1024, 'v');
+// Polls `done` for up to 10 s.
+bool WaitFor(const std::function<bool()>& done) {
+  for (int i = 0; i < 200 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return done();
+}
+
+// Writes a little more than one 32 MiB memtable to partition 0 (accounts A-0 to
+// A-33499): one flush, so one level-0 file, which RocksDB leaves there (it merges level 0
+// from four files on), and less than kFlushFromBytes left in the memtable.
+void LeaveOneLevel0File(ProjectionStore* store, const std::string& value) {
   for (int b = 0; b < 9; ++b) {
-    StagedBatch batch(store->get());
+    StagedBatch batch(store);
     for (int i = 0; i < (b < 8 ? 4000 : 1500); ++i) {
       batch.Put(0, keys::Account("A-" + std::to_string(b * 4000 + i)), value);
     }
     ASSERT_TRUE(batch.Commit().ok());
   }
-  auto wait_for = [](const std::function<bool()>& done) {
-    for (int i = 0; i < 200 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    return done();
-  };
-  ASSERT_TRUE(wait_for([&] { return (*store)->Level0Files(0) > 0; }));
+  ASSERT_TRUE(WaitFor([&] { return store->Level0Files(0) > 0; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  ASSERT_EQ((*store)->Level0Files(0), 1);
-  ASSERT_LT((*store)->MemtableBytes(0), IdleCompactor::kFlushFromBytes);
+  ASSERT_EQ(store->Level0Files(0), 1);
+  ASSERT_LT(store->MemtableBytes(0), IdleCompactor::kFlushFromBytes);
+}
+
+TEST_F(StoreTest, IdleCompactorMergesLevel0OnceTheStoreIsQuiet) {
+  auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  const std::string value(1024, 'v');
+  ASSERT_NO_FATAL_FAILURE(LeaveOneLevel0File(store->get(), value));
   IdleCompactor compactor(store->get(), std::chrono::milliseconds(200));
-  ASSERT_TRUE(wait_for([&] { return compactor.compactions() >= 1; }));
+  ASSERT_TRUE(WaitFor([&] { return compactor.compactions() >= 1; }));
   EXPECT_EQ((*store)->Level0Files(0), 0);
   EXPECT_EQ(**(*store)->Get(0, keys::Account("A-0")), value);
   EXPECT_EQ(**(*store)->Get(0, keys::Account("A-33499")), value);
+}
+
+TEST_F(StoreTest, IdleCompactorSettlesAtOnceWhenTheWriterCatchesUp) {
+  auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  // Quiet for an hour never comes during the test: only WriterCaughtUp can settle.
+  IdleCompactor compactor(store->get(), std::chrono::hours(1));
+  const std::string value(1024, 'w');
+  ASSERT_NO_FATAL_FAILURE(LeaveOneLevel0File(store->get(), value));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(compactor.compactions(), 0u);
+  compactor.WriterCaughtUp();
+  ASSERT_TRUE(WaitFor([&] { return compactor.compactions() >= 1; }));
+  EXPECT_EQ((*store)->Level0Files(0), 0);
+  EXPECT_EQ(**(*store)->Get(0, keys::Account("A-33499")), value);
+  // Once: nothing more to do until the next backlog.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(compactor.compactions(), 1u);
 }
 
 TEST_F(StoreTest, ReadOnlyOpenOfAMissingStoreSaysSo) {

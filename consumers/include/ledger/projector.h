@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <memory>
@@ -50,6 +51,11 @@ struct ProjectorOptions {
   // {kind="disk_full"}), and resumes when space is back. RocksDB's own handling of a
   // write that finds the disk full is an abort in Debian's build. 0: no check.
   uint64_t min_free_disk_bytes = 64ull << 20;
+  // Called, in the projector's thread, when it has caught up after a backlog: a batch
+  // filled to max_batch, then a batch after which every assigned partition stands at
+  // its high watermark. Once per backlog, never for a trickle of small batches. The
+  // moment to tidy the store for answers (IdleCompactor::WriterCaughtUp). Must be quick.
+  std::function<void()> on_caught_up;
   // Send undecodable messages to the dead-letter topic (false: only count them, for a
   // replay that must leave no trace).
   bool send_dead_letters = true;

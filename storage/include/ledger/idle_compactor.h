@@ -1,10 +1,12 @@
-// Keeps a quiet store in its best shape for answers. Each memtable flush adds a level-0
-// file, and RocksDB merges them into level 1 only once there are four: until then every
-// lookup probes each of them, and the memtable too. When the store has had no write for
-// a while (the projector is caught up), IdleCompactor flushes a memtable of some size and
-// merges the level-0 files at once, leaving one sorted run per level; under steady
-// ingest RocksDB's own compactions do the work as usual. It rewrites level 1 at most
-// once per kFlushFromBytes written to a partition, and only when the store is quiet.
+// Keeps a store that is done with a burst of writes in its best shape for answers. Each
+// memtable flush adds a level-0 file, and RocksDB merges them into level 1 only once
+// there are four: until then every lookup probes each of them, and the memtable too.
+// When the writer says it has caught up after a backlog (WriterCaughtUp), or the store
+// has had no write for a while, IdleCompactor flushes a memtable of some size and merges
+// the level-0 files at once, leaving one sorted run per level; under steady ingest
+// RocksDB's own compactions do the work as usual. It rewrites level 1 only after a
+// backlog or when the store is quiet, and only for a partition with level-0 files or at
+// least kFlushFromBytes in its memtable.
 #pragma once
 
 #include <chrono>
@@ -28,6 +30,11 @@ class IdleCompactor {
   IdleCompactor(const IdleCompactor&) = delete;
   IdleCompactor& operator=(const IdleCompactor&) = delete;
 
+  // The writer has caught up after a backlog (ProjectorOptions::on_caught_up): settle
+  // now, in the compactor's thread, instead of waiting for quiet. Returns at once.
+  // Thread-safe.
+  void WriterCaughtUp();
+
   // Idle compactions done so far (a partition each). Thread-safe.
   uint64_t compactions() const;
 
@@ -47,6 +54,7 @@ class IdleCompactor {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;
+  bool caught_up_ = false;  // WriterCaughtUp was called: settle at once
   uint64_t compactions_ = 0;
   std::thread thread_;
 };
