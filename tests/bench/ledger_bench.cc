@@ -4,12 +4,14 @@
 // on the resulting store.
 //
 // Usage: ledger_bench --brokers HOST:PORT [--events 1000000] [--accounts 20000] [--dir D]
+//                     [--ingest-rate 5000] [--ingest-warmup 60]
 //        ledger_bench --queries-only [--accounts 20000] [--dir D]   (no broker: the
 //        questions alone, on the store a full run left in D)
 // Meant for a broker of its own (tests/bench/run_bench.sh starts one): it publishes into
 // ledger.events.
 #include <librdkafka/rdkafkacpp.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -51,6 +53,8 @@ struct Args {
   int accounts = 20000;
   std::string dir = "/tmp/ledger-bench-store";
   bool queries_only = false;  // only step 5, on the store a previous run left in --dir
+  int ingest_rate = 5000;     // step 6: events/s published while answering (0: skip)
+  int ingest_warmup = 60;     // step 6: seconds of ingest before the answers are timed
 };
 
 // A plain consumer-group member reading ledger.events to the end, touching every byte:
@@ -203,6 +207,8 @@ int main(int argc, char** argv) {
     else if (k == "--events") a.events = std::atol(argv[i + 1]);
     else if (k == "--accounts") a.accounts = std::atoi(argv[i + 1]);
     else if (k == "--dir") a.dir = argv[i + 1];
+    else if (k == "--ingest-rate") a.ingest_rate = std::atoi(argv[i + 1]);
+    else if (k == "--ingest-warmup") a.ingest_warmup = std::atoi(argv[i + 1]);
     else { std::cerr << "unknown option " << k << "\n"; return 64; }
   }
   const std::string midway_file = a.dir + ".midway";
@@ -300,12 +306,13 @@ int main(int argc, char** argv) {
   // 4. Project into a fresh store, with the compactor `ledger project` runs beside it.
   std::filesystem::remove_all(a.dir);
   auto store = std::move(*ledger::ProjectionStore::Open(a.dir, ledger::ProjectionStore::Mode::kReadWrite));
-  ledger::IdleCompactor compactor(store.get(), std::chrono::seconds(30));  // --compact-when-idle 30
+  // --compact-when-idle 30
+  auto compactor = std::make_unique<ledger::IdleCompactor>(store.get(), std::chrono::seconds(30));
   ledger::ProjectorOptions po;
   po.kafka = kafka;
   po.group_id = "bench-project-" + std::to_string(::getpid());
   po.stop_when_caught_up = true;
-  po.on_caught_up = [&compactor] { compactor.WriterCaughtUp(); };
+  po.on_caught_up = [&compactor] { compactor->WriterCaughtUp(); };
   auto projector = std::move(*ledger::Projector::Create(po, store.get(), nullptr));
   std::atomic<bool> stop{false};
   t0 = Clock::now();
@@ -336,12 +343,72 @@ int main(int argc, char** argv) {
     return files > 0 || store->IntProperty("rocksdb.num-running-compactions") > 0 ||
            store->IntProperty("rocksdb.num-running-flushes") > 0;
   };
-  while (Seconds(caught_up) < 120 && (compactor.compactions() == 0 || busy())) {
+  while (Seconds(caught_up) < 120 && (compactor->compactions() == 0 || busy())) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::printf("settled        by %.1f s after catching up (%llu partitions merged by the compactor; now %s)\n",
-              Seconds(caught_up), static_cast<unsigned long long>(compactor.compactions()),
+              Seconds(caught_up), static_cast<unsigned long long>(compactor->compactions()),
               SortedRuns(*store).c_str());
   MeasureAnswers(store.get(), a.accounts, midway);
+
+  // 6. Answers during steady ingest: the synthetic stream goes on at --ingest-rate
+  // events/s and a projector follows it (the same group and store, so it resumes where
+  // step 4 stopped), set up as `ledger project --http-listen` sets itself up (the store's
+  // background work and the projecting thread below the answers; the publisher, which
+  // stands for the upstream systems, too). Timed after --ingest-warmup seconds, once
+  // memtables and level-0 files come and go as they do under steady load.
+  if (a.ingest_rate > 0) {
+    projector.reset();
+    compactor.reset();
+    store.reset();
+    ledger::StoreOptions serving;
+    serving.background_priority = ledger::StoreOptions::BackgroundPriority::kBelowQueries;
+    store = std::move(*ledger::ProjectionStore::Open(a.dir, ledger::ProjectionStore::Mode::kReadWrite, serving));
+    compactor = std::make_unique<ledger::IdleCompactor>(store.get(), std::chrono::seconds(30));
+    std::atomic<bool> stop_ingest{false};
+    ledger::ProjectorOptions follow = po;
+    follow.stop_when_caught_up = false;
+    auto follower = std::move(*ledger::Projector::Create(follow, store.get(), nullptr));
+    auto below_answers = [] { setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10); };
+    std::thread projecting([&] {
+      below_answers();
+      if (auto s = follower->Run(stop_ingest); !s.ok()) std::cerr << "projector: " << s.message() << "\n";
+    });
+    std::atomic<uint64_t> sent{0};
+    std::thread publishing([&] {
+      below_answers();
+      const int per_tick = std::max(1, a.ingest_rate / 100);
+      for (auto tick = Clock::now(); !stop_ingest.load(); std::this_thread::sleep_until(tick)) {
+        tick += std::chrono::milliseconds(10);
+        for (int i = 0; i < per_tick; ++i) {
+          auto e = codec->FromJson(stream.Next(), 0);
+          if (!e.ok() || !pub->Send(*e, ++sent).ok()) { std::cerr << "ingest: send failed\n"; return; }
+        }
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::seconds(a.ingest_warmup));
+    // Events projected so far: the sum of the stored offsets (totals() is the projector
+    // thread's own).
+    auto projected = [&store] {
+      int64_t n = 0;
+      for (int p : store->Partitions()) {
+        if (auto next = store->NextOffset(p); next.ok() && next->has_value()) n += **next;
+      }
+      return n;
+    };
+    const uint64_t sent_before = sent;
+    const int64_t projected_before = projected();
+    t0 = Clock::now();
+    std::printf("during ingest  of %d events/s, after %d s of it (%s):\n", a.ingest_rate, a.ingest_warmup,
+                SortedRuns(*store).c_str());
+    MeasureAnswers(store.get(), a.accounts, midway);
+    const double measured_s = Seconds(t0);
+    std::printf("(meanwhile %.0f events/s published and %.0f projected; now %s)\n", (sent - sent_before) / measured_s,
+                (projected() - projected_before) / measured_s, SortedRuns(*store).c_str());
+    stop_ingest = true;
+    publishing.join();
+    projecting.join();
+    if (!pub->Flush(std::chrono::seconds(30)).failed.empty()) std::cerr << "ingest: some events undelivered\n";
+  }
   return 0;
 }
