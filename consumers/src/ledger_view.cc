@@ -393,16 +393,15 @@ Result<std::optional<std::string>> LedgerView::VersionAt(int p, const std::strin
                                                          std::optional<std::string> current, Millis known_at) const {
   if (known_at == kForever || !current) return current;
   if (auto r = RecordedAtOf(*current); r && *r <= known_at) return current;
-  // The version superseded first after R, if it was recorded by R.
-  std::optional<std::string> found;
-  Status s = store_->Scan(p, keys::HistoryPrefix(key), [&](std::string_view k, std::string_view v) {
-    const Millis superseded = keys::DecodeOffset(k.substr(k.size() - 8));
-    if (superseded <= known_at) return true;
-    if (auto r = RecordedAtOf(v); r && *r <= known_at) found = std::string(v);
-    return false;
-  });
-  if (!s.ok()) return s;
-  return found;
+  // The version superseded first after R, if it was recorded by R: one seek into the
+  // key's history (record times are never negative).
+  auto first = store_->FirstInGroup(p, keys::History(key, std::max<Millis>(known_at + 1, 0)));
+  if (!first.ok()) return first.status();
+  if (!*first) return std::optional<std::string>();
+  if (auto r = RecordedAtOf((*first)->second); r && *r <= known_at) {
+    return std::optional<std::string>(std::move((*first)->second));
+  }
+  return std::optional<std::string>();
 }
 
 namespace {

@@ -81,6 +81,13 @@ std::string HistoryPrefix(std::string_view key) {
   k.append(key);
   return k;
 }
+std::string_view HistoryOf(std::string_view key) {
+  if (key.size() < 1 + 4 + 8 || key.front() != 'H') return {};
+  uint32_t n = 0;
+  for (int i = 1; i <= 4; ++i) n = n << 8 | static_cast<unsigned char>(key[i]);
+  if (key.size() != size_t{1} + 4 + n + 8) return {};
+  return key.substr(0, 1 + 4 + n);
+}
 std::string History(std::string_view key, int64_t superseded_at) {
   return HistoryPrefix(key) + EncodeOffset(superseded_at);
 }

@@ -39,17 +39,24 @@ std::optional<int> PartitionOf(const std::string& family) {
 }
 
 // The prefix of the store's bloom filters: an account group's ('A' + account, for the
-// account's key and its group of facts; keys.h). Other keys are outside its domain and
-// filtered by whole key only.
-class AccountGroupPrefix : public rocksdb::SliceTransform {
+// account's key and its group of facts) or one entity's history ('H', length, entity
+// key, for its superseded versions; keys.h). Other keys are outside its domain and
+// filtered by whole key only. (".1" filtered account groups only; RocksDB reads the
+// files it wrote without their prefix filters.)
+class GroupPrefix : public rocksdb::SliceTransform {
  public:
-  const char* Name() const override { return "ledger.AccountGroup.1"; }
+  const char* Name() const override { return "ledger.AccountGroupAndHistory.1"; }
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    const std::string_view g = keys::AccountGroupOf(std::string_view(key.data(), key.size()));
+    const std::string_view g = Group(key);
     return rocksdb::Slice(g.data(), g.size());
   }
-  bool InDomain(const rocksdb::Slice& key) const override {
-    return !keys::AccountGroupOf(std::string_view(key.data(), key.size())).empty();
+  bool InDomain(const rocksdb::Slice& key) const override { return !Group(key).empty(); }
+
+ private:
+  static std::string_view Group(const rocksdb::Slice& key) {
+    const std::string_view k(key.data(), key.size());
+    const std::string_view account = keys::AccountGroupOf(k);
+    return account.empty() ? keys::HistoryOf(k) : account;
   }
 };
 
@@ -110,10 +117,11 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
   // Most point lookups miss (is this event id new? is there state yet?): a memtable
   // bloom filter answers those without walking the skip list.
   r.family_options.memtable_prefix_bloom_size_ratio = 0.1;
-  // Account groups are read by prefix (ScanAccountGroup): a memtable or file without the
-  // account is skipped by its prefix bloom filter. Every other iterator seeks in total
-  // order. Files written before this extractor (or with another) are read without it.
-  r.family_options.prefix_extractor = std::make_shared<AccountGroupPrefix>();
+  // Account groups and histories are read by prefix (ScanAccountGroup, FirstInGroup): a
+  // memtable or file without the group is skipped by its prefix bloom filter. Every
+  // other iterator seeks in total order. Files written before this extractor (or with
+  // another) are read without it.
+  r.family_options.prefix_extractor = std::make_shared<GroupPrefix>();
   r.family_options.memtable_whole_key_filtering = true;
 
   r.options = rocksdb::Options(rocksdb::DBOptions(), r.family_options);
@@ -302,6 +310,23 @@ Status ProjectionStore::ScanAccountGroup(
   if (it->status().ok()) return Status::Ok();  // the message only when needed: every answer comes here
   return FromRocks(it->status(), "reading account " + std::string(account) + " in partition " +
                                      std::to_string(partition));
+}
+
+Result<std::optional<std::pair<std::string, std::string>>> ProjectionStore::FirstInGroup(
+    int partition, std::string_view start) const {
+  using Found = std::optional<std::pair<std::string, std::string>>;
+  if (keys::AccountGroupOf(start).empty() && keys::HistoryOf(start).empty()) {
+    return Status::InvalidInput("FirstInGroup: the start key is in no account group or history");
+  }
+  auto* h = Family(partition);
+  if (h == nullptr) return Found();
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;  // the group's prefix: bloom filters skip what lacks it
+  std::unique_ptr<rocksdb::Iterator> it(rocks_->db->NewIterator(ro, h));
+  it->Seek(rocksdb::Slice(start.data(), start.size()));
+  if (it->Valid()) return Found(std::in_place, it->key().ToString(), it->value().ToString());
+  if (it->status().ok()) return Found();
+  return FromRocks(it->status(), "reading partition " + std::to_string(partition));
 }
 
 Status ProjectionStore::Write(const std::map<int, std::vector<KeyValue>>& puts) {

@@ -88,6 +88,12 @@ TEST(KeysTest, AnAccountsEntitlementFactsSortTogetherRightAfterItsOwnKey) {
     EXPECT_EQ(keys::AccountGroupOf(k), keys::Account(k.starts_with(keys::Account("ACME2")) ? "ACME2" : "ACME"));
   }
   EXPECT_EQ(keys::AccountGroupOf(keys::Case("ACME", "K-1")), "");
+  const std::string g = keys::Agreement("ACME", "AG-1");
+  EXPECT_EQ(keys::HistoryOf(keys::History(g, 42)), keys::HistoryPrefix(g));
+  EXPECT_EQ(keys::HistoryOf(keys::HistoryPrefix(g)), "");  // no time: not a history key
+  EXPECT_EQ(keys::HistoryOf(keys::History(g, 42) + "x"), "");
+  EXPECT_EQ(keys::HistoryOf(g), "");
+  EXPECT_EQ(keys::AccountGroupOf(keys::History(g, 42)), "");
   EXPECT_TRUE(keys::Agreement("ACME", "AG-9").starts_with(keys::AgreementPrefix("ACME")));
   EXPECT_FALSE(keys::Agreement("ACME2", "AG-1").starts_with(keys::AgreementPrefix("ACME")));
   // Other kinds keep their own ranges, across accounts.
@@ -254,6 +260,33 @@ TEST_F(StoreTest, MultiGetPassesEachPresentValueWithItsIndex) {
 
 // An account's group is read by prefix (bloom filters on 'A' + account skip the files
 // without it), while every other scan still sees all keys in order, in every file.
+TEST_F(StoreTest, FirstInGroupSeeksOneHistoryAcrossFilesAndStopsAtItsEnd) {
+  auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  const std::string g1 = keys::Agreement("ACME", "AG-1"), g10 = keys::Agreement("ACME", "AG-10");
+  StagedBatch batch(store->get());
+  batch.Put(2, keys::History(g1, 100), "g1 until 100");
+  batch.Put(2, keys::History(g10, 150), "g10 until 150");  // sorts right after g1's history
+  ASSERT_TRUE(batch.Commit().ok());
+  ASSERT_TRUE((*store)->CompactLevel0(2, 0).ok());  // into a file
+  batch.Put(2, keys::History(g1, 200), "g1 until 200");
+  ASSERT_TRUE(batch.Commit().ok());  // in the memtable
+
+  auto first = [&](std::string_view start) -> std::string {
+    auto r = (*store)->FirstInGroup(2, start);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() && r->has_value() ? (*r)->first + "=" + (*r)->second : "none";
+  };
+  EXPECT_EQ(first(keys::History(g1, 0)), keys::History(g1, 100) + "=g1 until 100");
+  EXPECT_EQ(first(keys::History(g1, 101)), keys::History(g1, 200) + "=g1 until 200");
+  EXPECT_EQ(first(keys::History(g1, 201)), "none");  // not g10's, the next key
+  EXPECT_EQ(first(keys::History(g10, 0)), keys::History(g10, 150) + "=g10 until 150");
+  EXPECT_EQ(first(keys::History(keys::Agreement("ACME", "AG-2"), 0)), "none");
+  EXPECT_EQ(first(keys::Account("ACME")), "none");  // an account group: none stored
+  auto outside = (*store)->FirstInGroup(2, keys::Case("ACME", "K-1"));
+  EXPECT_EQ(outside.status().code(), Status::Code::kInvalidInput);
+}
+
 TEST_F(StoreTest, ScanAccountGroupReadsOneAccountAcrossFilesAndOtherScansSeeEverything) {
   auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
   ASSERT_TRUE(store.ok()) << store.status().message();

@@ -70,6 +70,10 @@ std::string_view IdOf(std::string_view key);
 // bytes BE). The versions of one key are contiguous and ordered by that time.
 std::string History(std::string_view key, int64_t superseded_at);
 std::string HistoryPrefix(std::string_view key);
+// HistoryPrefix(entity) for a history key (every version of one entity); empty for any
+// other key. The store's prefix bloom filters are built on it and on AccountGroupOf
+// (ProjectionStore::FirstInGroup).
+std::string_view HistoryOf(std::string_view key);
 
 std::string SeenEvent(const UuidBytes& id);
 std::string EventLog(std::string_view account, int64_t offset);

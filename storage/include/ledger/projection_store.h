@@ -13,6 +13,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -95,6 +96,13 @@ class ProjectionStore {
   // iterator reports an error.
   Status ScanAccountGroup(int partition, std::string_view account,
                           const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
+
+  // The first key at or after `start` in start's group (an account group, or one
+  // entity's history: keys::AccountGroupOf, keys::HistoryOf), with its value; nullopt
+  // when the group has none there. One seek, for "the version of this entity superseded
+  // first after T"; bloom filters skip the memtables and files without the group. Fails
+  // if `start` is in no group, or on a read error.
+  Result<std::optional<std::pair<std::string, std::string>>> FirstInGroup(int partition, std::string_view start) const;
 
   // Writes every put of every partition atomically (one WriteBatch), from views the
   // caller keeps alive during the call; each partition's puts in key order (the
