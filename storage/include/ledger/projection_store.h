@@ -13,8 +13,8 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
-#include <utility>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ledger/status.h"
