@@ -38,6 +38,16 @@ std::optional<int> PartitionOf(const std::string& family) {
   return std::atoi(family.c_str() + 1);
 }
 
+// The first key after the group `start` is in (an account group or one entity's
+// history, as FirstInGroup checks).
+std::string GroupEnd(std::string_view start) {
+  if (!keys::AccountGroupOf(start).empty()) return keys::AccountGroupEnd(keys::AccountOf(start));
+  std::string end(keys::HistoryOf(start));  // 'H', length, key: ends in the key's last byte
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+  if (!end.empty()) ++end.back();
+  return end;
+}
+
 // The prefix of the store's bloom filters: an account group's ('A' + account, for the
 // account's key and its group of facts) or one entity's history ('H', length, entity
 // key, for its superseded versions; keys.h). Other keys are outside its domain and
@@ -46,9 +56,12 @@ std::optional<int> PartitionOf(const std::string& family) {
 class GroupPrefix : public rocksdb::SliceTransform {
  public:
   const char* Name() const override { return "ledger.AccountGroupAndHistory.1"; }
+  // RocksDB's iterators also ask for the prefix of keys outside the domain (the key a
+  // group's seek ends on, under prefix_same_as_start) and compare it: an empty prefix
+  // there, but never a null one (Debian's build asserts on comparing that).
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
     const std::string_view g = Group(key);
-    return rocksdb::Slice(g.data(), g.size());
+    return g.empty() ? rocksdb::Slice(key.data(), 0) : rocksdb::Slice(g.data(), g.size());
   }
   bool InDomain(const rocksdb::Slice& key) const override { return !Group(key).empty(); }
 
@@ -322,6 +335,9 @@ Result<std::optional<std::pair<std::string, std::string>>> ProjectionStore::Firs
   if (h == nullptr) return Found();
   rocksdb::ReadOptions ro;
   ro.prefix_same_as_start = true;  // the group's prefix: bloom filters skip what lacks it
+  const std::string end = GroupEnd(start);
+  const rocksdb::Slice upper(end);
+  ro.iterate_upper_bound = &upper;  // not even a step past the group
   std::unique_ptr<rocksdb::Iterator> it(rocks_->db->NewIterator(ro, h));
   it->Seek(rocksdb::Slice(start.data(), start.size()));
   if (it->Valid()) return Found(std::in_place, it->key().ToString(), it->value().ToString());
