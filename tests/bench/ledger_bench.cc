@@ -10,6 +10,7 @@
 // Meant for a broker of its own (tests/bench/run_bench.sh starts one): it publishes into
 // ledger.events.
 #include <librdkafka/rdkafkacpp.h>
+#include <rocksdb/env.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -157,8 +158,11 @@ void MeasureMachineNoise(double median_us, int samples) {
 // In-process entitlement questions on a projected store, timed one by one: twice now
 // (the first pass reads what the block cache does not hold yet, the second is the steady
 // state of a serving process), then as known at `midway` (a record time midway through
-// publishing, which reads entity versions).
-void MeasureAnswers(const ledger::ProjectionStore* store, int accounts, ledger::Millis midway) {
+// publishing, which reads entity versions). With Timeline::kBySecond the first pass's
+// figures are also printed for each second of it (while the store changes under it).
+enum class Timeline { kNo, kBySecond };
+void MeasureAnswers(const ledger::ProjectionStore* store, int accounts, ledger::Millis midway,
+                    Timeline timeline = Timeline::kNo) {
   auto view = std::move(*ledger::LedgerView::Create(store));
   std::mt19937_64 rng(7);
   const auto& products = ledger::test_support::SyntheticStream::Products();
@@ -166,12 +170,14 @@ void MeasureAnswers(const ledger::ProjectionStore* store, int accounts, ledger::
   constexpr int kQueries = 200000;
   std::vector<double> us;
   us.reserve(kQueries);
+  std::vector<std::pair<int, double>> by_second;  // (second of the first pass, us)
   double warm_median = 0;
   // With reasons, version phase, service level for a severity, languages, consent.
   const std::pair<const char*, ledger::Millis> passes[] = {
       {"query         ", ledger::kForever}, {"query again   ", ledger::kForever}, {"query known-at", midway}};
   for (const auto& [title, known_at] : passes) {
     us.clear();
+    const auto pass_start = Clock::now();
     int entitled = 0;
     size_t reasons = 0;
     for (int i = 0; i < kQueries; ++i) {
@@ -182,6 +188,9 @@ void MeasureAnswers(const ledger::ProjectionStore* store, int accounts, ledger::
       auto q0 = Clock::now();
       auto ans = view->Entitlement(q);
       us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - q0).count());
+      if (timeline == Timeline::kBySecond && &title == &passes[0].first) {
+        by_second.emplace_back(static_cast<int>(Seconds(pass_start)), us.back());
+      }
       if (ans.ok() && ans->entitled) ++entitled;
       if (ans.ok()) reasons += ans->reasons.size();
     }
@@ -189,6 +198,14 @@ void MeasureAnswers(const ledger::ProjectionStore* store, int accounts, ledger::
     if (&title == &passes[1].first) warm_median = us[us.size() / 2];
     std::printf("%s %s over %d entitlement questions (%d entitled, %.1f reasons each)\n", title, figures.c_str(),
                 kQueries, entitled, static_cast<double>(reasons) / kQueries);
+    for (int second = 0; !by_second.empty() && second <= by_second.back().first; ++second) {
+      std::vector<double> in;
+      for (const auto& [s, u] : by_second) {
+        if (s == second) in.push_back(u);
+      }
+      if (!in.empty()) std::printf("  second %d: %zu questions, %s\n", second + 1, in.size(), Percentiles(in).c_str());
+    }
+    by_second.clear();
   }
   MeasureMachineNoise(warm_median, kQueries);
   std::printf("(target: p99 < 50 us with reasons)\n");
@@ -332,11 +349,16 @@ int main(int argc, char** argv) {
 
   // 5. In-process entitlement queries on the resulting store: at once, while the
   // compactor (told by the projector that it caught up) and RocksDB's own background
-  // jobs tidy the store; then again once they are done.
+  // jobs tidy the store; then again once they are done. From here on the store serves
+  // answers as `ledger project --http-listen` sets it up: its flushes and compactions
+  // below the answers (StoreOptions::kBelowQueries, which is RocksDB's process-wide
+  // thread pools; the projection above ran as `ledger project` without the API does).
+  rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
+  rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH);
   const auto caught_up = Clock::now();
   std::printf("right after catching up (%s; the compactor settling them meanwhile, as in `ledger project`):\n",
               SortedRuns(*store).c_str());
-  MeasureAnswers(store.get(), a.accounts, midway);
+  MeasureAnswers(store.get(), a.accounts, midway, Timeline::kBySecond);
   auto busy = [&store] {
     int files = 0;
     for (int p : store->Partitions()) files += store->Level0Files(p);
