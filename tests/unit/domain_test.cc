@@ -436,6 +436,25 @@ TEST_F(Domain, AsKnownAtFollowsEveryVersionOfAnEntity) {
   EXPECT_EQ(List("agreements-lapsing", "2026-03-01", {{"within_days", "120"}, {"known_at", "2026-04-30"}})["total"], 0);
 }
 
+// As known at R, an agreement recorded after R does not count, while one renewed before
+// R counts as renewed. (The new agreement has no history: its versions are sought where
+// they would sort, after every other history key. StoreTest.FirstInGroupEndsAtAKeyInNoGroup
+// covers a seek that runs off the last history key.)
+TEST_F(Domain, AsKnownAtAnEntityRecordedLaterDoesNotCountAndOneChangedEarlierDoes) {
+  ASSERT_EQ(Apply("AgreementRenewed", R"({"agreement_id":"AG-1","ends_at":"2027-01-01"})", "2025-12-01", "2026-02-01"),
+            Outcome::kApplied);  // a history key for AG-1
+  ASSERT_EQ(Apply("AgreementPurchased",
+                  R"({"agreement_id":"AG-with-the-longest-id-of-all","offering":"BasicMaintenance",
+                      "starts_at":"2025-01-01","ends_at":"2027-01-01","lines":[{"line_id":"L9","product":"mail"}]})",
+                  "2026-03-01", "2026-03-01"),
+            Outcome::kApplied);
+  EXPECT_TRUE(Entitlement("2026-06-01", {{"product", "mail"}})["entitled"]);
+  auto before = Entitlement("2026-06-01", {{"product", "mail"}, {"known_at", "2026-02-15"}});
+  EXPECT_FALSE(before["entitled"]);
+  EXPECT_EQ(before["known_at"], "2026-02-15T00:00:00Z");
+  EXPECT_TRUE(Entitlement("2026-06-01", {{"known_at", "2026-02-15"}})["entitled"]);  // AG-1, renewed by then
+}
+
 TEST_F(Domain, ExplainListsTheEventsBehindTheAnswerInLogOrder) {
   ASSERT_EQ(Apply("AgreementRenewed", R"({"agreement_id":"AG-1","ends_at":"2027-01-01"})", "2025-12-01"), Outcome::kApplied);
   auto a = Entitlement("2026-03-01", {{"explain", "true"}, {"severity", "1"}});
