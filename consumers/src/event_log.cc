@@ -14,6 +14,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kReadTimeout = std::chrono::seconds(10);  // per offset
+constexpr int kReachTimeoutMs = 3000;                     // the first answer of a broker
 
 class KafkaLog : public EventLog {
  public:
@@ -26,6 +27,7 @@ class KafkaLog : public EventLog {
   Result<std::map<int64_t, std::string>> Read(int partition, std::vector<int64_t> offsets) const override {
     std::lock_guard lock(mu_);
     if (Status s = Connect(); !s.ok()) return s;
+    if (Status s = Reachable(); !s.ok()) return s;
     const std::set<int64_t> wanted(offsets.begin(), offsets.end());
     std::map<int64_t, std::string> out;
     for (int64_t target : wanted) {
@@ -78,6 +80,18 @@ class KafkaLog : public EventLog {
       return Status::Unavailable("cannot read " + std::string(kEventsTopic) + ": " + err);
     }
     return Status::Ok();
+  }
+
+  // One question to the broker first (the topic's metadata): when none answers, the
+  // reader says so within seconds instead of waiting out the read timeout.
+  Status Reachable() const {
+    RdKafka::Metadata* raw = nullptr;
+    const RdKafka::ErrorCode rc = consumer_->metadata(false, topic_.get(), &raw, kReachTimeoutMs);
+    std::unique_ptr<RdKafka::Metadata> md(raw);
+    if (rc == RdKafka::ERR_NO_ERROR) return Status::Ok();
+    return Status::Unavailable("cannot read " + std::string(kEventsTopic) + " from " + kafka_.brokers +
+                               ": no broker answered within " + std::to_string(kReachTimeoutMs / 1000) + " s (" +
+                               RdKafka::err2str(rc) + ")");
   }
 
   // The next message consumed from `partition` is the one at `offset` (or after it).
