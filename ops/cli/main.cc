@@ -9,7 +9,7 @@
 #include <iostream>
 #include <thread>
 
-#include "ledger/commands.h"
+#include "ledger/ops/commands.h"
 
 namespace {
 

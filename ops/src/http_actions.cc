@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "ledger/event_codec.h"
-#include "ledger/publisher.h"
+#include "ledger/schema/event_codec.h"
+#include "ledger/producers/publisher.h"
 
 namespace ledger {
 namespace {

@@ -1,9 +1,9 @@
 // The HTTP API's ingest and admin actions in the projector process.
 #pragma once
 
-#include "ledger/commands.h"
-#include "ledger/projector_metrics.h"
-#include "ledger/query_server.h"
+#include "ledger/ops/commands.h"
+#include "ledger/projector/projector_metrics.h"
+#include "ledger/http/query_server.h"
 
 namespace ledger {
 

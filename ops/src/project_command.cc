@@ -8,15 +8,15 @@
 #include <filesystem>
 #include <ostream>
 
-#include "ledger/commands.h"
+#include "ledger/ops/commands.h"
 #include "http_actions.h"
-#include "ledger/event_codec.h"
-#include "ledger/ledger_view.h"
-#include "ledger/idle_compactor.h"
-#include "ledger/projector.h"
-#include "ledger/query_server.h"
-#include "ledger/runtime_metrics.h"
-#include "ledger/store_layout.h"
+#include "ledger/schema/event_codec.h"
+#include "ledger/queries/ledger_view.h"
+#include "ledger/storage/idle_compactor.h"
+#include "ledger/projector/projector.h"
+#include "ledger/http/query_server.h"
+#include "ledger/projector/runtime_metrics.h"
+#include "ledger/storage/store_layout.h"
 
 namespace ledger {
 namespace {

@@ -4,9 +4,9 @@
 #include <ostream>
 #include <unordered_map>
 
-#include "ledger/commands.h"
-#include "ledger/event_codec.h"
-#include "ledger/publisher.h"
+#include "ledger/ops/commands.h"
+#include "ledger/schema/event_codec.h"
+#include "ledger/producers/publisher.h"
 
 namespace ledger {
 

@@ -6,12 +6,12 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "ledger/commands.h"
-#include "ledger/answer_format.h"
-#include "ledger/ledger_view.h"
-#include "ledger/reference.h"
-#include "ledger/event_codec.h"
-#include "ledger/keys.h"
+#include "ledger/ops/commands.h"
+#include "ledger/queries/answer_format.h"
+#include "ledger/queries/ledger_view.h"
+#include "ledger/rules/reference.h"
+#include "ledger/schema/event_codec.h"
+#include "ledger/storage/keys.h"
 #include "state_generated.h"
 
 namespace ledger {

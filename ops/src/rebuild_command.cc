@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <ostream>
 
-#include "ledger/commands.h"
-#include "ledger/idle_compactor.h"
-#include "ledger/projector.h"
-#include "ledger/store_layout.h"
+#include "ledger/ops/commands.h"
+#include "ledger/storage/idle_compactor.h"
+#include "ledger/projector/projector.h"
+#include "ledger/storage/store_layout.h"
 
 namespace ledger {
 

@@ -5,8 +5,8 @@
 #include <ostream>
 #include <thread>
 
-#include "ledger/commands.h"
-#include "ledger/event_codec.h"
+#include "ledger/ops/commands.h"
+#include "ledger/schema/event_codec.h"
 
 namespace ledger {
 namespace {

@@ -1,8 +1,8 @@
 #include <chrono>
 #include <ostream>
 
-#include "ledger/commands.h"
-#include "ledger/tokens.h"
+#include "ledger/ops/commands.h"
+#include "ledger/http/tokens.h"
 
 namespace ledger {
 namespace {

@@ -3,9 +3,9 @@
 #include <filesystem>
 #include <ostream>
 
-#include "ledger/commands.h"
-#include "ledger/keys.h"
-#include "ledger/projector.h"
+#include "ledger/ops/commands.h"
+#include "ledger/storage/keys.h"
+#include "ledger/projector/projector.h"
 
 namespace ledger {
 namespace {

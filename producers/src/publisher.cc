@@ -1,4 +1,4 @@
-#include "ledger/publisher.h"
+#include "ledger/producers/publisher.h"
 
 #include <librdkafka/rdkafkacpp.h>
 

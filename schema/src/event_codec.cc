@@ -1,4 +1,4 @@
-#include "ledger/event_codec.h"
+#include "ledger/schema/event_codec.h"
 
 #include <flatbuffers/idl.h>
 #include <flatbuffers/minireflect.h>

@@ -1,4 +1,4 @@
-#include "ledger/idle_compactor.h"
+#include "ledger/storage/idle_compactor.h"
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>

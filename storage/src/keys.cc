@@ -1,4 +1,4 @@
-#include "ledger/keys.h"
+#include "ledger/storage/keys.h"
 
 #include <algorithm>
 

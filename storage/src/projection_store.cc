@@ -1,4 +1,4 @@
-#include "ledger/projection_store.h"
+#include "ledger/storage/projection_store.h"
 
 #include <absl/container/flat_hash_map.h>
 #include <rocksdb/cache.h>
@@ -15,7 +15,7 @@
 #include <filesystem>
 #include <memory_resource>
 
-#include "ledger/keys.h"
+#include "ledger/storage/keys.h"
 
 namespace ledger {
 namespace {

@@ -1,4 +1,4 @@
-#include "ledger/store_layout.h"
+#include "ledger/storage/store_layout.h"
 
 #include <unistd.h>
 

@@ -26,11 +26,11 @@
 #include <thread>
 #include <vector>
 
-#include "ledger/idle_compactor.h"
-#include "ledger/ledger_view.h"
-#include "ledger/event_codec.h"
-#include "ledger/projector.h"
-#include "ledger/publisher.h"
+#include "ledger/storage/idle_compactor.h"
+#include "ledger/queries/ledger_view.h"
+#include "ledger/schema/event_codec.h"
+#include "ledger/projector/projector.h"
+#include "ledger/producers/publisher.h"
 #include "synthetic.h"
 
 namespace {

@@ -7,10 +7,10 @@
 #include <map>
 #include <string>
 
-#include "ledger/entitlement.h"
-#include "ledger/event_codec.h"
-#include "ledger/keys.h"
-#include "ledger/rules.h"
+#include "ledger/rules/entitlement.h"
+#include "ledger/schema/event_codec.h"
+#include "ledger/storage/keys.h"
+#include "ledger/rules/rules.h"
 #include "state_generated.h"
 
 namespace {

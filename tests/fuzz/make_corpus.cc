@@ -6,7 +6,7 @@
 #include <iterator>
 #include <string>
 
-#include "ledger/event_codec.h"
+#include "ledger/schema/event_codec.h"
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::string(argv[1]) == "--decode") {

@@ -9,13 +9,13 @@
 #include <random>
 #include <sstream>
 
-#include "ledger/commands.h"
-#include "ledger/ledger_view.h"
-#include "ledger/event_codec.h"
-#include "ledger/keys.h"
-#include "ledger/partitioner.h"
-#include "ledger/projector.h"
-#include "ledger/publisher.h"
+#include "ledger/ops/commands.h"
+#include "ledger/queries/ledger_view.h"
+#include "ledger/schema/event_codec.h"
+#include "ledger/storage/keys.h"
+#include "ledger/kafka/partitioner.h"
+#include "ledger/projector/projector.h"
+#include "ledger/producers/publisher.h"
 #include "test_broker.h"
 #include "synthetic.h"
 

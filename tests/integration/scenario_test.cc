@@ -10,10 +10,10 @@
 #include <random>
 #include <thread>
 
-#include "ledger/event_codec.h"
-#include "ledger/ledger_view.h"
-#include "ledger/projector.h"
-#include "ledger/publisher.h"
+#include "ledger/schema/event_codec.h"
+#include "ledger/queries/ledger_view.h"
+#include "ledger/projector/projector.h"
+#include "ledger/producers/publisher.h"
 #include "test_broker.h"
 
 namespace ledger {

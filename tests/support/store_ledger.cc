@@ -5,9 +5,9 @@
 
 #include <deque>
 
-#include "ledger/keys.h"
-#include "ledger/partitioner.h"
-#include "ledger/reference.h"
+#include "ledger/storage/keys.h"
+#include "ledger/kafka/partitioner.h"
+#include "ledger/rules/reference.h"
 
 namespace ledger::test_support {
 namespace {

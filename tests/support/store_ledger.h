@@ -10,10 +10,10 @@
 #include <string>
 #include <utility>
 
-#include "ledger/event_codec.h"
-#include "ledger/ledger_view.h"
-#include "ledger/projection_store.h"
-#include "ledger/rules.h"
+#include "ledger/schema/event_codec.h"
+#include "ledger/queries/ledger_view.h"
+#include "ledger/storage/projection_store.h"
+#include "ledger/rules/rules.h"
 
 namespace ledger::test_support {
 

@@ -1,7 +1,7 @@
 // The business-hours clock: 08:00-18:00 local, Monday to Friday, in the region's zone.
 #include <gtest/gtest.h>
 
-#include "ledger/reference.h"
+#include "ledger/rules/reference.h"
 
 namespace ledger {
 namespace {

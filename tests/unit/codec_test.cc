@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "ledger/event_codec.h"
+#include "ledger/schema/event_codec.h"
 #include "synthetic.h"
 
 #ifndef LEDGER_SOURCE_DIR

@@ -2,7 +2,7 @@
 // rules into a real store on disk, questions asked through LedgerView. No Kafka.
 #include <gtest/gtest.h>
 
-#include "ledger/keys.h"
+#include "ledger/storage/keys.h"
 #include "store_ledger.h"
 
 namespace ledger {

@@ -1,4 +1,4 @@
-#include "ledger/partitioner.h"
+#include "ledger/kafka/partitioner.h"
 
 #include <gtest/gtest.h>
 

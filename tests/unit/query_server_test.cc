@@ -10,8 +10,8 @@
 #include <fstream>
 #include <thread>
 
-#include "ledger/query_server.h"
-#include "ledger/tokens.h"
+#include "ledger/http/query_server.h"
+#include "ledger/http/tokens.h"
 #include "store_ledger.h"
 
 namespace ledger {

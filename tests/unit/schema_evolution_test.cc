@@ -9,7 +9,7 @@
 #include <iterator>
 #include <set>
 
-#include "ledger/event_codec.h"
+#include "ledger/schema/event_codec.h"
 
 namespace ledger {
 namespace {

@@ -1,4 +1,4 @@
-#include "ledger/seen_filter.h"
+#include "ledger/projector/seen_filter.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The projection store on a real RocksDB in a temporary directory.
-#include "ledger/projection_store.h"
+#include "ledger/storage/projection_store.h"
 
 #include <gtest/gtest.h>
 
@@ -13,8 +13,8 @@
 #include <memory>
 #include <vector>
 
-#include "ledger/idle_compactor.h"
-#include "ledger/keys.h"
+#include "ledger/storage/idle_compactor.h"
+#include "ledger/storage/keys.h"
 
 namespace ledger {
 namespace {

@@ -1,8 +1,8 @@
-#include "ledger/time.h"
+#include "ledger/base/time.h"
 
 #include <gtest/gtest.h>
 
-#include "ledger/uuid.h"
+#include "ledger/base/uuid.h"
 
 namespace ledger {
 namespace {

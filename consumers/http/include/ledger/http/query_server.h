@@ -1,0 +1,70 @@
+// The HTTP/1.1 JSON API, served by the projector process (like Kafka Streams' interactive
+// queries): every question of LedgerView::Ask as a GET endpoint, HTTP ingest, admin
+// actions, the OpenAPI document. Bearer tokens with roles (ledger/tokens.h); TLS when a
+// certificate is configured. A thin shell: parameters in, LedgerView out.
+//
+// Endpoints (consumers/http/openapi.json is the contract):
+//   GET  /healthz                           no token
+//   GET  /v1/openapi.json                   no token
+//   GET  /status  (HTML status page)        no token; its data comes from /v1/status
+//   GET  /v1/status                         analyst, operator
+//   GET  /v1/entitlement|intake|case|portal analyst, operator
+//   GET  /v1/lists/{name}[?format=json|jsonl|csv]
+//                                           analyst, operator
+//   POST /v1/events   (JSON lines)          publisher
+//   POST /v1/admin/{checkpoint|dlq-replay|rebuild}
+//                                           operator
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ledger/queries/ledger_view.h"
+#include "ledger/base/status.h"
+
+namespace ledger {
+
+struct QueryServerOptions {
+  std::string listen = "127.0.0.1:8080";  // host:port (port 0: any free port)
+  std::filesystem::path tokens_file;      // the tokens (ledger token create)
+  std::string tls_cert_file;              // both set: HTTPS only
+  std::string tls_key_file;
+  size_t max_body_bytes = 8u << 20;       // larger request bodies get 413
+  int io_timeout_seconds = 10;            // a client slower than this is disconnected
+  size_t threads = 32;                    // at most this many connections are served at once
+};
+
+// What the process does for ingest and admin requests. Each returns the JSON to send, or
+// an error status (InvalidInput: 400, NotFound: 404, Unavailable: 503).
+struct ServerActions {
+  // JSON lines in; a result per line out.
+  std::function<Result<Json>(const std::string& body)> ingest;
+  // The projector's progress for GET /v1/status and the status page.
+  std::function<Json()> status;
+  // action: "checkpoint" (params: dir), "dlq-replay" (from), "rebuild".
+  std::function<Result<Json>(const std::string& action, const std::map<std::string, std::string>& params)> admin;
+};
+
+class QueryServer {
+ public:
+  // Binds and starts serving on its own threads. `view` must outlive the server; its
+  // reference data is refreshed every second. `registry` (may be null) gets the
+  // request metrics.
+  static Result<std::unique_ptr<QueryServer>> Start(const QueryServerOptions& options, LedgerView* view,
+                                                    ServerActions actions, prometheus::Registry* registry);
+  ~QueryServer();  // stops serving and joins its threads
+
+  int port() const;
+  std::string url() const;
+
+ private:
+  struct Impl;
+  explicit QueryServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ledger

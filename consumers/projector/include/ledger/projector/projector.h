@@ -1,0 +1,92 @@
+// The projector: a consumer-group member that folds ledger.events into the projection
+// store, and follows ledger.reference in full beside it. Per batch: verify and decode each message, apply the rules, stage the changes,
+// then commit state and offsets in one RocksDB write. Kafka's committed offsets are
+// updated afterwards, for lag monitoring only: on (re)assignment the projector resumes
+// from the offsets in the store, so no event is lost or applied twice.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <memory>
+#include <string>
+
+#include "ledger/kafka/kafka_config.h"
+#include "ledger/storage/projection_store.h"
+#include "ledger/projector/projector_metrics.h"
+#include "ledger/base/status.h"
+
+namespace ledger {
+
+struct ProjectorOptions {
+  KafkaSettings kafka;
+  std::string group_id = "ledger-projector";
+  // Static group membership (group.instance.id): a restarted projector with the same id
+  // takes its partitions back at once instead of waiting for a rebalance. Must be unique
+  // per running instance. Empty: dynamic membership.
+  std::string instance_id;
+  // Most events staged before a commit. Larger batches amortise the RocksDB write, and
+  // an entity changed several times in one batch is written once. At full speed a batch
+  // of 50,000 takes about half a second; at a trickle, max_wait ends it first.
+  size_t max_batch = 50000;
+  // Longest wait for more messages before committing what is staged.
+  std::chrono::milliseconds max_wait{50};
+  // Stop by itself once every assigned partition is caught up with its high watermark
+  // as it stood at start (for benchmarks and one-shot catch-up). Default: run forever.
+  bool stop_when_caught_up = false;
+  // Replay up to these offsets exactly, then stop (for `ledger verify`): partition of
+  // ledger.events -> next offset to reach; a partition not listed is not applied at all.
+  // Implies stopping when reached. Empty: no limit.
+  std::optional<std::map<int, int64_t>> stop_at;
+  // The same for the partitions of ledger.reference (used with stop_at).
+  std::map<int, int64_t> reference_stop_at;
+  // The data dir as the user gave it. If it is a generation link (store_layout.h), the
+  // projector stops, after committing, once the link names another store (a rebuild
+  // switched it), so that it can be started again on the new one. Empty: not watched.
+  std::string data_dir_link;
+  // Free space the store's disk must keep. Below it the projector writes nothing: it
+  // pauses consumption (staying in the group), reports it (log, errors_total
+  // {kind="disk_full"}), and resumes when space is back. RocksDB's own handling of a
+  // write that finds the disk full is an abort in Debian's build. 0: no check.
+  uint64_t min_free_disk_bytes = 64ull << 20;
+  // Called, in the projector's thread, when it has caught up after a backlog: a batch
+  // filled to max_batch, then a batch after which every assigned partition stands at
+  // its high watermark. Once per backlog, never for a trickle of small batches. The
+  // moment to tidy the store for answers (IdleCompactor::WriterCaughtUp). Must be quick.
+  std::function<void()> on_caught_up;
+  // Send undecodable messages to the dead-letter topic (false: only count them, for a
+  // replay that must leave no trace).
+  bool send_dead_letters = true;
+};
+
+struct ProjectorTotals {
+  uint64_t consumed = 0, applied = 0, duplicates = 0, anomalies = 0, dead_lettered = 0;
+  uint64_t reference = 0;  // reference records stored
+  bool store_switched = false;  // stopped because the data dir now names another store
+};
+
+class Projector {
+ public:
+  // Creates the consumer and the dead-letter producer. `store` and `metrics` must
+  // outlive the projector; `metrics` may be null.
+  static Result<std::unique_ptr<Projector>> Create(const ProjectorOptions& options,
+                                                   ProjectionStore* store,
+                                                   ProjectorMetrics* metrics);
+  ~Projector();
+
+  // Consumes until `stop` becomes true (or caught up, see options), committing as it
+  // goes; then commits what is staged and leaves the group. Returns an error, without
+  // committing the batch in progress, when the store or the dead-letter topic fails.
+  Status Run(const std::atomic<bool>& stop);
+
+  const ProjectorTotals& totals() const;
+
+ private:
+  class Impl;
+  explicit Projector(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ledger

@@ -1,0 +1,541 @@
+#include "ledger/projector/projector.h"
+
+#include <limits>
+
+#include <librdkafka/rdkafkacpp.h>
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+
+#include <array>
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <map>
+
+#include "ledger/schema/event_codec.h"
+#include "ledger/producers/publisher.h"
+#include "ledger/storage/keys.h"
+#include "ledger/rules/rules.h"
+#include "ledger/projector/seen_filter.h"
+#include "reference_follower.h"
+
+namespace ledger {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Header names on dead-lettered messages: why, and where the message came from.
+constexpr const char* kDlqReason = "ledger.dlq.reason";
+constexpr const char* kDlqTopic = "ledger.dlq.topic";
+constexpr const char* kDlqPartition = "ledger.dlq.partition";
+constexpr const char* kDlqOffset = "ledger.dlq.offset";
+
+struct TopicPartitionList {
+  std::vector<RdKafka::TopicPartition*> items;
+  ~TopicPartitionList() { RdKafka::TopicPartition::destroy(items); }
+};
+
+}  // namespace
+
+class Projector::Impl : public RdKafka::RebalanceCb {
+ public:
+  Impl(const ProjectorOptions& options, ProjectionStore* store, ProjectorMetrics* metrics)
+      : options_(options),
+        store_(store),
+        metrics_(metrics),
+        batches_{StagedBatch(store), StagedBatch(store)},
+        staged_(&batches_[0]) {}
+
+  Status Init() {
+    KafkaProperties fixed = {
+        {"group.id", options_.group_id},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "earliest"},
+        {"enable.partition.eof", "false"},
+    };
+    if (!options_.instance_id.empty()) fixed.emplace_back("group.instance.id", options_.instance_id);
+    // Large fetches keep the local queue full while a batch is being applied.
+    auto conf = MakeKafkaConf(options_.kafka, fixed,
+                              {{"max.partition.fetch.bytes", "10485760"},
+                               {"queued.min.messages", "1000000"}});
+    if (!conf.ok()) return conf.status();
+    std::string err;
+    if ((*conf)->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err) !=
+        RdKafka::Conf::CONF_OK) {
+      return Status::InvalidInput("rebalance_cb: " + err);
+    }
+    consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
+    if (!consumer_) return Status::InvalidInput("cannot create the Kafka consumer: " + err);
+    auto dlq = Publisher::Create(options_.kafka);
+    if (!dlq.ok()) return dlq.status();
+    dead_letters_ = std::move(*dlq);
+    auto reference = ReferenceFollower::Create(
+        options_.kafka, options_.group_id, store_,
+        options_.stop_at ? std::optional<std::map<int, int64_t>>(options_.reference_stop_at) : std::nullopt,
+        [this](RdKafka::Message& m, const std::string& why) { return DeadLetter(m, why); });
+    if (!reference.ok()) return reference.status();
+    reference_ = std::move(*reference);
+    return Status::Ok();
+  }
+
+  Status Run(const std::atomic<bool>& stop) {
+    stop_ = &stop;
+    RdKafka::ErrorCode rc = consumer_->subscribe({std::string(kEventsTopic)});
+    if (rc != RdKafka::ERR_NO_ERROR) {
+      return Status::Unavailable("cannot subscribe to " + std::string(kEventsTopic) + ": " +
+                                 RdKafka::err2str(rc));
+    }
+    while (!stop.load() && failure_.ok()) {
+      Status s = ConsumeBatch(stop);
+      if (s.ok()) s = PollReference();
+      if (s.ok()) s = StartCommit();
+      if (!s.ok()) {
+        failure_ = s;
+        break;
+      }
+      NoticeCatchingUp();
+      if ((options_.stop_when_caught_up || options_.stop_at) && CaughtUp()) break;
+      if (StoreSwitched()) {
+        spdlog::info("{} now names another store; stopping to move over", options_.data_dir_link);
+        totals.store_switched = true;
+        break;
+      }
+    }
+    if (failure_.ok()) failure_ = CommitBatch();
+    consumer_->close();  // leaves the group; a revoke callback commits nothing new
+    return failure_;
+  }
+
+  // RdKafka::RebalanceCb: resume every assigned partition from the store's offset.
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override {
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      for (auto* tp : partitions) {
+        auto next = store_->NextOffset(tp->partition());
+        if (!next.ok()) {
+          failure_ = next.status();
+          continue;
+        }
+        const int64_t offset = next->value_or(RdKafka::Topic::OFFSET_BEGINNING);
+        tp->set_offset(offset);
+        next_[tp->partition()] = next->value_or(0);
+        if (Status s = LoadSeenFilter(tp->partition()); !s.ok()) failure_ = s;
+        int64_t low = 0, high = 0;
+        if (options_.stop_at) {
+          auto limit = options_.stop_at->find(tp->partition());
+          target_[tp->partition()] = limit == options_.stop_at->end() ? 0 : limit->second;
+        } else if (consumer->query_watermark_offsets(tp->topic(), tp->partition(), &low, &high,
+                                                     5000) == RdKafka::ERR_NO_ERROR) {
+          target_[tp->partition()] = high;
+        } else {
+          target_[tp->partition()] = -1;  // unknown: never "caught up"
+        }
+        spdlog::info("assigned {} [{}] from offset {}", tp->topic(), tp->partition(),
+                     next->has_value() ? std::to_string(**next) : "beginning");
+      }
+      consumer->assign(partitions);
+    } else {
+      // Whatever was applied must be durable before another member takes over; with a
+      // full disk it cannot be: stop, and resume from the store's offsets later.
+      Status s = waiting_for_disk_ ? Status::Unavailable("partitions revoked while the disk was full")
+                                   : CommitBatch();
+      if (!s.ok()) failure_ = s;
+      for (auto* tp : partitions) {
+        next_.erase(tp->partition());
+        target_.erase(tp->partition());
+        seen_.erase(tp->partition());
+      }
+      consumer->unassign();
+      spdlog::info("partitions revoked ({})", partitions.size());
+    }
+  }
+
+  ProjectorTotals totals;
+
+ private:
+  // Consumes until the batch is full, the wait is over or nothing more is there; then
+  // applies what it got.
+  Status ConsumeBatch(const std::atomic<bool>& stop) {
+    std::vector<std::unique_ptr<RdKafka::Message>> messages;
+    const auto deadline = Clock::now() + options_.max_wait;
+    while (messages.size() < options_.max_batch && !stop.load() && failure_.ok()) {
+      int timeout_ms = 0;
+      if (messages.empty()) {
+        timeout_ms = 100;
+      } else {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) break;
+        timeout_ms = static_cast<int>(left.count());
+      }
+      std::unique_ptr<RdKafka::Message> m(consumer_->consume(timeout_ms));
+      const RdKafka::ErrorCode err = m->err();
+      if (err == RdKafka::ERR_NO_ERROR) {
+        messages.push_back(std::move(m));
+        continue;
+      }
+      if (err == RdKafka::ERR__TIMED_OUT) break;
+      if (err == RdKafka::ERR__FATAL) return Status::Fatal("the consumer failed: " + m->errstr());
+      // Transient (broker down, rebalance in progress): librdkafka retries.
+      if (metrics_) metrics_->CountError("consume");
+      spdlog::warn("consume: {}", m->errstr());
+      break;
+    }
+    if (!failure_.ok()) return failure_;
+    last_batch_full_ = messages.size() >= options_.max_batch;
+    const auto apply_start = Clock::now();
+    Status applied = ApplyBatch(messages);
+    if (metrics_ && !messages.empty()) {
+      metrics_->ObserveApply(std::chrono::duration<double>(Clock::now() - apply_start).count());
+    }
+    return applied;
+  }
+
+  // Verifies every message, reads what the rules will read in one MultiGet per
+  // partition, then applies the messages in order.
+  Status ApplyBatch(const std::vector<std::unique_ptr<RdKafka::Message>>& messages) {
+    std::vector<Result<const fb::Envelope*>> verified;
+    verified.reserve(messages.size());
+    std::map<int, std::vector<std::string>> reads;
+    for (const auto& m : messages) {
+      verified.push_back(VerifyKeyed(*m));
+      if (verified.back().ok()) {
+        const fb::Envelope& e = *verified.back().value();
+        auto keys = KeysRead(e, SeenOf(m->partition(), e));
+        auto& r = reads[m->partition()];
+        r.insert(r.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
+      }
+    }
+    for (auto& [p, keys] : reads) {
+      if (Status s = staged_->Prefetch(p, std::move(keys)); !s.ok()) return s;
+    }
+    const size_t recent_from = messages.size() > ProjectorMetrics::kRecentEvents
+                                   ? messages.size() - ProjectorMetrics::kRecentEvents
+                                   : 0;
+    std::vector<RecentEvent> recent;
+    for (size_t i = 0; i < messages.size(); ++i) {
+      const uint64_t dead_before = totals.dead_lettered, applied_before = totals.applied,
+                     anomalies_before = totals.anomalies, consumed_before = totals.consumed;
+      if (Status s = HandleMessage(*messages[i], verified[i]); !s.ok()) return s;
+      if (metrics_ && i >= recent_from && totals.consumed > consumed_before) {
+        const auto& m = *messages[i];
+        RecentEvent r;
+        r.partition = m.partition();
+        r.offset = m.offset();
+        r.recorded_at = m.timestamp().timestamp;
+        if (verified[i].ok()) {
+          const fb::Envelope& e = *verified[i].value();
+          r.type = EventTypeName(e.event_type());
+          r.account = e.account_id() ? e.account_id()->str() : "";
+        }
+        r.outcome = totals.dead_lettered > dead_before ? "dead_lettered"
+                    : totals.applied > applied_before   ? "applied"
+                    : totals.anomalies > anomalies_before ? "anomaly"
+                                                          : "duplicate";
+        recent.push_back(std::move(r));
+      }
+    }
+    if (metrics_ && !recent.empty()) metrics_->NoteRecent(std::move(recent));
+    return Status::Ok();
+  }
+
+  Status HandleMessage(RdKafka::Message& m, const Result<const fb::Envelope*>& verified) {
+    const int p = m.partition();
+    const int64_t offset = m.offset();
+    auto it = next_.find(p);
+    if (it == next_.end() || offset < it->second) return Status::Ok();  // stale delivery
+    if (options_.stop_at && offset >= target_[p]) return Status::Ok();  // beyond the replay
+    ++totals.consumed;
+    ++batch_events_;
+    if (const int64_t ts = m.timestamp().timestamp; ts > 0) batch_oldest_ = std::min(batch_oldest_, ts);
+    if (!verified.ok()) {
+      Status s = DeadLetter(m, verified.status().message());
+      if (!s.ok()) return s;
+    } else {
+      const fb::Envelope& e = *verified.value();
+      EventPosition pos{p, offset, m.timestamp().timestamp};
+      auto applied =
+          ApplyEvent(e, pos, [&](std::string_view key) { return staged_->Get(p, key); }, SeenOf(p, e));
+      if (!applied.ok()) return applied.status();
+      if (applied->outcome != Outcome::kDuplicate) seen_.at(p).Add(EventIdOf(e));
+      for (const auto& c : applied->changes) staged_->Put(p, c.key, c.value);
+      switch (applied->outcome) {
+        case Outcome::kApplied: ++totals.applied; break;
+        case Outcome::kDuplicate: ++totals.duplicates; break;
+        case Outcome::kAnomaly: ++totals.anomalies; break;
+      }
+      ++outcome_counts_[static_cast<size_t>(e.event_type())][static_cast<size_t>(applied->outcome)];
+    }
+    it->second = offset + 1;
+    staged_->SetNextOffset(p, offset + 1);
+    return Status::Ok();
+  }
+
+  // Verifies the envelope, and that it travels under its account's key: an event on
+  // another account's partition would split the account's state.
+  static Result<const fb::Envelope*> VerifyKeyed(const RdKafka::Message& m) {
+    auto verified = VerifyEnvelope(m.payload(), m.len());
+    if (!verified.ok()) return verified;
+    if (IsReferenceEvent((*verified)->event_type())) {
+      return Status::InvalidInput(EventTypeName((*verified)->event_type()) +
+                                  " is reference data: it belongs on " + std::string(kReferenceTopic));
+    }
+    const flatbuffers::String* account = (*verified)->account_id();
+    const std::string_view key(static_cast<const char*>(m.key_pointer()), m.key_pointer() ? m.key_len() : 0);
+    if (account == nullptr || account->string_view() != key) {
+      return Status::InvalidInput("the message key '" + std::string(key) +
+                                  "' is not the event's account_id '" +
+                                  (account ? account->str() : std::string()) + "'");
+    }
+    return verified;
+  }
+
+  Status PollReference() {
+    auto n = reference_->Poll(staged_, 10000);
+    if (!n.ok()) return n.status();
+    totals.reference += *n;
+    return Status::Ok();
+  }
+
+  Seen SeenOf(int partition, const fb::Envelope& e) const {
+    auto f = seen_.find(partition);
+    return f != seen_.end() && !f->second.MayContain(EventIdOf(e)) ? Seen::kNew : Seen::kMaybe;
+  }
+
+  // Fills the partition's SeenFilter with every event id its store holds.
+  Status LoadSeenFilter(int partition) {
+    std::vector<UuidBytes> ids;
+    Status s = store_->Scan(partition, keys::kSeenEventPrefix, [&](std::string_view k, std::string_view) {
+      UuidBytes id{};
+      if (k.size() == 1 + id.size()) std::memcpy(id.data(), k.data() + 1, id.size());
+      ids.push_back(id);
+      return true;
+    });
+    if (!s.ok()) return s;
+    SeenFilter filter(std::max<uint64_t>(1 << 20, 2 * ids.size()));
+    for (const auto& id : ids) filter.Add(id);
+    seen_.insert_or_assign(partition, std::move(filter));
+    return Status::Ok();
+  }
+
+  Status DeadLetter(RdKafka::Message& m, const std::string& reason) {
+    if (!options_.send_dead_letters) {
+      ++totals.dead_lettered;
+      return Status::Ok();
+    }
+    std::string key = m.key() ? *m.key() : "";
+    Headers headers = {{kDlqReason, reason},
+                       {kDlqTopic, m.topic_name()},
+                       {kDlqPartition, std::to_string(m.partition())},
+                       {kDlqOffset, std::to_string(m.offset())}};
+    std::string_view value(static_cast<const char*>(m.payload()), m.payload() ? m.len() : 0);
+    Status s = dead_letters_->Send(kDeadLetterTopic, key, value, headers, ++dlq_tickets_);
+    if (!s.ok()) return s;
+    ++totals.dead_lettered;
+    ++dlq_pending_;
+    if (metrics_) metrics_->CountEvents("undecodable", "dead_lettered");
+    spdlog::warn("dead-lettered {} [{}] @{}: {}", m.topic_name(), m.partition(), m.offset(), reason);
+    return Status::Ok();
+  }
+
+  // Makes the batch durable, synchronously.
+  Status CommitBatch() {
+    Status s = StartCommit();
+    return s.ok() ? FinishCommit() : s;
+  }
+
+  // Waits for the batch in flight, then starts writing the staged one in the background
+  // (dead letters acknowledged first), so that the next batch is consumed and applied
+  // meanwhile. The next batch reads through the one being written (set_previous).
+  Status StartCommit() {
+    if (Status s = FinishCommit(); !s.ok()) return s;
+    if (staged_->empty()) return Status::Ok();
+    if (Status s = WaitForDiskSpace(); !s.ok()) return s;
+    if (dlq_pending_ > 0) {
+      DeliveryReport r = dead_letters_->Flush(std::chrono::seconds(30));
+      if (!r.failed.empty()) {
+        if (metrics_) metrics_->CountError("dead_letter");
+        return Status::Unavailable("could not write to " + std::string(kDeadLetterTopic) + ": " +
+                                   r.failed.front().second);
+      }
+      dlq_pending_ = 0;
+    }
+    StagedBatch* writing = staged_;
+    staged_ = writing == &batches_[0] ? &batches_[1] : &batches_[0];
+    staged_->Clear();
+    staged_->set_previous(writing);
+    in_flight_offsets_ = next_;
+    in_flight_events_ = batch_events_;
+    batch_events_ = 0;
+    in_flight_oldest_ = batch_oldest_;
+    batch_oldest_ = std::numeric_limits<int64_t>::max();
+    in_flight_started_ = Clock::now();
+    in_flight_ = std::async(std::launch::async, [writing] { return writing->WriteToStore(); });
+    return Status::Ok();
+  }
+
+  // Waits for the batch in flight; once durable, reports Kafka's committed offsets (for
+  // lag monitoring only).
+  Status FinishCommit() {
+    if (!in_flight_.valid()) return Status::Ok();
+    Status s = in_flight_.get();
+    if (!s.ok()) {
+      if (metrics_) metrics_->CountError("store");
+      return s;
+    }
+    if (metrics_) {
+      metrics_->ObserveCommit(std::chrono::duration<double>(Clock::now() - in_flight_started_).count(),
+                              in_flight_events_);
+      // From the oldest event's record time to its answers being readable.
+      if (in_flight_oldest_ != std::numeric_limits<int64_t>::max()) {
+        const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        metrics_->ObserveEndToEnd(static_cast<double>(now - in_flight_oldest_) / 1000.0);
+      }
+      // Counted per batch, not per event: keeps label look-ups off the hot path.
+      for (size_t t = 0; t < outcome_counts_.size(); ++t) {
+        for (size_t o = 0; o < outcome_counts_[t].size(); ++o) {
+          if (outcome_counts_[t][o] == 0) continue;
+          metrics_->CountEvents(EventTypeName(static_cast<fb::Event>(t)),
+                                OutcomeName(static_cast<Outcome>(o)), outcome_counts_[t][o]);
+          outcome_counts_[t][o] = 0;
+        }
+      }
+    }
+    TopicPartitionList offsets;
+    for (const auto& [p, next] : in_flight_offsets_) {
+      if (!next_.count(p)) continue;  // revoked meanwhile
+      offsets.items.push_back(RdKafka::TopicPartition::create(std::string(kEventsTopic), p, next));
+      if (metrics_) {
+        int64_t low = 0, high = -1;
+        consumer_->get_watermark_offsets(std::string(kEventsTopic), p, &low, &high);
+        metrics_->SetPartition(p, next, high >= 0 ? high - next : -1);
+      }
+    }
+    if (!offsets.items.empty()) consumer_->commitAsync(offsets.items);
+    return Status::Ok();
+  }
+
+  uint64_t FreeDiskBytes() const {
+    struct statvfs fs {};
+    if (statvfs(store_->dir().c_str(), &fs) != 0) return UINT64_MAX;  // unknown: do not block
+    return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  }
+
+  // Before a write: if the disk is (nearly) full, pause consumption, keep the group
+  // session alive, and wait until there is room; then fetch again from where the applied
+  // events end. Nothing is written meanwhile, so nothing partial can be.
+  Status WaitForDiskSpace() {
+    if (options_.min_free_disk_bytes == 0 || FreeDiskBytes() >= options_.min_free_disk_bytes) {
+      return Status::Ok();
+    }
+    std::vector<RdKafka::TopicPartition*> assigned;
+    consumer_->assignment(assigned);
+    consumer_->pause(assigned);
+    waiting_for_disk_ = true;
+    auto report = Clock::now() - std::chrono::hours(1);
+    while (FreeDiskBytes() < options_.min_free_disk_bytes && !stop_->load() && failure_.ok()) {
+      if (Clock::now() - report > std::chrono::seconds(10)) {
+        if (metrics_) metrics_->CountError("disk_full");
+        spdlog::error("{} has {} MiB free, less than the {} MiB kept free: consumption paused "
+                      "until there is room", store_->dir(), FreeDiskBytes() >> 20,
+                      options_.min_free_disk_bytes >> 20);
+        report = Clock::now();
+      }
+      std::unique_ptr<RdKafka::Message> m(consumer_->consume(200));  // keeps the session
+    }
+    waiting_for_disk_ = false;
+    if (failure_.ok() && !stop_->load()) {
+      // Messages fetched before the pause were dropped meanwhile: fetch them again.
+      for (auto* tp : assigned) {
+        auto next = next_.find(tp->partition());
+        if (next != next_.end()) tp->set_offset(next->second);
+      }
+      consumer_->resume(assigned);
+      for (auto* tp : assigned) {
+        if (next_.count(tp->partition())) consumer_->seek(*tp, 5000);
+      }
+      spdlog::info("{} has room again ({} MiB free): consumption resumed", store_->dir(),
+                   FreeDiskBytes() >> 20);
+    }
+    RdKafka::TopicPartition::destroy(assigned);
+    return failure_;
+  }
+
+  bool StoreSwitched() const {
+    if (options_.data_dir_link.empty()) return false;
+    std::error_code ec;
+    const auto now = std::filesystem::canonical(options_.data_dir_link, ec);
+    return !ec && now.string() != store_->dir();
+  }
+
+  // A full batch means a backlog; the first batch that leaves every assigned partition
+  // at its high watermark (as last fetched) ends it, and on_caught_up is called: once
+  // per backlog.
+  void NoticeCatchingUp() {
+    if (last_batch_full_) behind_ = true;
+    if (!behind_ || next_.empty()) return;
+    for (const auto& [p, next] : next_) {
+      int64_t low = 0, high = -1;
+      consumer_->get_watermark_offsets(std::string(kEventsTopic), p, &low, &high);
+      if (high < 0 || next < high) return;
+    }
+    behind_ = false;
+    if (options_.on_caught_up) options_.on_caught_up();
+  }
+
+  bool CaughtUp() const {
+    if (target_.empty() || !reference_->CaughtUp()) return false;
+    for (const auto& [p, high] : target_) {
+      auto it = next_.find(p);
+      if (high < 0 || it == next_.end() || it->second < high) return false;
+    }
+    return true;
+  }
+
+  ProjectorOptions options_;
+  ProjectionStore* store_;
+  ProjectorMetrics* metrics_;
+  StagedBatch batches_[2];
+  StagedBatch* staged_;                    // the batch being applied
+  std::future<Status> in_flight_;          // the batch being written, if any
+  std::map<int, int64_t> in_flight_offsets_;
+  size_t in_flight_events_ = 0;
+  Clock::time_point in_flight_started_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::unique_ptr<Publisher> dead_letters_;
+  std::unique_ptr<ReferenceFollower> reference_;
+  std::map<int, int64_t> next_;    // assigned partition -> next offset to apply
+  std::map<int, int64_t> target_;  // assigned partition -> high watermark at assignment
+  std::map<int, SeenFilter> seen_;  // assigned partition -> the event ids it has stored
+  // Events applied since the metrics were last updated, by event type and outcome.
+  std::array<std::array<uint64_t, 3>, static_cast<size_t>(fb::Event::MAX) + 1> outcome_counts_{};
+  size_t batch_events_ = 0;
+  int64_t batch_oldest_ = std::numeric_limits<int64_t>::max();  // record time, ms
+  int64_t in_flight_oldest_ = std::numeric_limits<int64_t>::max();
+  size_t dlq_pending_ = 0;
+  uint64_t dlq_tickets_ = 0;
+  Status failure_;
+  const std::atomic<bool>* stop_ = nullptr;  // the caller's, during Run
+  bool waiting_for_disk_ = false;            // WaitForDiskSpace is waiting
+  bool last_batch_full_ = false;             // the last ConsumeBatch reached max_batch
+  bool behind_ = false;                      // in a backlog (NoticeCatchingUp)
+};
+
+Projector::Projector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Projector::~Projector() = default;
+
+Result<std::unique_ptr<Projector>> Projector::Create(const ProjectorOptions& options,
+                                                     ProjectionStore* store,
+                                                     ProjectorMetrics* metrics) {
+  auto impl = std::make_unique<Impl>(options, store, metrics);
+  if (Status s = impl->Init(); !s.ok()) return s;
+  return std::unique_ptr<Projector>(new Projector(std::move(impl)));
+}
+
+Status Projector::Run(const std::atomic<bool>& stop) { return impl_->Run(stop); }
+
+const ProjectorTotals& Projector::totals() const { return impl_->totals; }
+
+}  // namespace ledger

@@ -1,0 +1,88 @@
+#include "ledger/projector/projector_metrics.h"
+
+namespace ledger {
+
+ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
+    : events_(prometheus::BuildCounter()
+                  .Name("ledger_projector_events_total")
+                  .Help("Events consumed by the projector, by event type and outcome")
+                  .Register(registry)),
+      errors_(prometheus::BuildCounter()
+                  .Name("ledger_projector_errors_total")
+                  .Help("Errors met by the projector, by kind")
+                  .Register(registry)),
+      commit_seconds_(prometheus::BuildHistogram()
+                          .Name("ledger_projector_commit_seconds")
+                          .Help("Time to commit one batch (state and offsets) to RocksDB")
+                          .Register(registry)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{
+                                       0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
+                                       0.25, 0.5, 1})),
+      batch_events_(prometheus::BuildHistogram()
+                        .Name("ledger_projector_batch_events")
+                        .Help("Events per committed batch")
+                        .Register(registry)
+                        .Add({}, prometheus::Histogram::BucketBoundaries{1, 10, 100, 1000,
+                                                                         5000, 20000})),
+      apply_seconds_(prometheus::BuildHistogram()
+                         .Name("ledger_projector_apply_seconds")
+                         .Help("Time to apply one batch: verify, read state, run the rules")
+                         .Register(registry)
+                         .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+                                                                          0.05, 0.1, 0.25, 0.5, 1})),
+      end_to_end_seconds_(prometheus::BuildHistogram()
+                              .Name("ledger_projector_end_to_end_seconds")
+                              .Help("From the oldest event's Kafka record time in a batch to the batch being "
+                                    "queryable")
+                              .Register(registry)
+                              .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                                                               2.5, 5, 10, 30, 60, 300})),
+      next_offset_(prometheus::BuildGauge()
+                       .Name("ledger_projector_next_offset")
+                       .Help("Next offset to project, per partition of ledger.events")
+                       .Register(registry)),
+      lag_(prometheus::BuildGauge()
+               .Name("ledger_projector_lag_events")
+               .Help("Events in the partition not yet projected (high watermark - next offset)")
+               .Register(registry)) {
+  // Every kind exists from the start at 0, so that rate() and alerts see the first error.
+  for (const char* kind : {"consume", "store", "dead_letter", "disk_full"}) errors_.Add({{"kind", kind}});
+}
+
+void ProjectorMetrics::CountEvents(const std::string& type, const std::string& outcome, uint64_t n) {
+  std::lock_guard lock(mu_);
+  auto& c = event_counters_[{type, outcome}];
+  if (c == nullptr) c = &events_.Add({{"type", type}, {"outcome", outcome}});
+  c->Increment(static_cast<double>(n));
+}
+
+void ProjectorMetrics::ObserveCommit(double seconds, size_t events) {
+  commit_seconds_.Observe(seconds);
+  batch_events_.Observe(static_cast<double>(events));
+}
+
+void ProjectorMetrics::ObserveApply(double seconds) { apply_seconds_.Observe(seconds); }
+void ProjectorMetrics::ObserveEndToEnd(double seconds) { end_to_end_seconds_.Observe(seconds); }
+
+void ProjectorMetrics::SetPartition(int partition, int64_t next_offset, int64_t lag) {
+  const std::string p = std::to_string(partition);
+  next_offset_.Add({{"partition", p}}).Set(static_cast<double>(next_offset));
+  if (lag >= 0) lag_.Add({{"partition", p}}).Set(static_cast<double>(lag));
+}
+
+void ProjectorMetrics::NoteRecent(std::vector<RecentEvent> events) {
+  std::lock_guard lock(mu_);
+  for (auto& e : events) recent_.push_back(std::move(e));
+  if (recent_.size() > kRecentEvents) recent_.erase(recent_.begin(), recent_.end() - kRecentEvents);
+}
+
+std::vector<RecentEvent> ProjectorMetrics::Recent() const {
+  std::lock_guard lock(mu_);
+  return recent_;
+}
+
+void ProjectorMetrics::CountError(const std::string& kind) {
+  errors_.Add({{"kind", kind}}).Increment();
+}
+
+}  // namespace ledger

@@ -1,0 +1,109 @@
+#include "reference_follower.h"
+
+#include "ledger/schema/event_codec.h"
+#include "ledger/storage/keys.h"
+#include "ledger/rules/reference.h"
+
+namespace ledger {
+
+ReferenceFollower::~ReferenceFollower() {
+  if (consumer_) consumer_->close();
+}
+
+Result<std::unique_ptr<ReferenceFollower>> ReferenceFollower::Create(
+    const KafkaSettings& kafka, const std::string& group_id, ProjectionStore* store,
+    std::optional<std::map<int, int64_t>> stop_at, DeadLetter dead_letter) {
+  // Assigned, not subscribed: the group id is required by the client but never joined
+  // and no offset is committed to it.
+  auto conf = MakeKafkaConf(kafka, {{"group.id", group_id + ".reference"},
+                                    {"enable.auto.commit", "false"},
+                                    {"enable.auto.offset.store", "false"},
+                                    {"enable.partition.eof", "false"}});
+  if (!conf.ok()) return conf.status();
+  std::unique_ptr<ReferenceFollower> f(new ReferenceFollower());
+  f->dead_letter_ = std::move(dead_letter);
+  std::string err;
+  f->consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
+  if (!f->consumer_) return Status::InvalidInput("cannot create the reference consumer: " + err);
+
+  RdKafka::Metadata* raw = nullptr;
+  std::unique_ptr<RdKafka::Topic> topic(
+      RdKafka::Topic::create(f->consumer_.get(), std::string(kReferenceTopic), nullptr, err));
+  RdKafka::ErrorCode rc = f->consumer_->metadata(false, topic.get(), &raw, 10000);
+  std::unique_ptr<RdKafka::Metadata> md(raw);
+  if (rc != RdKafka::ERR_NO_ERROR || md->topics()->empty() ||
+      md->topics()->front()->err() != RdKafka::ERR_NO_ERROR) {
+    const RdKafka::ErrorCode why = rc != RdKafka::ERR_NO_ERROR ? rc
+                                   : md->topics()->empty()   ? RdKafka::ERR_UNKNOWN_TOPIC_OR_PART
+                                                             : md->topics()->front()->err();
+    return Status::Unavailable("cannot read the metadata of " + std::string(kReferenceTopic) +
+                               " from " + kafka.brokers + ": " + RdKafka::err2str(why) +
+                               " (is the broker up? ops/kafka.sh topics creates the topics)");
+  }
+  std::vector<RdKafka::TopicPartition*> parts;
+  for (const auto* p : *md->topics()->front()->partitions()) {
+    auto next = store->Get(keys::kReferencePartition, keys::ReferenceNextOffset(p->id()));
+    if (!next.ok()) return next.status();
+    const int64_t from = next->has_value() ? keys::DecodeOffset(**next) : 0;
+    int64_t low = 0, high = -1;
+    f->consumer_->query_watermark_offsets(std::string(kReferenceTopic), p->id(), &low, &high, 5000);
+    f->next_[p->id()] = from;
+    f->target_[p->id()] = high;
+    if (stop_at) {
+      auto limit = stop_at->find(p->id());
+      f->target_[p->id()] = limit == stop_at->end() ? 0 : limit->second;
+      f->limited_ = true;
+    }
+    parts.push_back(RdKafka::TopicPartition::create(
+        std::string(kReferenceTopic), p->id(), next->has_value() ? from : RdKafka::Topic::OFFSET_BEGINNING));
+  }
+  rc = f->consumer_->assign(parts);
+  RdKafka::TopicPartition::destroy(parts);
+  if (rc != RdKafka::ERR_NO_ERROR) {
+    return Status::Unavailable("cannot assign " + std::string(kReferenceTopic) + ": " + RdKafka::err2str(rc));
+  }
+  return f;
+}
+
+Result<size_t> ReferenceFollower::Poll(StagedBatch* batch, size_t max) {
+  size_t n = 0;
+  while (n < max) {
+    std::unique_ptr<RdKafka::Message> m(consumer_->consume(0));
+    if (m->err() == RdKafka::ERR__TIMED_OUT) break;
+    if (m->err() != RdKafka::ERR_NO_ERROR) {
+      if (m->err() == RdKafka::ERR__FATAL) return Status::Fatal("reference consumer: " + m->errstr());
+      break;  // transient; librdkafka retries
+    }
+    auto it = next_.find(m->partition());
+    if (it == next_.end() || m->offset() < it->second) continue;
+    if (limited_ && m->offset() >= target_.at(m->partition())) continue;
+    auto verified = VerifyEnvelope(m->payload(), m->len());
+    if (verified.ok() && !IsReferenceEvent((*verified)->event_type())) {
+      verified = Status::InvalidInput(EventTypeName((*verified)->event_type()) +
+                                      " is not reference data");
+    }
+    if (!verified.ok()) {
+      if (Status s = dead_letter_(*m, verified.status().message()); !s.ok()) return s;
+    } else {
+      // Keyed by content, not by the Kafka key, so a mis-keyed record cannot shadow another.
+      // With its record time and place: answers "as known at" and explain read them.
+      batch->Put(keys::kReferencePartition, ReferenceKey(**verified),
+                 EncodeReferenceValue(m->timestamp().timestamp, m->partition(), m->offset(),
+                                      std::string_view(static_cast<const char*>(m->payload()), m->len())));
+    }
+    it->second = m->offset() + 1;
+    batch->Put(keys::kReferencePartition, keys::ReferenceNextOffset(m->partition()),
+               keys::EncodeOffset(it->second));
+    ++n;
+  }
+  return n;
+}
+
+bool ReferenceFollower::CaughtUp() const {
+  for (const auto& [p, high] : target_) {
+    if (high < 0 || next_.at(p) < high) return false;
+  }
+  return true;
+}
+
+}  // namespace ledger

@@ -1,0 +1,45 @@
+// Follows the compacted reference topic in full (every projector instance reads all of
+// it, like a Kafka Streams GlobalKTable) and stages each record, under its key, in the
+// "reference" column family together with the topic offsets.
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "ledger/kafka/kafka_config.h"
+#include "ledger/storage/projection_store.h"
+#include "ledger/base/status.h"
+
+namespace ledger {
+
+class ReferenceFollower {
+ public:
+  // Called for a message that does not verify as reference data.
+  using DeadLetter = std::function<Status(RdKafka::Message&, const std::string& reason)>;
+
+  // Assigns every partition of the reference topic from the offsets in `store`. With
+  // `stop_at`, reads each partition only up to that offset (0 if not listed).
+  static Result<std::unique_ptr<ReferenceFollower>> Create(
+      const KafkaSettings& kafka, const std::string& group_id, ProjectionStore* store,
+      std::optional<std::map<int, int64_t>> stop_at, DeadLetter dead_letter);
+  ~ReferenceFollower();
+
+  // Stages what has arrived (at most `max` records) into `batch`; never waits.
+  Result<size_t> Poll(StagedBatch* batch, size_t max);
+
+  // True once every partition is read up to its end as it was at Create.
+  bool CaughtUp() const;
+
+ private:
+  ReferenceFollower() = default;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  DeadLetter dead_letter_;
+  std::map<int, int64_t> next_, target_;
+  bool limited_ = false;  // target_ is a limit, not just "caught up"
+};
+
+}  // namespace ledger

@@ -1,0 +1,437 @@
+#include "ledger/queries/ledger_view.h"
+
+#include <algorithm>
+#include <deque>
+
+#include "ledger/storage/keys.h"
+#include "ledger/kafka/partitioner.h"
+#include "ledger_generated.h"
+#include "state_generated.h"
+#include "view_internal.h"
+
+namespace ledger {
+
+using view::AddExplanation;
+using view::EntityQuestionOf;
+using view::Params;
+using view::PutWhen;
+using view::Str;
+using view::Verified;
+using view::WhenOf;
+
+// ---- catalog ----------------------------------------------------------------------------
+
+const std::map<std::string, std::vector<std::string>>& QueryCatalog() {
+  static const auto* catalog = new std::map<std::string, std::vector<std::string>>{
+      {"entitlement", {"account", "product", "version", "severity", "at", "known_at", "explain"}},
+      {"intake", {"account", "contact", "product", "version", "severity", "at", "known_at", "explain"}},
+      {"case", {"account", "case", "at", "known_at", "explain"}},
+      {"portal", {"account", "user", "handbook", "at", "known_at", "explain"}},
+      {"list", {"list", "account", "within_days", "at", "known_at", "limit", "offset"}},
+  };
+  return *catalog;
+}
+
+std::optional<Millis> RecordedAtOf(std::string_view entity) {
+  if (entity.size() < 8) return std::nullopt;
+  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(entity.data()), entity.size());
+  const auto root = flatbuffers::ReadScalar<flatbuffers::uoffset_t>(entity.data());
+  if (root + 4 > entity.size()) return std::nullopt;
+  const auto* t = flatbuffers::GetRoot<flatbuffers::Table>(entity.data());
+  if (!t->VerifyTableStart(v) || !t->VerifyField<int64_t>(v, 4, 8)) return std::nullopt;
+  return t->GetField<int64_t>(4, 0);
+}
+
+// ---- reading as known at ----------------------------------------------------------------
+
+struct LedgerView::Facts {
+  int partition = 0;
+  std::deque<std::string> buffers;
+  AccountFacts facts;
+  // Keeps bytes alive for the tables that point into them.
+  std::string_view Keep(std::string bytes) {
+    buffers.push_back(std::move(bytes));
+    return buffers.back();
+  }
+};
+
+Result<std::unique_ptr<LedgerView>> LedgerView::Create(const ProjectionStore* store, const EventLog* events) {
+  std::unique_ptr<LedgerView> view(new LedgerView(store, events));
+  if (Status s = view->RefreshReference(); !s.ok()) return s;
+  return view;
+}
+
+std::shared_ptr<const ReferenceData> LedgerView::reference() const {
+  std::lock_guard lock(reference_mu_);
+  return reference_;
+}
+
+Status LedgerView::RefreshReference() {
+  // The reference follower's offsets say whether anything arrived since the last load.
+  std::string offsets;
+  Status scanned = store_->Scan(keys::kReferencePartition, keys::kNextOffset, [&](std::string_view k, std::string_view v) {
+    offsets.append(k).append(v);
+    return true;
+  });
+  if (!scanned.ok()) return scanned;
+  {
+    std::lock_guard lock(reference_mu_);
+    if (reference_loaded_ && offsets == reference_offsets_) return Status::Ok();
+  }
+  auto data = ReferenceData::Load(*store_);
+  if (!data.ok()) return data.status();
+  auto loaded = std::make_shared<const ReferenceData>(std::move(*data));
+  std::lock_guard lock(reference_mu_);
+  reference_ = std::move(loaded);
+  reference_offsets_ = std::move(offsets);
+  reference_loaded_ = true;
+  return Status::Ok();
+}
+
+std::vector<int> LedgerView::CandidatePartitions(const std::string& account) const {
+  std::vector<int> partitions = store_->Partitions();
+  std::erase(partitions, keys::kReferencePartition);
+  if (partitions.empty()) return partitions;
+  // Where the producer's partitioner put it, if the store holds partitions 0..N-1; then
+  // the others (another partitioner, a store holding some partitions only).
+  const int guess = KafkaPartitionOf(account, partitions.back() + 1);
+  std::stable_partition(partitions.begin(), partitions.end(), [guess](int p) { return p == guess; });
+  return partitions;
+}
+
+Result<std::optional<int>> LedgerView::LocateAccount(const std::string& account) const {
+  for (int p : CandidatePartitions(account)) {
+    auto v = store_->Get(p, keys::Account(account));
+    if (!v.ok()) return v.status();
+    if (v->has_value()) return std::optional<int>(p);
+  }
+  return std::optional<int>();
+}
+
+Result<std::optional<std::string>> LedgerView::ReadVersion(int p, const std::string& key, Millis known_at) const {
+  auto current = store_->Get(p, key);
+  if (!current.ok()) return current.status();
+  return VersionAt(p, key, std::move(*current), known_at);
+}
+
+Result<std::optional<std::string>> LedgerView::VersionAt(int p, const std::string& key,
+                                                         std::optional<std::string> current, Millis known_at) const {
+  if (known_at == kForever || !current) return current;
+  if (auto r = RecordedAtOf(*current); r && *r <= known_at) return current;
+  // The version superseded first after R, if it was recorded by R: one seek into the
+  // key's history (record times are never negative).
+  auto first = store_->FirstInGroup(p, keys::History(key, std::max<Millis>(known_at + 1, 0)));
+  if (!first.ok()) return first.status();
+  if (!*first) return std::optional<std::string>();
+  if (auto r = RecordedAtOf((*first)->second); r && *r <= known_at) {
+    return std::optional<std::string>(std::move((*first)->second));
+  }
+  return std::optional<std::string>();
+}
+
+namespace {
+
+// Stored values copied into one buffer, each at an 8-byte boundary so that the
+// FlatBuffers table in it is read in place (the verifier checks alignment), and found
+// again by key.
+class ValueCopies {
+ public:
+  void Add(std::string_view key, std::string_view value) {
+    Entry e{buffer_.size(), key.size(), 0, value.size(), false};
+    buffer_.append(key);
+    buffer_.resize((buffer_.size() + 7) & ~size_t{7});
+    e.value = buffer_.size();
+    buffer_.append(value);
+    entries_.push_back(e);
+  }
+  bool empty() const { return entries_.empty(); }
+  void Clear() {
+    buffer_.clear();
+    entries_.clear();
+  }
+  // Hands the buffer to `keep`, which holds it where it is for as long as the views
+  // Take returns are used. Take works from then on.
+  void Settle(std::deque<std::string>& keep) {
+    keep.push_back(std::move(buffer_));
+    bytes_ = keep.back();
+  }
+  // The value of `key`, once (an index naming a key twice does not count its fact
+  // twice); nullopt when it has none.
+  std::optional<std::string_view> Take(std::string_view key) {
+    for (Entry& e : entries_) {
+      if (e.taken || bytes_.substr(e.key, e.key_size) != key) continue;
+      e.taken = true;
+      return bytes_.substr(e.value, e.value_size);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  struct Entry {
+    size_t key, key_size, value, value_size;
+    bool taken;
+  };
+  std::string buffer_;
+  std::string_view bytes_;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::string& account, const std::string& product,
+                                                                 Millis known_at) const {
+  auto f = std::make_unique<Facts>();
+  auto bad = [&](const std::string& what) {
+    return Status::Corruption("stored " + what + " of account " + account +
+                              " does not verify (a store written by an older release? `ledger rebuild` "
+                              "replays the log into the current format; `ledger verify` checks a store)");
+  };
+  // The account and its group (agreements, grants, consents, the indexes: neighbouring
+  // keys, read with one iterator seek), from the likeliest partition first. Contacts
+  // and portal users, also in the group, are not needed here.
+  const std::string account_key = keys::Account(account);
+  ValueCopies values;
+  for (int p : CandidatePartitions(account)) {
+    bool here = false;
+    Status s = store_->ScanAccountGroup(p, account, [&](std::string_view k, std::string_view v) {
+      if (!here && k != account_key) return false;  // the account is not in this partition
+      here = true;
+      const char kind = keys::KindOf(k);
+      if (kind != keys::kContactTag && kind != keys::kPortalUserTag) values.Add(k, v);
+      return true;
+    });
+    if (!s.ok()) return s;
+    if (here) {
+      f->partition = p;
+      break;
+    }
+    values.Clear();
+  }
+  if (values.empty()) return f;
+  values.Settle(f->buffers);
+  const int p = f->partition;
+  // The version of `key` known at R: the stored one when it was recorded by then, else a
+  // superseded one from its history (kept in f), else none.
+  auto known = [&](const std::string& key, std::optional<std::string_view> current)
+      -> Result<std::optional<std::string_view>> {
+    if (!current || known_at == kForever) return current;
+    if (auto r = RecordedAtOf(*current); r && *r <= known_at) return current;
+    auto v = VersionAt(p, key, std::string(*current), known_at);
+    if (!v.ok()) return v.status();
+    if (!v->has_value()) return std::optional<std::string_view>();
+    return std::optional<std::string_view>(f->Keep(std::move(**v)));
+  };
+  auto a = known(account_key, values.Take(account_key));
+  if (!a.ok()) return a.status();
+  if (!a->has_value()) return f;
+  f->facts.account = Verified<state::AccountState>(**a);
+  if (f->facts.account == nullptr) return bad("state");
+  // The product's index and the consents' index name the facts the answer needs.
+  std::vector<std::string> ks;
+  for (const std::string& index : {keys::EntitlementIndex(account, product), keys::EntitlementIndex(account, "")}) {
+    auto idx_bytes = values.Take(index);
+    if (!idx_bytes) continue;
+    const auto* idx = Verified<state::EntitlementIndex>(*idx_bytes);
+    if (idx == nullptr) return bad("entitlement index");
+    if (idx->keys()) {
+      for (const auto* k : *idx->keys()) ks.push_back(k->str());
+    }
+  }
+  for (size_t i = 0; i < ks.size(); ++i) {
+    auto v = known(ks[i], values.Take(ks[i]));
+    if (!v.ok()) return v.status();
+    if (!v->has_value()) continue;
+    const std::string_view value = **v;
+    switch (keys::KindOf(ks[i])) {
+      case keys::kAgreementTag: {
+        const auto* g = Verified<state::AgreementState>(value);
+        if (g == nullptr) return bad("agreement");
+        f->facts.agreements.push_back(g);
+        break;
+      }
+      case keys::kGrantTag: {
+        const auto* g = Verified<state::GrantState>(value);
+        if (g == nullptr) return bad("grant");
+        f->facts.grants.push_back(g);
+        break;
+      }
+      case keys::kConsentTag: {
+        const auto* c = Verified<state::ConsentState>(value);
+        if (c == nullptr) return bad("consent");
+        f->facts.consents.push_back(c);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return f;
+}
+
+Result<EntitlementAnswer> LedgerView::Entitlement(const EntitlementQuestion& q) const {
+  auto f = ReadFacts(q.account, q.product, q.known_at);
+  if (!f.ok()) return f.status();
+  return EvaluateEntitlement(q, (*f)->facts, reference().get());
+}
+
+// ---- the questions ----------------------------------------------------------------------
+
+Result<Json> LedgerView::Ask(const Query& q) const {
+  if (QueryCatalog().count(q.name) == 0) {
+    return Status::NotFound("unknown question \"" + q.name + "\" (known: entitlement, intake, case, portal, list)");
+  }
+  if (Status s = Params(q).CheckKnown(); !s.ok()) return s;
+  if (q.name == "entitlement") return AskEntitlement(q);
+  if (q.name == "intake") return AskIntake(q);
+  if (q.name == "case") return AskCase(q);
+  if (q.name == "portal") return AskPortal(q);
+  return AskList(q);
+}
+
+namespace {
+
+Result<EntitlementQuestion> EntitlementQuestionOf(const Params& p) {
+  EntitlementQuestion q;
+  auto account = p.Required("account");
+  if (!account.ok()) return account.status();
+  auto product = p.Required("product");
+  if (!product.ok()) return product.status();
+  auto when = WhenOf(p);
+  if (!when.ok()) return when.status();
+  auto severity = p.Int("severity", 0, 0, 4);
+  if (!severity.ok()) return severity.status();
+  q.account = *account;
+  q.product = *product;
+  q.version = p.Optional("version");
+  q.at = when->at;
+  q.known_at = when->known_at;
+  q.severity = static_cast<int>(*severity);
+  return q;
+}
+
+// Reference records an entitlement answer joined in.
+std::vector<ReferenceSource> ReferenceUsed(const EntitlementQuestion& q, const std::string& region,
+                                           const std::string& offering, const ReferenceData& ref) {
+  std::vector<ReferenceSource> out;
+  if (const auto* l = ref.Lifecycle(q.product, q.version, q.at, q.known_at)) out.push_back(l->source);
+  if (const auto* l = ref.Languages(region, q.at, q.known_at)) out.push_back(l->source);
+  if (const auto* p = ref.Policy(kGracePeriodPolicy, q.at, q.known_at)) out.push_back(p->source);
+  if (const auto* p = ref.Policy(kRemoteTermsPolicy, q.at, q.known_at)) out.push_back(p->source);
+  if (q.severity != 0 && !offering.empty()) {
+    for (int i = 0; i <= static_cast<int>(fb::Offering::MAX); ++i) {
+      if (offering != fb::EnumNamesOffering()[i]) continue;
+      if (const auto* s = ref.ServiceLevel(i, q.severity, q.at, q.known_at)) out.push_back(s->source);
+    }
+  }
+  return out;
+}
+
+// The keys of the entities behind an entitlement answer about `product`.
+std::vector<std::string> EntitiesOf(const AccountFacts& f, const std::string& account) {
+  std::vector<std::string> out;
+  if (f.account) out.push_back(keys::Account(account));
+  for (const auto* g : f.agreements) out.push_back(keys::Agreement(account, Str(g->agreement_id())));
+  for (const auto* g : f.grants) out.push_back(keys::Grant(account, Str(g->grant_id())));
+  for (const auto* c : f.consents) out.push_back(keys::Consent(account, Str(c->consent_id())));
+  return out;
+}
+
+}  // namespace
+
+Result<Json> LedgerView::AskEntitlement(const Query& query) const {
+  Params p(query);
+  auto q = EntitlementQuestionOf(p);
+  if (!q.ok()) return q.status();
+  auto explain = p.Flag("explain");
+  if (!explain.ok()) return explain.status();
+  auto f = ReadFacts(q->account, q->product, q->known_at);
+  if (!f.ok()) return f.status();
+  const auto ref = reference();
+  const EntitlementAnswer a = EvaluateEntitlement(*q, (*f)->facts, ref.get());
+  Json j = EntitlementAsJson(a);
+  if (*explain && (*f)->facts.account) {
+    if (Status s = AddExplanation(j, *store_, events_, (*f)->partition, q->account, EntitiesOf((*f)->facts, q->account),
+                                  q->known_at, ReferenceUsed(*q, a.region, a.offering, *ref));
+        !s.ok()) {
+      return s;
+    }
+  }
+  return j;
+}
+
+Result<Json> LedgerView::AskIntake(const Query& query) const {
+  Params p(query);
+  auto q = EntitlementQuestionOf(p);
+  if (!q.ok()) return q.status();
+  auto contact_id = p.Required("contact");
+  if (!contact_id.ok()) return contact_id.status();
+  auto explain = p.Flag("explain");
+  if (!explain.ok()) return explain.status();
+  auto f = ReadFacts(q->account, q->product, q->known_at);
+  if (!f.ok()) return f.status();
+  const auto ref = reference();
+  const EntitlementAnswer a = EvaluateEntitlement(*q, (*f)->facts, ref.get());
+  std::string why;
+  const state::ContactState* contact = nullptr;
+  if ((*f)->facts.account) {
+    auto c = ReadVersion((*f)->partition, keys::Contact(q->account, *contact_id), q->known_at);
+    if (!c.ok()) return c.status();
+    if (c->has_value()) {
+      contact = Verified<state::ContactState>((*f)->Keep(std::move(**c)));
+    }
+  }
+  const bool designated = ContactDesignatedAt(contact, *contact_id, q->at, &why);
+  Json j = EntitlementAsJson(a);
+  Json out = {{"account", q->account}, {"contact", *contact_id}, {"product", q->product}};
+  if (!q->version.empty()) out["version"] = q->version;
+  PutWhen(out, {q->at, q->known_at});
+  out["may_open_case"] = designated && a.entitled;
+  out["designated_contact"] = designated;
+  std::vector<std::string> reasons;
+  if (!designated) reasons.push_back(why);
+  if (!a.entitled) reasons.insert(reasons.end(), a.reasons.begin(), a.reasons.end());
+  out["reasons"] = reasons;
+  out["entitlement"] = std::move(j);
+  if (*explain && (*f)->facts.account) {
+    auto sources = EntitiesOf((*f)->facts, q->account);
+    if (contact) sources.push_back(keys::Contact(q->account, *contact_id));
+    if (Status s = AddExplanation(out, *store_, events_, (*f)->partition, q->account, sources, q->known_at,
+                                  ReferenceUsed(*q, a.region, a.offering, *ref));
+        !s.ok()) {
+      return s;
+    }
+  }
+  return out;
+}
+
+Result<Json> LedgerView::AskPortal(const Query& query) const {
+  Params p(query);
+  auto e = EntityQuestionOf(p, "user");
+  if (!e.ok()) return e.status();
+  const std::string& account = e->account;
+  const std::string& user = e->id;
+  PortalAnswer q;
+  q.account = account, q.user = user, q.handbook = p.Optional("handbook");
+  q.at = e->when.at, q.known_at = e->when.known_at;
+  auto where = LocateAccount(account);
+  if (!where.ok()) return where.status();
+  std::optional<std::string> ab, ub;
+  if (where->has_value()) {
+    auto a = ReadVersion(**where, keys::Account(account), q.known_at);
+    if (!a.ok()) return a.status();
+    auto u = ReadVersion(**where, keys::PortalUser(account, user), q.known_at);
+    if (!u.ok()) return u.status();
+    ab = std::move(*a), ub = std::move(*u);
+  }
+  const auto* a = ab ? Verified<state::AccountState>(*ab) : nullptr;
+  const auto* u = ub ? Verified<state::PortalUserState>(*ub) : nullptr;
+  Json j = PortalAsJson(EvaluatePortal(q, a, u));
+  if (e->explain && a) {
+    std::vector<std::string> entities = {keys::Account(account)};
+    if (u) entities.push_back(keys::PortalUser(account, user));
+    if (Status s = AddExplanation(j, *store_, events_, **where, q.account, entities, q.known_at, {}); !s.ok()) return s;
+  }
+  return j;
+}
+
+}  // namespace ledger

@@ -1,0 +1,220 @@
+// LedgerView::AskList: the lists across accounts (or of one), as of a time.
+#include "ledger/queries/ledger_view.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+
+#include "ledger/storage/keys.h"
+#include "ledger_generated.h"
+#include "state_generated.h"
+#include "view_internal.h"
+
+namespace ledger {
+
+using view::CaseStatusAt;
+using view::LevelAt;
+using view::LevelName;
+using view::Params;
+using view::PutWhen;
+using view::ResponseTarget;
+using view::Str;
+using view::TargetOf;
+using view::Verified;
+using view::WhenOf;
+
+
+Result<Json> LedgerView::AskList(const Query& query) const {
+  Params p(query);
+  auto name = p.Required("list");
+  if (!name.ok()) return name.status();
+  auto when = WhenOf(p);
+  if (!when.ok()) return when.status();
+  auto within = p.Int("within_days", 90, 0, 36500);
+  if (!within.ok()) return within.status();
+  auto limit = p.Int("limit", 1000, 1, 100000);
+  if (!limit.ok()) return limit.status();
+  auto offset = p.Int("offset", 0, 0, std::numeric_limits<int32_t>::max());
+  if (!offset.ok()) return offset.status();
+  const Millis t = when->at, r = when->known_at, horizon = t + *within * 86400000;
+
+  static const std::map<std::string, char> kTags = {
+      {"agreements-lapsing", keys::kAgreementTag}, {"grants-expiring", keys::kGrantTag},
+      {"open-cases", keys::kCaseTag},              {"breached-cases", keys::kCaseTag},
+      {"open-escalations", keys::kEscalationTag},  {"sessions-without-consent", keys::kSessionTag},
+      {"anomalies", keys::kAnomalyTag}};
+  auto tag = kTags.find(*name);
+  if (tag == kTags.end()) {
+    return Status::NotFound("unknown list \"" + *name +
+                            "\" (known: agreements-lapsing, grants-expiring, open-cases, breached-cases, "
+                            "open-escalations, sessions-without-consent, anomalies)");
+  }
+  const auto ref = reference();
+  std::vector<Json> rows;
+  std::map<std::string, int64_t> counts;
+  Status failed;
+  // Each row is built from the entity version known at R.
+  auto visit = [&](int part, std::string_view key, std::string_view value) -> Status {
+    const std::string account(keys::AccountOf(key));
+    std::optional<std::string> version;
+    if (r != kForever && tag->second != keys::kAnomalyTag) {
+      auto v = VersionAt(part, std::string(key), std::string(value), r);  // the scan read the current one
+      if (!v.ok()) return v.status();
+      if (!v->has_value()) return Status::Ok();
+      version = std::move(*v);
+      value = *version;
+    }
+    switch (tag->second) {
+      case keys::kAgreementTag: {
+        const auto* g = Verified<state::AgreementState>(value);
+        if (g == nullptr) return Status::Ok();
+        const Millis end = std::min(g->ends_at(), g->terminated_at());
+        if (end < t || end >= horizon || g->starts_at() > t) return Status::Ok();
+        std::string products;
+        if (g->lines()) {
+          for (const auto* l : *g->lines()) {
+            if (l->added_at() <= t && t < l->removed_at()) products += (products.empty() ? "" : " ") + Str(l->product());
+          }
+        }
+        rows.push_back({{"account", account}, {"agreement", Str(g->agreement_id())},
+                        {"offering", fb::EnumNameOffering(static_cast<fb::Offering>(g->offering()))},
+                        {"ends_at", FormatTime(end)}, {"days_left", (end - t) / 86400000},
+                        {"terminated", g->terminated_at() != kForever}, {"products", products}});
+        break;
+      }
+      case keys::kGrantTag: {
+        const auto* g = Verified<state::GrantState>(value);
+        if (g == nullptr) return Status::Ok();
+        const Millis end = std::min(g->ends_at(), g->revoked_at());
+        if (end < t || end >= horizon || g->starts_at() > t) return Status::Ok();
+        rows.push_back({{"account", account}, {"grant", Str(g->grant_id())},
+                        {"kind", g->kind() == state::GrantKind::Extension ? "extension"
+                                 : g->kind() == state::GrantKind::Temporary ? "temporary" : "courtesy"},
+                        {"product", Str(g->product())}, {"version", Str(g->version())},
+                        {"ends_at", FormatTime(end)}, {"days_left", (end - t) / 86400000}});
+        break;
+      }
+      case keys::kCaseTag: {
+        const auto* c = Verified<state::CaseState>(value);
+        if (c == nullptr || t < c->opened_at()) return Status::Ok();
+        const std::string status = CaseStatusAt(*c, t);
+        const bool open = status == "open";
+        auto acct = ReadVersion(part, keys::Account(account), r);
+        if (!acct.ok()) return acct.status();
+        const auto* a = acct->has_value() ? Verified<state::AccountState>(**acct) : nullptr;
+        const ResponseTarget target = TargetOf(*c, a ? Str(a->region()) : "", *ref, t, r);
+        if (*name == "open-cases" ? !open : target.status != "breached") return Status::Ok();
+        std::string level = "none";
+        if (c->open_escalation() && c->open_escalation()->size()) {
+          auto xb = ReadVersion(part, keys::Escalation(account, c->open_escalation()->str()), r);
+          if (!xb.ok()) return xb.status();
+          const auto* x = xb->has_value() ? Verified<state::EscalationState>(**xb) : nullptr;
+          if (x && x->requested_at() <= t && t < x->closed_at()) level = LevelName(LevelAt(*x, t));
+        }
+        rows.push_back({{"account", account}, {"case", Str(c->case_id())}, {"status", status},
+                        {"severity", c->severity()}, {"product", Str(c->product())},
+                        {"opened_at", FormatTime(c->opened_at())}, {"response", target.status},
+                        {"due_at", target.status == "none" ? "" : FormatTime(target.due_at)},
+                        {"escalation_level", level}});
+        counts["severity " + std::to_string(c->severity())] += 1;
+        break;
+      }
+      case keys::kEscalationTag: {
+        const auto* x = Verified<state::EscalationState>(value);
+        if (x == nullptr || t < x->requested_at() || t >= x->closed_at()) return Status::Ok();
+        auto cb = ReadVersion(part, keys::Case(account, Str(x->case_id())), r);
+        if (!cb.ok()) return cb.status();
+        const auto* c = cb->has_value() ? Verified<state::CaseState>(**cb) : nullptr;
+        const int severity = c ? c->severity() : 0;
+        const std::string level = LevelName(LevelAt(*x, t));
+        rows.push_back({{"account", account}, {"escalation", Str(x->escalation_id())},
+                        {"case", Str(x->case_id())}, {"level", level}, {"severity", severity},
+                        {"manager", Str(x->manager())}, {"requested_at", FormatTime(x->requested_at())}});
+        counts[level + ", severity " + std::to_string(severity)] += 1;
+        break;
+      }
+      case keys::kSessionTag: {
+        const auto* v = Verified<state::SessionState>(value);
+        if (v == nullptr || t < v->started_at()) return Status::Ok();
+        std::string violation = Str(v->violation());
+        if (violation.empty()) {
+          // Consent to terms other than those in effect when the session started.
+          const PolicyFact* terms = ref->Policy(kRemoteTermsPolicy, v->started_at(), r);
+          auto cb = ReadVersion(part, keys::Consent(account, Str(v->consent_id())), r);
+          if (!cb.ok()) return cb.status();
+          const auto* c = cb->has_value() ? Verified<state::ConsentState>(**cb) : nullptr;
+          if (terms && c && Str(c->terms_version()) != terms->value) {
+            violation = "consent " + Str(v->consent_id()) + " is to terms " + Str(c->terms_version()) + "; terms " +
+                        terms->value + " were in effect";
+          }
+        }
+        if (violation.empty()) return Status::Ok();
+        rows.push_back({{"account", account}, {"session", Str(v->session_id())}, {"case", Str(v->case_id())},
+                        {"engineer", Str(v->engineer())}, {"started_at", FormatTime(v->started_at())},
+                        {"violation", violation}});
+        break;
+      }
+      case keys::kAnomalyTag: {
+        const auto* a = Verified<state::Anomaly>(value);
+        if (a == nullptr || a->recorded_at() > r) return Status::Ok();
+        rows.push_back({{"account", account}, {"type", Str(a->type())}, {"reason", Str(a->reason())},
+                        {"partition", a->partition()}, {"offset", a->offset()},
+                        {"occurred_at", FormatTime(a->occurred_at())}, {"recorded_at", FormatTime(a->recorded_at())}});
+        break;
+      }
+      default:
+        break;
+    }
+    return Status::Ok();
+  };
+  // One account's rows: a prefix scan of its partition; else every partition.
+  const std::string only_account = p.Optional("account");
+  std::string prefix = keys::KindPrefix(tag->second);
+  std::vector<int> partitions = store_->Partitions();
+  if (!only_account.empty()) {
+    auto where = LocateAccount(only_account);
+    if (!where.ok()) return where.status();
+    if (!where->has_value()) return Status::NotFound("account " + only_account + " is unknown to the ledger");
+    partitions = {**where};
+    prefix = keys::KindPrefix(tag->second, only_account);
+  }
+  for (int part : partitions) {
+    if (part == keys::kReferencePartition) continue;
+    Status s = store_->Scan(part, prefix, [&](std::string_view k, std::string_view v) {
+      if (keys::KindOf(k) != tag->second) return true;  // another kind of the account group
+      failed = visit(part, k, v);
+      return failed.ok();
+    });
+    if (!s.ok()) return s;
+    if (!failed.ok()) return failed;
+  }
+  // A stable order: by the row's first time column, then account and id.
+  // (Anomalies: by record time, then log position.)
+  auto sort_key = [](const Json& row) {
+    if (row.contains("offset")) {
+      char position[48];
+      std::snprintf(position, sizeof position, "%06d%020lld", row["partition"].get<int>(),
+                    static_cast<long long>(row["offset"].get<int64_t>()));
+      return row["recorded_at"].get<std::string>() + position;
+    }
+    for (const char* c : {"ends_at", "due_at", "opened_at", "requested_at", "started_at"}) {
+      if (row.contains(c)) return row[c].get<std::string>() + row.dump();
+    }
+    return row.dump();
+  };
+  std::stable_sort(rows.begin(), rows.end(), [&](const Json& a, const Json& b) { return sort_key(a) < sort_key(b); });
+  Json j = {{"list", *name}};
+  if (!only_account.empty()) j["account"] = only_account;
+  PutWhen(j, *when);
+  if (*name == "agreements-lapsing" || *name == "grants-expiring") j["within_days"] = *within;
+  j["total"] = rows.size();
+  j["offset"] = *offset;
+  j["limit"] = *limit;
+  if (!counts.empty()) j["counts"] = counts;
+  Json items = Json::array();
+  for (size_t i = *offset; i < rows.size() && items.size() < static_cast<size_t>(*limit); ++i) items.push_back(rows[i]);
+  j["items"] = std::move(items);
+  return j;
+}
+
+}  // namespace ledger

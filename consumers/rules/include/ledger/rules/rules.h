@@ -1,0 +1,62 @@
+// The projection rules: a pure function of (the partition's stored state, one event)
+// to the changes it makes. No clock, no randomness, no other partition, no reference
+// data: two replays of the same log produce byte-identical stores.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/schema/event_codec.h"
+#include "ledger/base/status.h"
+#include "ledger/base/time.h"
+
+namespace ledger {
+
+// Where the event sits in the log.
+struct EventPosition {
+  int partition = 0;
+  int64_t offset = 0;
+  Millis recorded_at = 0;  // the Kafka record timestamp (LogAppendTime)
+};
+
+enum class Outcome {
+  kApplied,    // the state changed as the event says
+  kAnomaly,    // a fact that was rejected: recorded with its reason, state unchanged
+  kDuplicate,  // an event id seen before: skipped
+};
+const char* OutcomeName(Outcome o);
+
+struct Change {
+  std::string key;
+  std::string value;
+};
+
+struct Applied {
+  Outcome outcome = Outcome::kApplied;
+  std::string reason;           // why, for kAnomaly
+  std::vector<Change> changes;  // to write in this partition, in order
+};
+
+// Reads the partition's state (staged writes included) by key. The bytes viewed stay
+// valid until the ApplyEvent call that asked returns.
+using StateLookup = std::function<Result<std::optional<std::string_view>>(std::string_view key)>;
+
+// Whether the event id may have been stored before. kNew is the caller's promise that it
+// was not (e.g. from a SeenFilter), which spares the lookup.
+enum class Seen { kMaybe, kNew };
+
+// The event id as bytes.
+UuidBytes EventIdOf(const fb::Envelope& event);
+
+// The keys ApplyEvent may read for this event, so a batch can fetch them together.
+std::vector<std::string> KeysRead(const fb::Envelope& event, Seen seen = Seen::kMaybe);
+
+// Applies one verified envelope. Its bytes stay in ledger.events: the account's event
+// log keeps its position only (see EventLog). Fails only when `lookup` fails.
+Result<Applied> ApplyEvent(const fb::Envelope& event, const EventPosition& position, const StateLookup& lookup,
+                           Seen seen = Seen::kMaybe);
+
+}  // namespace ledger

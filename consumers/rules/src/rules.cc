@@ -1,0 +1,203 @@
+#include "ledger/rules/rules.h"
+
+#include <algorithm>
+
+#include "ledger/storage/keys.h"
+#include "rule_step.h"
+#include "state_generated.h"
+
+namespace ledger {
+namespace {
+
+using rules_detail::AgreementIdOf;
+using rules_detail::ApplyAccount;
+using rules_detail::ApplyAgreement;
+using rules_detail::ApplyCase;
+using rules_detail::ApplyContact;
+using rules_detail::ApplyEscalation;
+using rules_detail::ApplyGrant;
+using rules_detail::ApplyPortal;
+using rules_detail::ApplyRemoteAccess;
+using rules_detail::CaseIdOf;
+using rules_detail::Decode;
+using rules_detail::EscalationIdOf;
+using rules_detail::Pack;
+using rules_detail::PortalUserIdOf;
+using rules_detail::Step;
+
+// ---- dispatch ---------------------------------------------------------------------------
+
+bool Between(fb::Event t, fb::Event first, fb::Event last) { return t >= first && t <= last; }
+
+std::string EncodeAnomaly(const fb::Envelope& e, const EventPosition& pos, const std::string& reason) {
+  state::AnomalyT a;
+  a.event_id.assign(e.event_id()->bytes()->begin(), e.event_id()->bytes()->end());
+  a.type = EventTypeName(e.event_type());
+  a.reason = reason;
+  a.partition = pos.partition;
+  a.offset = pos.offset;
+  a.occurred_at = e.occurred_at();
+  a.recorded_at = pos.recorded_at;
+  return Pack(a);
+}
+
+}  // namespace
+
+UuidBytes EventIdOf(const fb::Envelope& e) {
+  UuidBytes id{};
+  std::copy(e.event_id()->bytes()->begin(), e.event_id()->bytes()->end(), id.begin());
+  return id;
+}
+
+std::vector<std::string> KeysRead(const fb::Envelope& e, Seen seen) {
+  std::vector<std::string> keys;
+  if (seen == Seen::kMaybe) keys.push_back(keys::SeenEvent(EventIdOf(e)));
+  if (e.account_id() == nullptr) return keys;
+  const std::string_view a = e.account_id()->string_view();
+  keys.push_back(keys::Account(a));
+  auto str = [](const flatbuffers::String* s) { return s ? s->string_view() : std::string_view(); };
+  switch (e.event_type()) {
+    case fb::Event::AgreementPurchased:
+      if (const auto* lines = e.event_as_AgreementPurchased()->lines()) {
+        for (const auto* l : *lines) keys.push_back(keys::EntitlementIndex(a, str(l->product())));
+      }
+      break;
+    case fb::Event::AgreementLineAdded:
+      keys.push_back(keys::EntitlementIndex(a, str(e.event_as_AgreementLineAdded()->line()->product())));
+      break;
+    case fb::Event::SupportExtensionPurchased: {
+      auto* ev = e.event_as_SupportExtensionPurchased();
+      keys.push_back(keys::Grant(a, str(ev->extension_id())));
+      keys.push_back(keys::EntitlementIndex(a, str(ev->product())));
+      break;
+    }
+    case fb::Event::CourtesyGranted: {
+      auto* ev = e.event_as_CourtesyGranted();
+      keys.push_back(keys::Grant(a, str(ev->grant_id())));
+      keys.push_back(keys::EntitlementIndex(a, str(ev->product())));
+      break;
+    }
+    case fb::Event::TemporaryEntitlementGranted: {
+      auto* ev = e.event_as_TemporaryEntitlementGranted();
+      keys.push_back(keys::Grant(a, str(ev->grant_id())));
+      keys.push_back(keys::EntitlementIndex(a, str(ev->product())));
+      break;
+    }
+    case fb::Event::GrantRevoked:
+      keys.push_back(keys::Grant(a, str(e.event_as_GrantRevoked()->grant_id())));
+      break;
+    case fb::Event::ContactDesignated:
+      keys.push_back(keys::Contact(a, str(e.event_as_ContactDesignated()->contact_id())));
+      break;
+    case fb::Event::ContactRemoved:
+      keys.push_back(keys::Contact(a, str(e.event_as_ContactRemoved()->contact_id())));
+      break;
+    case fb::Event::RemoteAccessConsentGiven: {
+      auto* ev = e.event_as_RemoteAccessConsentGiven();
+      keys.push_back(keys::Contact(a, str(ev->contact_id())));
+      keys.push_back(keys::Consent(a, str(ev->consent_id())));
+      keys.push_back(keys::EntitlementIndex(a, ""));
+      break;
+    }
+    case fb::Event::RemoteAccessConsentRevoked:
+      keys.push_back(keys::Consent(a, str(e.event_as_RemoteAccessConsentRevoked()->consent_id())));
+      break;
+    case fb::Event::RemoteSessionStarted: {
+      auto* ev = e.event_as_RemoteSessionStarted();
+      keys.push_back(keys::Session(a, str(ev->session_id())));
+      keys.push_back(keys::Consent(a, str(ev->consent_id())));
+      break;
+    }
+    case fb::Event::RemoteSessionEnded:
+      keys.push_back(keys::Session(a, str(e.event_as_RemoteSessionEnded()->session_id())));
+      break;
+    case fb::Event::CaseOpened: {
+      auto* ev = e.event_as_CaseOpened();
+      keys.push_back(keys::Case(a, str(ev->case_id())));
+      keys.push_back(keys::Contact(a, str(ev->contact_id())));
+      keys.push_back(keys::EntitlementIndex(a, str(ev->product())));
+      break;
+    }
+    default: {
+      const fb::Event t = e.event_type();
+      if (Between(t, fb::Event::AgreementPurchased, fb::Event::AgreementLineRemoved)) {
+        keys.push_back(keys::Agreement(a, AgreementIdOf(e)));
+      } else if (Between(t, fb::Event::CaseOpened, fb::Event::ContinuousEffortsRequested)) {
+        keys.push_back(keys::Case(a, CaseIdOf(e)));
+      } else if (Between(t, fb::Event::EscalationRequested, fb::Event::EscalationClosed)) {
+        keys.push_back(keys::Escalation(a, EscalationIdOf(e)));
+        if (t == fb::Event::EscalationRequested) keys.push_back(keys::Case(a, CaseIdOf(e)));
+      } else if (Between(t, fb::Event::PortalUserCreated, fb::Event::PortalUserUnlocked)) {
+        keys.push_back(keys::PortalUser(a, PortalUserIdOf(e)));
+      }
+      break;
+    }
+  }
+  if (e.event_type() == fb::Event::AgreementPurchased || e.event_type() == fb::Event::AgreementLineAdded) {
+    keys.push_back(keys::Agreement(a, AgreementIdOf(e)));
+  }
+  return keys;
+}
+
+const char* OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kApplied: return "applied";
+    case Outcome::kAnomaly: return "anomaly";
+    case Outcome::kDuplicate: return "duplicate";
+  }
+  return "unknown";
+}
+
+Result<Applied> ApplyEvent(const fb::Envelope& e, const EventPosition& pos,
+                           const StateLookup& lookup, Seen seen) {
+  const std::string seen_key = keys::SeenEvent(EventIdOf(e));
+  if (seen == Seen::kMaybe) {
+    auto stored = lookup(seen_key);
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value()) return Applied{Outcome::kDuplicate, "", {}};
+  }
+
+  Step s{e, pos, lookup, e.account_id() ? e.account_id()->str() : "", {}};
+  const fb::Event type = e.event_type();
+  Status st;
+  if (IsReferenceEvent(type)) {
+    st = s.Reject(EventTypeName(type) + " is reference data and belongs on " + std::string(kReferenceTopic));
+  } else {
+    // Only the lifecycle rules need the account's state; the others need it to exist.
+    auto account = lookup(keys::Account(s.account));
+    if (!account.ok()) return account.status();
+    if (!account->has_value() && type != fb::Event::AccountOpened) {
+      st = s.Reject("account " + s.account + " is unknown (no AccountOpened for it)");
+    } else if (Between(type, fb::Event::AccountOpened, fb::Event::AccountClosed)) {
+      auto state = Decode<state::AccountStateT>(keys::Account(s.account), *account);
+      if (!state.ok()) return state.status();
+      st = ApplyAccount(s, *state);
+    } else if (Between(type, fb::Event::PortalUserCreated, fb::Event::PortalUserUnlocked)) {
+      st = ApplyPortal(s);
+    } else if (Between(type, fb::Event::ContactDesignated, fb::Event::ContactRemoved)) {
+      st = ApplyContact(s);
+    } else if (Between(type, fb::Event::AgreementPurchased, fb::Event::AgreementLineRemoved)) {
+      st = ApplyAgreement(s);
+    } else if (Between(type, fb::Event::SupportExtensionPurchased, fb::Event::GrantRevoked)) {
+      st = ApplyGrant(s);
+    } else if (Between(type, fb::Event::RemoteAccessConsentGiven, fb::Event::RemoteSessionEnded)) {
+      st = ApplyRemoteAccess(s);
+    } else if (Between(type, fb::Event::CaseOpened, fb::Event::ContinuousEffortsRequested)) {
+      st = ApplyCase(s);
+    } else if (Between(type, fb::Event::EscalationRequested, fb::Event::EscalationClosed)) {
+      st = ApplyEscalation(s);
+    }
+  }
+  if (!st.ok()) return st;
+
+  if (s.out.outcome == Outcome::kAnomaly) {
+    s.out.changes.clear();
+    s.Write(keys::Anomaly(s.account, pos.offset), EncodeAnomaly(e, pos, s.out.reason));
+  } else {
+    s.Write(keys::EventLog(s.account, pos.offset), "");  // where it is; its bytes stay in Kafka
+  }
+  s.Write(seen_key, keys::EncodeOffset(pos.offset));
+  return std::move(s.out);
+}
+
+}  // namespace ledger

@@ -1,0 +1,114 @@
+// The `ledger` subcommands, as functions of their options and streams, so that main()
+// only parses flags. Each returns the process exit code and reports errors on `err`.
+#pragma once
+
+#include <atomic>
+#include <iosfwd>
+#include <map>
+#include <string>
+
+#include "ledger/kafka/kafka_config.h"
+#include "ledger/storage/projection_store.h"
+
+namespace ledger {
+
+// Exit codes shared by the commands.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRejected = 1;     // some input was rejected (the rest went through)
+inline constexpr int kExitUnavailable = 2;  // broker or store unavailable, or undelivered
+inline constexpr int kExitUsage = 64;       // bad flags or arguments
+inline constexpr int kExitStoreSwitched = 75;  // project: a rebuild switched the store; restart
+
+struct CommonOptions {
+  KafkaSettings kafka;
+  std::string data_dir = "var/ledger";
+};
+
+struct PublishOptions {
+  std::string input = "-";  // a file, or "-" for standard input
+  int flush_timeout_seconds = 30;
+};
+// Reads JSON lines; reports each bad line as "<input>:<line>: <reason>"; sends the good
+// ones; waits for every acknowledgement; prints a summary on `out`.
+int RunPublish(const CommonOptions& common, const PublishOptions& options, std::istream& in,
+               std::ostream& out, std::ostream& err);
+
+struct ProjectOptions {
+  std::string group_id = "ledger-projector";
+  std::string instance_id;  // empty: derived from the host and the data dir
+  std::string metrics_listen = "127.0.0.1:9464";  // empty: no /metrics endpoint
+  size_t max_batch = 50000;
+  bool until_caught_up = false;
+  int compact_when_idle_seconds = 30;  // 0: no IdleCompactor
+  StoreOptions::Durability durability = StoreOptions::Durability::kWal;
+  uint64_t min_free_disk_mib = 64;
+  // The HTTP API (ledger/query_server.h): empty listen address: none.
+  std::string http_listen = "127.0.0.1:8080";
+  std::string tokens_file;  // empty: DATA_DIR.tokens
+  std::string tls_cert_file, tls_key_file;
+};
+int RunProject(const CommonOptions& common, const ProjectOptions& options,
+               const std::atomic<bool>& stop, std::ostream& out, std::ostream& err);
+
+// The tokens file of a data dir (DATA_DIR.tokens) unless one is given.
+std::string TokensFileFor(const CommonOptions& common, const std::string& given);
+
+// `ledger token create NAME --role R`: prints the new token (shown once; stored hashed).
+int RunTokenCreate(const CommonOptions& common, const std::string& tokens_file, const std::string& name,
+                   const std::string& role, std::ostream& out, std::ostream& err);
+int RunTokenRevoke(const CommonOptions& common, const std::string& tokens_file, const std::string& name,
+                   std::ostream& out, std::ostream& err);
+int RunTokenList(const CommonOptions& common, const std::string& tokens_file, std::ostream& out,
+                 std::ostream& err);
+
+enum class OutputFormat { kTable, kJson, kJsonLines, kCsv };
+
+// Asks one question (see LedgerView::Ask and QueryCatalog in ledger/ledger_view.h) and
+// prints the answer: a table, JSON, or for a list JSON lines or CSV of its items.
+// Exit codes: 0 answered, 1 rejected (bad parameter, unknown case), 2 store unavailable.
+int RunQuery(const CommonOptions& common, const std::string& name,
+             const std::map<std::string, std::string>& params, OutputFormat format, std::ostream& out,
+             std::ostream& err);
+
+// The events stored for an account, oldest first, as JSON lines (anomalies included).
+int RunQueryEvents(const CommonOptions& common, const std::string& account, std::ostream& out,
+                   std::ostream& err);
+
+// The reference data the projector has stored (optionally of one event type), as JSON
+// lines with their keys.
+int RunQueryReference(const CommonOptions& common, const std::string& type, std::ostream& out,
+                      std::ostream& err);
+
+struct StatusOptions {
+  int wait_seconds = 0;  // > 0: wait until the projection has caught up with the broker
+};
+int RunStatus(const CommonOptions& common, const StatusOptions& options, std::ostream& out,
+              std::ostream& err);
+
+// The dead-letter topic from offset `from` on, as JSON lines: the headers (reason,
+// source topic, partition, offset), the key, and what this build makes of it now.
+int RunDlqList(const CommonOptions& common, int64_t from, std::ostream& out, std::ostream& err);
+
+// Re-publishes the dead letters from offset `from` on that are valid now (after a fix or
+// an upgrade) to the topic they came from, under their account's key. Exit 1 if some are
+// still not valid (they stay where they are).
+int RunDlqReplay(const CommonOptions& common, int64_t from, std::ostream& out, std::ostream& err);
+
+// Replays the log into a fresh store beside the live one, up to exactly the offsets the
+// live store has reached (no dead letters sent), and compares the two, column family by
+// column family; reports the first differing key. Exit 0 equal, 1 different.
+int RunVerify(const CommonOptions& common, bool keep, std::ostream& out, std::ostream& err);
+
+// Replays the whole log into the next store generation beside the live one (which
+// keeps answering), then switches the data dir to it atomically; the old generation
+// stays. A running projector notices and moves over (store_layout.h).
+int RunRebuild(const CommonOptions& common, std::ostream& out, std::ostream& err);
+
+// Writes a consistent checkpoint (state with its offsets) of a store no projector holds.
+int RunCheckpoint(const CommonOptions& common, const std::string& dir, std::ostream& out,
+                  std::ostream& err);
+
+// Prints the digest of the projection store (see ProjectionStore::ComputeDigest).
+int RunDigest(const CommonOptions& common, std::ostream& out, std::ostream& err);
+
+}  // namespace ledger
