@@ -1,84 +1,115 @@
-// libFuzzer target over what the projector does with a message from Kafka: verify,
-// decode (render as JSON), apply the rules (twice: the second must be a duplicate) and
-// answer an entitlement question from the resulting state. Any crash, sanitizer report
-// or broken invariant is a finding.
+// libFuzzer target over what the projector does with a message from Kafka: the
+// projector's own per-event step (verify the record, fold it into a staged batch: twice,
+// the second must be a duplicate), the JSON rendering, and an entitlement question over
+// the resulting state. Any crash, sanitizer report or broken invariant is a finding.
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdlib>
-#include <map>
+#include <filesystem>
+#include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
+#include "ledger/projector/event_step.h"
 #include "ledger/rules/entitlement.h"
 #include "ledger/schema/event_codec.h"
 #include "ledger/storage/keys.h"
-#include "ledger/rules/rules.h"
+#include "ledger/storage/projection_store.h"
 #include "state_generated.h"
 
 namespace {
 
-using ledger::Applied;
 using ledger::Outcome;
 
-// A small ledger that inputs can act on: accounts A and B exist, A has agreement G.
-std::map<std::string, std::string> Seeded(ledger::EventCodec& codec) {
-  std::map<std::string, std::string> kv;
-  const char* lines[] = {
-      R"({"type":"AccountOpened","account_id":"A","event_id":"01930000-0000-7000-8000-000000000001","data":{"name":"A"}})",
-      R"({"type":"AccountOpened","account_id":"B","event_id":"01930000-0000-7000-8000-000000000002","data":{"name":"B"}})",
-      R"({"type":"AgreementPurchased","account_id":"A","event_id":"01930000-0000-7000-8000-000000000003","data":{"agreement_id":"G","offering":"EssentialSupport","starts_at":"2025-01-01","ends_at":"2026-01-01","lines":[{"line_id":"L1","product":"p"}]}})"};
-  int64_t offset = 0;
-  for (const char* line : lines) {
-    auto e = codec.FromJson(line, 0);
-    if (!e.ok()) std::abort();
-    auto env = ledger::VerifyEnvelope(e->bytes.data(), e->bytes.size());
-    auto applied = ledger::ApplyEvent(**env, {0, offset++, 1}, [&](std::string_view k) {
-      auto it = kv.find(std::string(k));
-      return ledger::Result<std::optional<std::string_view>>(
-          it == kv.end() ? std::nullopt : std::optional<std::string_view>(it->second));
-    });
-    for (auto& c : applied->changes) kv[c.key] = c.value;
-  }
-  return kv;
+constexpr int kPartition = 0;
+
+// A small ledger that inputs can act on, committed once to a store in a temporary
+// directory: accounts A and B exist, A has agreement G. Each input is folded into a
+// batch of its own that is never committed, so every input meets the same state.
+ledger::ProjectionStore& SeededStore(ledger::EventCodec& codec) {
+  static std::unique_ptr<ledger::ProjectionStore> store = [&] {
+    const auto dir = std::filesystem::temp_directory_path() / ("ledger-fuzz-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    auto opened = ledger::ProjectionStore::Open(dir.string(), ledger::ProjectionStore::Mode::kReadWrite);
+    if (!opened.ok()) std::abort();
+    const char* lines[] = {
+        R"({"type":"AccountOpened","account_id":"A","event_id":"01930000-0000-7000-8000-000000000001","data":{"name":"A"}})",
+        R"({"type":"AccountOpened","account_id":"B","event_id":"01930000-0000-7000-8000-000000000002","data":{"name":"B"}})",
+        R"({"type":"AgreementPurchased","account_id":"A","event_id":"01930000-0000-7000-8000-000000000003","data":{"agreement_id":"G","offering":"EssentialSupport","starts_at":"2025-01-01","ends_at":"2026-01-01","lines":[{"line_id":"L1","product":"p"}]}})"};
+    ledger::StagedBatch batch(opened->get());
+    int64_t offset = 0;
+    for (const char* line : lines) {
+      auto e = codec.FromJson(line, 0);
+      if (!e.ok()) std::abort();
+      auto env = ledger::VerifyEnvelope(e->bytes.data(), e->bytes.size());
+      if (!env.ok()) std::abort();
+      const ledger::EventRecord record{kPartition, offset++, 1, (*env)->account_id()->string_view(), e->bytes};
+      if (!ledger::FoldRecord(record, **env, batch, nullptr).ok()) std::abort();
+    }
+    if (!batch.Commit().ok()) std::abort();
+    return std::move(*opened);
+  }();
+  return *store;
+}
+
+// Verifies a stored state value of type T, or aborts.
+template <typename T>
+const T* VerifiedState(std::string_view bytes) {
+  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (!v.VerifyBuffer<T>(nullptr)) std::abort();
+  return flatbuffers::GetRoot<T>(bytes.data());
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static auto codec = std::move(*ledger::EventCodec::Create());
-  static const auto seeded = Seeded(*codec);
+  ledger::ProjectionStore& store = SeededStore(*codec);
 
-  auto verified = ledger::VerifyEnvelope(data, size);
-  if (!verified.ok()) return 0;
-  const ledger::fb::Envelope& e = **verified;
+  auto plain = ledger::VerifyEnvelope(data, size);
+  if (!plain.ok()) return 0;
+  const ledger::fb::Envelope& e = **plain;
   auto json = codec->ToJson(data, size);
   if (!json.ok()) std::abort();  // verified envelopes always render
 
-  auto kv = seeded;
-  auto lookup = [&](std::string_view k) {
-    auto it = kv.find(std::string(k));
-    return ledger::Result<std::optional<std::string_view>>(
-        it == kv.end() ? std::nullopt : std::optional<std::string_view>(it->second));
-  };
-  auto first = ledger::ApplyEvent(e, {0, 100, 2}, lookup);
+  // The record as Kafka would deliver it: under its account's key.
+  const std::string account = e.account_id() ? e.account_id()->str() : "";
+  const std::string_view payload(reinterpret_cast<const char*>(data), size);
+  ledger::EventRecord record{kPartition, 100, 2, account, payload};
+  auto verified = ledger::VerifyRecord(record);
+  if (!verified.ok()) return 0;  // reference data, or no account: dead-lettered
+
+  ledger::StagedBatch batch(&store);
+  auto first = ledger::FoldRecord(record, e, batch, nullptr);
   if (!first.ok()) std::abort();
-  for (auto& c : first->changes) kv[c.key] = c.value;
-  auto second = ledger::ApplyEvent(e, {0, 101, 3}, lookup);
+  record.offset = 101;
+  record.recorded_at = 3;
+  auto second = ledger::FoldRecord(record, e, batch, nullptr);
   if (!second.ok() || second->outcome != Outcome::kDuplicate || !second->changes.empty()) std::abort();
 
-  // Every stored state value still verifies, and questions get answers.
-  const std::string account = e.account_id() ? e.account_id()->str() : "";
-  auto it = kv.find(ledger::keys::Account(account));
+  // Every staged state value still verifies, and questions get answers.
   const ledger::state::AccountState* state = nullptr;
-  if (it != kv.end()) {
-    flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(it->second.data()), it->second.size());
-    if (!v.VerifyBuffer<ledger::state::AccountState>(nullptr)) std::abort();
-    state = flatbuffers::GetRoot<ledger::state::AccountState>(it->second.data());
-  }
+  auto stored = batch.Get(kPartition, ledger::keys::Account(account));
+  if (!stored.ok()) std::abort();
+  if (*stored) state = VerifiedState<ledger::state::AccountState>(**stored);
   std::vector<const ledger::state::AgreementState*> agreements;
+  std::set<std::string> agreement_keys;  // stored, and staged by this input
   const std::string prefix = ledger::keys::AgreementPrefix(account);
-  for (auto g = kv.lower_bound(prefix); g != kv.end() && g->first.rfind(prefix, 0) == 0; ++g) {
-    flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(g->second.data()), g->second.size());
-    if (!v.VerifyBuffer<ledger::state::AgreementState>(nullptr)) std::abort();
-    agreements.push_back(flatbuffers::GetRoot<ledger::state::AgreementState>(g->second.data()));
+  if (!store.Scan(kPartition, prefix, [&](std::string_view k, std::string_view) {
+        agreement_keys.emplace(k);
+        return true;
+      }).ok()) {
+    std::abort();
+  }
+  for (const auto& c : first->changes) {
+    if (c.key.rfind(prefix, 0) == 0) agreement_keys.insert(c.key);
+  }
+  for (const auto& k : agreement_keys) {
+    auto g = batch.Get(kPartition, k);
+    if (!g.ok()) std::abort();
+    if (*g) agreements.push_back(VerifiedState<ledger::state::AgreementState>(**g));
   }
   for (ledger::Millis t : {ledger::Millis{0}, ledger::Millis{1748736000000}, ledger::kForever - 1}) {
     ledger::AccountFacts facts;

@@ -3,11 +3,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <deque>
-
-#include "ledger/storage/keys.h"
 #include "ledger/kafka/partitioner.h"
+#include "ledger/projector/event_step.h"
 #include "ledger/rules/reference.h"
+#include "ledger/storage/keys.h"
 
 namespace ledger::test_support {
 namespace {
@@ -53,22 +52,19 @@ Applied StoreLedger::Apply(const std::string& type, const std::string& account, 
   auto e = codec_->FromJson(line, 0);
   EXPECT_TRUE(e.ok()) << line << ": " << e.status().message();
   if (!e.ok()) return {};
-  auto env = VerifyEnvelope(e->bytes.data(), e->bytes.size());
   const int partition = KafkaPartitionOf(account, 4);
-  const EventPosition pos{partition, offset_++, NextRecordTime(recorded_at)};
-  std::deque<std::string> read;  // what the lookup viewed, alive until ApplyEvent returns
-  auto applied = ApplyEvent(**env, pos, [&](std::string_view k) -> Result<std::optional<std::string_view>> {
-    auto v = store_->Get(partition, k);
-    if (!v.ok()) return v.status();
-    if (!*v) return std::optional<std::string_view>();
-    return std::optional<std::string_view>(read.emplace_back(std::move(**v)));
-  });
+  // The projector's own step, on the record Kafka would deliver, into a batch of its own.
+  const EventRecord record{partition, offset_++, NextRecordTime(recorded_at), account, e->bytes};
+  auto env = VerifyRecord(record);
+  EXPECT_TRUE(env.ok()) << line << ": " << env.status().message();
+  if (!env.ok()) return {};
+  StagedBatch batch(store_.get());
+  auto applied = FoldRecord(record, **env, batch, nullptr);
   EXPECT_TRUE(applied.ok()) << applied.status().message();
-  published_.events[{partition, pos.offset}] = e->bytes;
-  std::map<std::string, std::string> puts;  // in key order, the last change of a key
-  for (const auto& c : applied->changes) puts[c.key] = c.value;
-  puts[std::string(keys::kNextOffset)] = keys::EncodeOffset(offset_);
-  EXPECT_TRUE(WriteAll(*store_, partition, puts).ok());
+  if (!applied.ok()) return {};
+  published_.events[{partition, record.offset}] = e->bytes;
+  Status committed = batch.Commit();
+  EXPECT_TRUE(committed.ok()) << committed.message();
   return *applied;
 }
 

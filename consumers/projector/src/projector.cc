@@ -15,8 +15,9 @@
 #include "ledger/schema/event_codec.h"
 #include "ledger/producers/publisher.h"
 #include "ledger/storage/keys.h"
-#include "ledger/rules/rules.h"
+#include "ledger/projector/event_step.h"
 #include "ledger/projector/seen_filter.h"
+#include "ledger/rules/rules.h"
 #include "reference_follower.h"
 
 namespace ledger {
@@ -198,10 +199,10 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     verified.reserve(messages.size());
     std::map<int, std::vector<std::string>> reads;
     for (const auto& m : messages) {
-      verified.push_back(VerifyKeyed(*m));
+      verified.push_back(VerifyRecord(RecordOf(*m)));
       if (verified.back().ok()) {
         const fb::Envelope& e = *verified.back().value();
-        auto keys = KeysRead(e, SeenOf(m->partition(), e));
+        auto keys = KeysRead(e, SeenIn(SeenFilterOf(m->partition()), e));
         auto& r = reads[m->partition()];
         r.insert(r.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
       }
@@ -248,17 +249,15 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     ++totals.consumed;
     ++batch_events_;
     if (const int64_t ts = m.timestamp().timestamp; ts > 0) batch_oldest_ = std::min(batch_oldest_, ts);
+    const EventRecord record = RecordOf(m);
     if (!verified.ok()) {
       Status s = DeadLetter(m, verified.status().message());
       if (!s.ok()) return s;
+      PassRecord(record, *staged_);
     } else {
       const fb::Envelope& e = *verified.value();
-      EventPosition pos{p, offset, m.timestamp().timestamp};
-      auto applied =
-          ApplyEvent(e, pos, [&](std::string_view key) { return staged_->Get(p, key); }, SeenOf(p, e));
+      auto applied = FoldRecord(record, e, *staged_, SeenFilterOf(p));
       if (!applied.ok()) return applied.status();
-      if (applied->outcome != Outcome::kDuplicate) seen_.at(p).Add(EventIdOf(e));
-      for (const auto& c : applied->changes) staged_->Put(p, c.key, c.value);
       switch (applied->outcome) {
         case Outcome::kApplied: ++totals.applied; break;
         case Outcome::kDuplicate: ++totals.duplicates; break;
@@ -267,27 +266,18 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       ++outcome_counts_[static_cast<size_t>(e.event_type())][static_cast<size_t>(applied->outcome)];
     }
     it->second = offset + 1;
-    staged_->SetNextOffset(p, offset + 1);
     return Status::Ok();
   }
 
-  // Verifies the envelope, and that it travels under its account's key: an event on
-  // another account's partition would split the account's state.
-  static Result<const fb::Envelope*> VerifyKeyed(const RdKafka::Message& m) {
-    auto verified = VerifyEnvelope(m.payload(), m.len());
-    if (!verified.ok()) return verified;
-    if (IsReferenceEvent((*verified)->event_type())) {
-      return Status::InvalidInput(EventTypeName((*verified)->event_type()) +
-                                  " is reference data: it belongs on " + std::string(kReferenceTopic));
-    }
-    const flatbuffers::String* account = (*verified)->account_id();
-    const std::string_view key(static_cast<const char*>(m.key_pointer()), m.key_pointer() ? m.key_len() : 0);
-    if (account == nullptr || account->string_view() != key) {
-      return Status::InvalidInput("the message key '" + std::string(key) +
-                                  "' is not the event's account_id '" +
-                                  (account ? account->str() : std::string()) + "'");
-    }
-    return verified;
+  // The message as the per-event step takes it: views into the message's own buffers.
+  static EventRecord RecordOf(const RdKafka::Message& m) {
+    EventRecord r;
+    r.partition = m.partition();
+    r.offset = m.offset();
+    r.recorded_at = m.timestamp().timestamp;
+    r.key = std::string_view(static_cast<const char*>(m.key_pointer()), m.key_pointer() ? m.key_len() : 0);
+    r.payload = std::string_view(static_cast<const char*>(m.payload()), m.payload() ? m.len() : 0);
+    return r;
   }
 
   Status PollReference() {
@@ -297,9 +287,10 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     return Status::Ok();
   }
 
-  Seen SeenOf(int partition, const fb::Envelope& e) const {
+  // The partition's filter of stored event ids; null if it has none.
+  SeenFilter* SeenFilterOf(int partition) {
     auto f = seen_.find(partition);
-    return f != seen_.end() && !f->second.MayContain(EventIdOf(e)) ? Seen::kNew : Seen::kMaybe;
+    return f == seen_.end() ? nullptr : &f->second;
   }
 
   // Fills the partition's SeenFilter with every event id its store holds.

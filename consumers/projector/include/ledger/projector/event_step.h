@@ -1,0 +1,49 @@
+// The per-event step of the projection: one record of ledger.events, as delivered,
+// verified and folded into a StagedBatch. Plain values in, no Kafka client: the
+// projector, the unit-test ledger and the fuzz target all run this same step.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "ledger/base/status.h"
+#include "ledger/base/time.h"
+#include "ledger/projector/seen_filter.h"
+#include "ledger/rules/rules.h"
+#include "ledger/schema/event_codec.h"
+#include "ledger/storage/projection_store.h"
+
+namespace ledger {
+
+// One record of ledger.events as the broker delivered it. The views must outlive the
+// calls that are given the record.
+struct EventRecord {
+  int partition = 0;
+  int64_t offset = 0;
+  Millis recorded_at = 0;    // the Kafka record timestamp (LogAppendTime)
+  std::string_view key;      // the message key: the account id
+  std::string_view payload;  // the Envelope's bytes
+};
+
+// Verifies a record: a valid Envelope, account data (reference data belongs on
+// ledger.reference), travelling under its account's key (an event on another account's
+// key would split the account's state). On failure the message says why: it is the
+// dead letter's reason.
+Result<const fb::Envelope*> VerifyRecord(const EventRecord& record);
+
+// Whether `event`'s id may have been stored in the partition `filter` covers; null: not
+// known, so maybe.
+Seen SeenIn(const SeenFilter* filter, const fb::Envelope& event);
+
+// Folds one verified record into `staged`: skips a duplicate, applies the rules, stages
+// their changes and the partition's next offset, and adds the event id to `filter`
+// (may be null) unless it was a duplicate. Fails only when reading the state fails;
+// then nothing of the record is staged.
+Result<Applied> FoldRecord(const EventRecord& record, const fb::Envelope& event, StagedBatch& staged,
+                           SeenFilter* filter);
+
+// Moves past a record that is not folded (it failed verification and was
+// dead-lettered): stages only the partition's next offset.
+void PassRecord(const EventRecord& record, StagedBatch& staged);
+
+}  // namespace ledger
