@@ -130,7 +130,6 @@ int RunQueryEvents(const CommonOptions& common, const std::string& account, std:
   if (!codec.ok()) return kExitUnavailable;
   const int p = **where;
   // Applied events and anomalies, merged by offset.
-  using Json = nlohmann::ordered_json;
   std::map<int64_t, Json> lines;
   // The store knows where the account's events are; ledger.events holds them.
   std::vector<int64_t> offsets;

@@ -193,9 +193,9 @@ TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
     const std::string key = valid ? good->key : "poison-" + std::to_string(i % 7);
     ASSERT_TRUE((*raw)->Send(kEventsTopic, key, junk, {}, i).ok());
     if (i % 2 == 0) {
-      auto valid = codec_->FromJson(
+      auto event = codec_->FromJson(
           Line("AccountOpened", "IT" + run_ + "-P" + std::to_string(i / 2), R"({"name":"n"})", 100000 + i), 0);
-      ASSERT_TRUE((*raw)->Send(*valid, 10000 + i).ok());
+      ASSERT_TRUE((*raw)->Send(*event, 10000 + i).ok());
     }
   }
   // One from a newer schema, with an event type this build does not know; and a valid

@@ -50,7 +50,7 @@ ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
 }
 
 void ProjectorMetrics::CountEvents(const std::string& type, const std::string& outcome, uint64_t n) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto& c = event_counters_[{type, outcome}];
   if (c == nullptr) c = &events_.Add({{"type", type}, {"outcome", outcome}});
   c->Increment(static_cast<double>(n));
@@ -71,13 +71,13 @@ void ProjectorMetrics::SetPartition(int partition, int64_t next_offset, int64_t 
 }
 
 void ProjectorMetrics::NoteRecent(std::vector<RecentEvent> events) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (auto& e : events) recent_.push_back(std::move(e));
   if (recent_.size() > kRecentEvents) recent_.erase(recent_.begin(), recent_.end() - kRecentEvents);
 }
 
 std::vector<RecentEvent> ProjectorMetrics::Recent() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return recent_;
 }
 

@@ -62,7 +62,7 @@ Result<std::unique_ptr<LedgerView>> LedgerView::Create(const ProjectionStore* st
 }
 
 std::shared_ptr<const ReferenceData> LedgerView::reference() const {
-  std::lock_guard lock(reference_mu_);
+  MutexLock lock(reference_mu_);
   return reference_;
 }
 
@@ -75,13 +75,13 @@ Status LedgerView::RefreshReference() {
   });
   if (!scanned.ok()) return scanned;
   {
-    std::lock_guard lock(reference_mu_);
+    MutexLock lock(reference_mu_);
     if (reference_loaded_ && offsets == reference_offsets_) return Status::Ok();
   }
   auto data = ReferenceData::Load(*store_);
   if (!data.ok()) return data.status();
   auto loaded = std::make_shared<const ReferenceData>(std::move(*data));
-  std::lock_guard lock(reference_mu_);
+  MutexLock lock(reference_mu_);
   reference_ = std::move(loaded);
   reference_offsets_ = std::move(offsets);
   reference_loaded_ = true;

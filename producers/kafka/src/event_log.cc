@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <mutex>
 #include <set>
 
+#include "ledger/base/mutex.h"
 #include "ledger/schema/event_codec.h"
 
 namespace ledger {
@@ -25,7 +25,7 @@ class KafkaLog : public EventLog {
   }
 
   Result<std::map<int64_t, std::string>> Read(int partition, std::vector<int64_t> offsets) const override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (Status s = Connect(); !s.ok()) return s;
     if (Status s = Reachable(); !s.ok()) return s;
     const std::set<int64_t> wanted(offsets.begin(), offsets.end());
@@ -61,7 +61,7 @@ class KafkaLog : public EventLog {
   }
 
  private:
-  Status Connect() const {
+  Status Connect() const LEDGER_REQUIRES(mu_) {
     if (consumer_) return Status::Ok();
     auto conf = MakeKafkaConf(kafka_, {{"enable.partition.eof", "true"}},
                               {{"fetch.wait.max.ms", "10"}, {"queued.max.messages.kbytes", "1024"}});
@@ -84,7 +84,7 @@ class KafkaLog : public EventLog {
 
   // One question to the broker first (the topic's metadata): when none answers, the
   // reader says so within seconds instead of waiting out the read timeout.
-  Status Reachable() const {
+  Status Reachable() const LEDGER_REQUIRES(mu_) {
     RdKafka::Metadata* raw = nullptr;
     const RdKafka::ErrorCode rc = consumer_->metadata(false, topic_.get(), &raw, kReachTimeoutMs);
     std::unique_ptr<RdKafka::Metadata> md(raw);
@@ -95,7 +95,7 @@ class KafkaLog : public EventLog {
   }
 
   // The next message consumed from `partition` is the one at `offset` (or after it).
-  Status Position(int partition, int64_t offset) const {
+  Status Position(int partition, int64_t offset) const LEDGER_REQUIRES(mu_) {
     RdKafka::ErrorCode rc = RdKafka::ERR_NO_ERROR;
     if (started_.insert(partition).second) {
       rc = consumer_->start(topic_.get(), partition, offset);
@@ -110,10 +110,10 @@ class KafkaLog : public EventLog {
   }
 
   KafkaSettings kafka_;
-  mutable std::mutex mu_;  // one read at a time: the client is positioned per read
-  mutable std::unique_ptr<RdKafka::Consumer> consumer_;
-  mutable std::unique_ptr<RdKafka::Topic> topic_;
-  mutable std::set<int> started_;
+  mutable Mutex mu_;  // one read at a time: the client is positioned per read
+  mutable std::unique_ptr<RdKafka::Consumer> consumer_ LEDGER_GUARDED_BY(mu_);
+  mutable std::unique_ptr<RdKafka::Topic> topic_ LEDGER_GUARDED_BY(mu_);
+  mutable std::set<int> started_ LEDGER_GUARDED_BY(mu_);
 };
 
 }  // namespace

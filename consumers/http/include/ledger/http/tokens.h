@@ -6,11 +6,11 @@
 
 #include <chrono>
 #include <filesystem>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "ledger/base/mutex.h"
 #include "ledger/base/status.h"
 #include "ledger/base/time.h"
 
@@ -61,7 +61,7 @@ class TokenCheck {
 
  private:
   TokenFile file_;
-  std::mutex mu_;
+  Mutex mu_;
   struct FileVersion {
     uint64_t inode = 0;
     int64_t mtime_s = 0, mtime_ns = 0, size = -1;
@@ -69,9 +69,9 @@ class TokenCheck {
       return inode != o.inode || mtime_s != o.mtime_s || mtime_ns != o.mtime_ns || size != o.size;
     }
   };
-  FileVersion loaded_;
-  bool loaded_once_ = false;
-  std::vector<TokenRecord> records_;
+  FileVersion loaded_ LEDGER_GUARDED_BY(mu_);
+  bool loaded_once_ LEDGER_GUARDED_BY(mu_) = false;
+  std::vector<TokenRecord> records_ LEDGER_GUARDED_BY(mu_);
 };
 
 std::string Sha256Hex(std::string_view data);

@@ -8,9 +8,10 @@
 #include <prometheus/registry.h>
 
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "ledger/base/mutex.h"
 
 namespace ledger {
 
@@ -52,9 +53,9 @@ class ProjectorMetrics {
   prometheus::Histogram& end_to_end_seconds_;
   prometheus::Family<prometheus::Gauge>& next_offset_;
   prometheus::Family<prometheus::Gauge>& lag_;
-  mutable std::mutex mu_;  // guards the caches and the recent events below
-  std::vector<RecentEvent> recent_;
-  std::map<std::pair<std::string, std::string>, prometheus::Counter*> event_counters_;
+  mutable Mutex mu_;
+  std::vector<RecentEvent> recent_ LEDGER_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, prometheus::Counter*> event_counters_ LEDGER_GUARDED_BY(mu_);
 };
 
 }  // namespace ledger

@@ -7,7 +7,6 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -16,6 +15,7 @@
 #include "ledger/rules/entitlement.h"
 #include "ledger/storage/projection_store.h"
 #include "ledger/rules/reference.h"
+#include "ledger/base/mutex.h"
 #include "ledger/base/status.h"
 
 namespace ledger {
@@ -77,10 +77,12 @@ class LedgerView {
 
   const ProjectionStore* store_;
   const EventLog* events_;
-  mutable std::mutex reference_mu_;
-  std::shared_ptr<const ReferenceData> reference_ = std::make_shared<ReferenceData>();
-  std::string reference_offsets_;  // of ledger.reference when reference_ was loaded
-  bool reference_loaded_ = false;
+  mutable Mutex reference_mu_;
+  std::shared_ptr<const ReferenceData> reference_ LEDGER_GUARDED_BY(reference_mu_) =
+      std::make_shared<ReferenceData>();
+  // Of ledger.reference when reference_ was loaded.
+  std::string reference_offsets_ LEDGER_GUARDED_BY(reference_mu_);
+  bool reference_loaded_ LEDGER_GUARDED_BY(reference_mu_) = false;
 };
 
 // The record time (field 0, `recorded_at`) of a stored entity version; nullopt if the

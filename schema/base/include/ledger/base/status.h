@@ -36,7 +36,12 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}            // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {}    // NOLINT: must not be ok
+  // A Result holds a value or an error. Made from an OK status it would hold neither, so
+  // it holds a kFatal error that says so instead (as Abseil's StatusOr does): a caller
+  // that forgot the value fails loudly rather than reading one that is not there.
+  Result(Status status)  // NOLINT: implicit by design
+      : status_(status.ok() ? Status::Fatal("internal error: a Result was made from an OK status, without a value")
+                            : std::move(status)) {}
 
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
