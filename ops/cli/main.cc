@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "ledger/ops/commands.h"
+#include "ledger/queries/questions.h"
 
 namespace {
 
@@ -102,50 +104,30 @@ int main(int argc, char** argv) {
   // query
   auto* query = app.add_subcommand("query", "Ask the projection");
   query->require_subcommand(1);
-  // The questions of ledger/ledger_view.h: each option fills its parameter.
+  // The questions of ledger/queries/questions.h: each option fills its parameter.
   std::map<std::string, std::map<std::string, std::string>> asked;
-  std::map<std::string, bool> explain;
+  std::map<std::string, std::map<std::string, bool>> flags;
   std::string format = "table";
   std::map<std::string, CLI::App*> questions;
-  auto question = [&](const std::string& name, const std::string& help) {
-    auto* sub = query->add_subcommand(name, help);
-    questions[name] = sub;
-    sub->add_option("--at", asked[name]["at"], "valid time asked about: RFC 3339 or a date (default: now)");
-    sub->add_option("--known-at", asked[name]["known_at"],
-                    "record time: answer with what the ledger knew then (default: everything)");
-    sub->add_option("--format", format, name == "list" ? "table, json, jsonl or csv" : "table or json")
-        ->check(CLI::IsMember(name == "list" ? std::vector<std::string>{"table", "json", "jsonl", "csv"}
-                                             : std::vector<std::string>{"table", "json"}))
+  for (const Question& q : Questions()) {
+    const bool list = q.shape == Question::Shape::kList;
+    auto* sub = query->add_subcommand(q.name, q.summary);
+    questions[q.name] = sub;
+    for (const QuestionParameter& p : q.parameters) {
+      std::string flag = p.name;
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      if (p.kind == QuestionParameter::Kind::kFlag) {
+        sub->add_flag("--" + flag, flags[q.name][p.name], p.help);
+        continue;
+      }
+      auto* option = sub->add_option(p.positional ? p.name : "--" + flag, asked[q.name][p.name], p.help);
+      if (p.required) option->required();
+    }
+    sub->add_option("--format", format, list ? "table, json, jsonl or csv" : "table or json")
+        ->check(CLI::IsMember(list ? std::vector<std::string>{"table", "json", "jsonl", "csv"}
+                                   : std::vector<std::string>{"table", "json"}))
         ->capture_default_str();
-    if (name != "list") sub->add_flag("--explain", explain[name], "add the events behind the answer, in log order");
-    return sub;
-  };
-  auto* qe = question("entitlement", "Is an account entitled to support for a product (and version)?");
-  qe->add_option("--account", asked["entitlement"]["account"], "account id")->required();
-  qe->add_option("--product", asked["entitlement"]["product"], "product id")->required();
-  qe->add_option("--version", asked["entitlement"]["version"], "product version (checked against its lifecycle)");
-  qe->add_option("--severity", asked["entitlement"]["severity"], "1..4: add coverage and the response target");
-  auto* qi = question("intake", "May this contact open a case for this product?");
-  qi->add_option("--account", asked["intake"]["account"], "account id")->required();
-  qi->add_option("--contact", asked["intake"]["contact"], "contact id")->required();
-  qi->add_option("--product", asked["intake"]["product"], "product id")->required();
-  qi->add_option("--version", asked["intake"]["version"], "product version");
-  qi->add_option("--severity", asked["intake"]["severity"], "1..4");
-  auto* qc = question("case", "A case: verdict, basis, response target met or breached, escalation");
-  qc->add_option("--account", asked["case"]["account"], "account id")->required();
-  qc->add_option("--case", asked["case"]["case"], "case id")->required();
-  auto* qp = question("portal", "May this portal user read a handbook?");
-  qp->add_option("--account", asked["portal"]["account"], "account id")->required();
-  qp->add_option("--user", asked["portal"]["user"], "portal user id")->required();
-  qp->add_option("--handbook", asked["portal"]["handbook"], "handbook name (echoed)");
-  auto* ql = question("list",
-                      "A list: agreements-lapsing, grants-expiring, open-cases, breached-cases, "
-                      "open-escalations, sessions-without-consent, anomalies");
-  ql->add_option("list", asked["list"]["list"], "which list")->required();
-  ql->add_option("--account", asked["list"]["account"], "only this account's items");
-  ql->add_option("--within-days", asked["list"]["within_days"], "for lapsing/expiring lists (default 90)");
-  ql->add_option("--limit", asked["list"]["limit"], "items per page (default 1000)");
-  ql->add_option("--offset", asked["list"]["offset"], "items to skip (default 0)");
+  }
   std::string events_account;
   auto* qv = query->add_subcommand("events", "The events stored for an account, as JSON lines");
   qv->add_option("--account", events_account, "account id")->required();
@@ -226,7 +208,9 @@ int main(int argc, char** argv) {
     for (auto& [name, sub] : questions) {
       if (!*sub) continue;
       auto params = asked[name];
-      if (explain[name]) params["explain"] = "true";
+      for (const auto& [flag, set] : flags[name]) {
+        if (set) params[flag] = "true";
+      }
       std::erase_if(params, [](const auto& p) { return p.second.empty(); });
       const OutputFormat f = format == "json"    ? OutputFormat::kJson
                              : format == "jsonl" ? OutputFormat::kJsonLines

@@ -13,15 +13,31 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <regex>
 #include <thread>
 
-#include "ledger/queries/answer_format.h"
 #include "ledger/http/tokens.h"
+#include "ledger/queries/answer_format.h"
+#include "ledger/queries/questions.h"
 #include "openapi_json.h"
 #include "status_page_html.h"
 
 namespace ledger {
 namespace {
+
+// The route of a question's OpenAPI path: each {parameter} matches one segment of
+// lowercase letters and dashes.
+std::string RoutePattern(const std::string& http_path) {
+  static const std::regex parameter(R"(\{[a-z_]+\})");
+  return std::regex_replace(http_path, parameter, "([a-z-]+)");
+}
+
+// The metrics label of a question's endpoint: its path before the first {parameter}
+// (never a value from the request).
+std::string EndpointLabel(const std::string& http_path) {
+  const size_t brace = http_path.find("/{");
+  return brace == std::string::npos ? http_path : http_path.substr(0, brace);
+}
 
 // Asks the scheduler for a short time slice (0.1 ms) for the calling thread, once: on
 // Linux 6.12 and later (EEVDF custom slices) a thread woken by a request then preempts
@@ -163,11 +179,11 @@ struct QueryServer::Impl {
     }
   }
 
-  void Answer(const std::string& name, const httplib::Request& req, httplib::Response& res) {
+  void Answer(const Question& question, const httplib::Request& req, httplib::Response& res) {
     auto params = ParamsOf(req);
     if (!params.ok()) return SendError(res, 400, params.status().message());
     std::string format = "json";
-    if (name == "list") {
+    if (question.shape == Question::Shape::kList) {
       if (auto f = params->find("format"); f != params->end()) {
         format = f->second;
         params->erase(f);
@@ -175,9 +191,13 @@ struct QueryServer::Impl {
       if (format != "json" && format != "jsonl" && format != "csv") {
         return SendError(res, 400, "format: \"" + format + "\" is not json, jsonl or csv");
       }
-      (*params)["list"] = req.matches[1];
     }
-    auto answer = view->Ask({name, *params});
+    // The positional parameters, from the path's segments in order.
+    size_t segment = 1;
+    for (const auto& p : question.parameters) {
+      if (p.positional && segment < req.matches.size()) (*params)[p.name] = req.matches[segment++];
+    }
+    auto answer = view->Ask({question.name, *params});
     if (!answer.ok()) return SendError(res, HttpStatusOf(answer.status()), answer.status().message());
     if (format == "csv") {
       res.set_content(ListAsCsv(*answer), "text/csv; charset=utf-8");
@@ -200,13 +220,10 @@ struct QueryServer::Impl {
             if (!actions.status) return SendError(res, 503, "no projector in this process");
             SendJson(res, 200, actions.status());
           });
-    for (const char* q : {"entitlement", "intake", "case", "portal"}) {
-      const std::string name = q;
-      Route("GET", "/v1/" + name, "/v1/" + name, Permission::kRead,
-            [this, name](const httplib::Request& req, httplib::Response& res) { Answer(name, req, res); });
+    for (const Question& q : Questions()) {
+      Route("GET", RoutePattern(q.http_path), EndpointLabel(q.http_path), Permission::kRead,
+            [this, &q](const httplib::Request& req, httplib::Response& res) { Answer(q, req, res); });
     }
-    Route("GET", R"(/v1/lists/([a-z-]+))", "/v1/lists", Permission::kRead,
-          [this](const httplib::Request& req, httplib::Response& res) { Answer("list", req, res); });
     Route("POST", "/v1/events", "/v1/events", Permission::kPublish,
           [this](const httplib::Request& req, httplib::Response& res) {
             if (!actions.ingest) return SendError(res, 503, "ingest is not available in this process");

@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <deque>
 
-#include "ledger/storage/keys.h"
 #include "ledger/kafka/partitioner.h"
+#include "ledger/queries/questions.h"
+#include "ledger/storage/keys.h"
 #include "ledger_generated.h"
 #include "state_generated.h"
 #include "view_internal.h"
@@ -18,19 +19,6 @@ using view::PutWhen;
 using view::Str;
 using view::Verified;
 using view::WhenOf;
-
-// ---- catalog ----------------------------------------------------------------------------
-
-const std::map<std::string, std::vector<std::string>>& QueryCatalog() {
-  static const auto* catalog = new std::map<std::string, std::vector<std::string>>{
-      {"entitlement", {"account", "product", "version", "severity", "at", "known_at", "explain"}},
-      {"intake", {"account", "contact", "product", "version", "severity", "at", "known_at", "explain"}},
-      {"case", {"account", "case", "at", "known_at", "explain"}},
-      {"portal", {"account", "user", "handbook", "at", "known_at", "explain"}},
-      {"list", {"list", "account", "within_days", "at", "known_at", "limit", "offset"}},
-  };
-  return *catalog;
-}
 
 std::optional<Millis> RecordedAtOf(std::string_view entity) {
   if (entity.size() < 8) return std::nullopt;
@@ -277,15 +265,14 @@ Result<EntitlementAnswer> LedgerView::Entitlement(const EntitlementQuestion& q) 
 // ---- the questions ----------------------------------------------------------------------
 
 Result<Json> LedgerView::Ask(const Query& q) const {
-  if (QueryCatalog().count(q.name) == 0) {
-    return Status::NotFound("unknown question \"" + q.name + "\" (known: entitlement, intake, case, portal, list)");
+  const Question* question = FindQuestion(q.name);
+  if (question == nullptr) {
+    std::string known;
+    for (const auto& k : Questions()) known += (known.empty() ? "" : ", ") + k.name;
+    return Status::NotFound("unknown question \"" + q.name + "\" (known: " + known + ")");
   }
-  if (Status s = Params(q).CheckKnown(); !s.ok()) return s;
-  if (q.name == "entitlement") return AskEntitlement(q);
-  if (q.name == "intake") return AskIntake(q);
-  if (q.name == "case") return AskCase(q);
-  if (q.name == "portal") return AskPortal(q);
-  return AskList(q);
+  if (Status s = Params(q).CheckKnown(*question); !s.ok()) return s;
+  return (this->*question->answer)(q);
 }
 
 namespace {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ledger/queries/ledger_view.h"
+#include "ledger/queries/questions.h"
 #include "ledger/rules/reference.h"
 #include "state_generated.h"
 
@@ -73,12 +74,14 @@ class Params {
     if (v == "true" || v == "1") return true;
     return Status::InvalidInput(q_.name + ": " + name + ": \"" + v + "\" is not true or false");
   }
-  Status CheckKnown() const {
-    const auto& known = QueryCatalog().at(q_.name);
-    for (const auto& [k, v] : q_.params) {
-      if (std::find(known.begin(), known.end(), k) == known.end()) {
+  // Every parameter given is one of the question's.
+  Status CheckKnown(const Question& question) const {
+    for (const auto& given : q_.params) {
+      const std::string& k = given.first;
+      const auto& known = question.parameters;
+      if (std::find_if(known.begin(), known.end(), [&](const auto& p) { return p.name == k; }) == known.end()) {
         std::string list;
-        for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
+        for (const auto& p : known) list += (list.empty() ? "" : ", ") + p.name;
         return Status::InvalidInput(q_.name + ": unknown parameter \"" + k + "\" (known: " + list + ")");
       }
     }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ledger/kafka/event_log.h"
 #include "ledger/rules/entitlement.h"
@@ -23,15 +24,14 @@ namespace ledger {
 using Json = nlohmann::ordered_json;
 
 // A question by name with its parameters as text, e.g. {"entitlement",
-// {{"account","ACME"},{"product","db"},{"at","2025-03-01"}}}. Names and parameters are
-// listed by QueryCatalog() and in the README.
+// {{"account","ACME"},{"product","db"},{"at","2025-03-01"}}}. The questions and their
+// parameters are the table of ledger/queries/questions.h.
 struct Query {
   std::string name;
   std::map<std::string, std::string> params;
 };
 
-// The questions and their parameters, for usage messages and the API document.
-const std::map<std::string, std::vector<std::string>>& QueryCatalog();
+struct Question;
 
 // Reads `store` (which must outlive it), and for explanations the events themselves from
 // `events` (which must outlive it; null: explanations list where the events are, without
@@ -69,6 +69,8 @@ class LedgerView {
   // The version known at R given the current value (already read).
   Result<std::optional<std::string>> VersionAt(int partition, const std::string& key,
                                                std::optional<std::string> current, Millis known_at) const;
+  // The answers, one per row of Questions() (ledger/queries/questions.h).
+  friend const std::vector<Question>& Questions();
   Result<Json> AskEntitlement(const Query& q) const;
   Result<Json> AskIntake(const Query& q) const;
   Result<Json> AskCase(const Query& q) const;
