@@ -120,7 +120,7 @@ Status TokenFile::Revoke(const std::string& name, Millis now) {
 std::optional<TokenRecord> TokenCheck::Find(const std::string& token) {
   const std::string hash = Sha256Hex(token);  // outside the lock
   MutexLock lock(mu_);
-  // A stat per request (about a microsecond): a new token works, a revoked one stops, at
+  // A stat per request (cheap beside a request): a new token works, a revoked one stops, at
   // once. Every change replaces the file (a new inode), so the inode tells a change even
   // within one tick of the file system's clock.
   struct stat st {};

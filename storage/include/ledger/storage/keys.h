@@ -13,7 +13,7 @@ inline constexpr std::string_view kNextOffset = "M:next_offset";
 
 // The key layout a store was written with, in the column family "default": a release
 // opens only stores of its own layout (older ones are replayed with `ledger rebuild`).
-// Layout 1 (before 2026-11-25, no marker): every entity key starts with its kind tag.
+// Layout 1 (no marker): every entity key starts with its kind tag.
 // Layout 2: an account's entitlement facts sit in its group (below).
 inline constexpr std::string_view kLayoutKey = "M:layout";
 inline constexpr std::string_view kLayout = "2";

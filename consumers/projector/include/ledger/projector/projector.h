@@ -28,8 +28,8 @@ struct ProjectorOptions {
   // per running instance. Empty: dynamic membership.
   std::string instance_id;
   // Most events staged before a commit. Larger batches amortise the RocksDB write, and
-  // an entity changed several times in one batch is written once. At full speed a batch
-  // of 50,000 takes about half a second; at a trickle, max_wait ends it first.
+  // an entity changed several times in one batch is written once. At a trickle,
+  // max_wait ends a batch first.
   size_t max_batch = 50000;
   // Longest wait for more messages before committing what is staged.
   std::chrono::milliseconds max_wait{50};
