@@ -1,35 +1,26 @@
 #include "ledger/projector/projector.h"
 
-#include <limits>
-
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
-#include <sys/statvfs.h>
 
-#include <array>
 #include <cstring>
 #include <filesystem>
-#include <future>
 #include <map>
 
-#include "ledger/schema/event_codec.h"
-#include "ledger/producers/publisher.h"
-#include "ledger/storage/keys.h"
+#include "batch_committer.h"
+#include "dead_letters.h"
+#include "disk_guard.h"
 #include "ledger/projector/event_step.h"
 #include "ledger/projector/seen_filter.h"
 #include "ledger/rules/rules.h"
+#include "ledger/schema/event_codec.h"
+#include "ledger/storage/keys.h"
 #include "reference_follower.h"
 
 namespace ledger {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Header names on dead-lettered messages: why, and where the message came from.
-constexpr const char* kDlqReason = "ledger.dlq.reason";
-constexpr const char* kDlqTopic = "ledger.dlq.topic";
-constexpr const char* kDlqPartition = "ledger.dlq.partition";
-constexpr const char* kDlqOffset = "ledger.dlq.offset";
 
 struct TopicPartitionList {
   std::vector<RdKafka::TopicPartition*> items;
@@ -44,8 +35,8 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       : options_(options),
         store_(store),
         metrics_(metrics),
-        batches_{StagedBatch(store), StagedBatch(store)},
-        staged_(&batches_[0]) {}
+        committer_(store, metrics),
+        disk_(store->dir(), options.min_free_disk_bytes, metrics) {}
 
   Status Init() {
     KafkaProperties fixed = {
@@ -68,7 +59,8 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     }
     consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
     if (!consumer_) return Status::InvalidInput("cannot create the Kafka consumer: " + err);
-    auto dlq = Publisher::Create(options_.kafka);
+    auto dlq = DeadLetters::Create(
+        options_.kafka, options_.send_dead_letters ? DeadLetterMode::kSend : DeadLetterMode::kCountOnly, metrics_);
     if (!dlq.ok()) return dlq.status();
     dead_letters_ = std::move(*dlq);
     auto reference = ReferenceFollower::Create(
@@ -208,7 +200,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       }
     }
     for (auto& [p, keys] : reads) {
-      if (Status s = staged_->Prefetch(p, std::move(keys)); !s.ok()) return s;
+      if (Status s = committer_.staged().Prefetch(p, std::move(keys)); !s.ok()) return s;
     }
     const size_t recent_from = messages.size() > ProjectorMetrics::kRecentEvents
                                    ? messages.size() - ProjectorMetrics::kRecentEvents
@@ -247,23 +239,22 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     if (it == next_.end() || offset < it->second) return Status::Ok();  // stale delivery
     if (options_.stop_at && offset >= target_[p]) return Status::Ok();  // beyond the replay
     ++totals.consumed;
-    ++batch_events_;
-    if (const int64_t ts = m.timestamp().timestamp; ts > 0) batch_oldest_ = std::min(batch_oldest_, ts);
+    committer_.NoteEvent(m.timestamp().timestamp);
     const EventRecord record = RecordOf(m);
     if (!verified.ok()) {
       Status s = DeadLetter(m, verified.status().message());
       if (!s.ok()) return s;
-      PassRecord(record, *staged_);
+      PassRecord(record, committer_.staged());
     } else {
       const fb::Envelope& e = *verified.value();
-      auto applied = FoldRecord(record, e, *staged_, SeenFilterOf(p));
+      auto applied = FoldRecord(record, e, committer_.staged(), SeenFilterOf(p));
       if (!applied.ok()) return applied.status();
       switch (applied->outcome) {
         case Outcome::kApplied: ++totals.applied; break;
         case Outcome::kDuplicate: ++totals.duplicates; break;
         case Outcome::kAnomaly: ++totals.anomalies; break;
       }
-      ++outcome_counts_[static_cast<size_t>(e.event_type())][static_cast<size_t>(applied->outcome)];
+      committer_.NoteOutcome(e.event_type(), applied->outcome);
     }
     it->second = offset + 1;
     return Status::Ok();
@@ -281,7 +272,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   }
 
   Status PollReference() {
-    auto n = reference_->Poll(staged_, 10000);
+    auto n = reference_->Poll(committer_.staged_ptr(), 10000);
     if (!n.ok()) return n.status();
     totals.reference += *n;
     return Status::Ok();
@@ -295,38 +286,16 @@ class Projector::Impl : public RdKafka::RebalanceCb {
 
   // Fills the partition's SeenFilter with every event id its store holds.
   Status LoadSeenFilter(int partition) {
-    std::vector<UuidBytes> ids;
-    Status s = store_->Scan(partition, keys::kSeenEventPrefix, [&](std::string_view k, std::string_view) {
-      UuidBytes id{};
-      if (k.size() == 1 + id.size()) std::memcpy(id.data(), k.data() + 1, id.size());
-      ids.push_back(id);
-      return true;
-    });
-    if (!s.ok()) return s;
-    SeenFilter filter(std::max<uint64_t>(1 << 20, 2 * ids.size()));
-    for (const auto& id : ids) filter.Add(id);
-    seen_.insert_or_assign(partition, std::move(filter));
+    auto filter = SeenFilter::Load(*store_, partition);
+    if (!filter.ok()) return filter.status();
+    seen_.insert_or_assign(partition, std::move(*filter));
     return Status::Ok();
   }
 
   Status DeadLetter(RdKafka::Message& m, const std::string& reason) {
-    if (!options_.send_dead_letters) {
-      ++totals.dead_lettered;
-      return Status::Ok();
-    }
-    std::string key = m.key() ? *m.key() : "";
-    Headers headers = {{kDlqReason, reason},
-                       {kDlqTopic, m.topic_name()},
-                       {kDlqPartition, std::to_string(m.partition())},
-                       {kDlqOffset, std::to_string(m.offset())}};
-    std::string_view value(static_cast<const char*>(m.payload()), m.payload() ? m.len() : 0);
-    Status s = dead_letters_->Send(kDeadLetterTopic, key, value, headers, ++dlq_tickets_);
-    if (!s.ok()) return s;
-    ++totals.dead_lettered;
-    ++dlq_pending_;
-    if (metrics_) metrics_->CountEvents("undecodable", "dead_lettered");
-    spdlog::warn("dead-lettered {} [{}] @{}: {}", m.topic_name(), m.partition(), m.offset(), reason);
-    return Status::Ok();
+    Status s = dead_letters_->Send(m, reason);
+    if (s.ok()) ++totals.dead_lettered;
+    return s;
   }
 
   // Makes the batch durable, synchronously.
@@ -337,65 +306,23 @@ class Projector::Impl : public RdKafka::RebalanceCb {
 
   // Waits for the batch in flight, then starts writing the staged one in the background
   // (dead letters acknowledged first), so that the next batch is consumed and applied
-  // meanwhile. The next batch reads through the one being written (set_previous).
+  // meanwhile.
   Status StartCommit() {
     if (Status s = FinishCommit(); !s.ok()) return s;
-    if (staged_->empty()) return Status::Ok();
+    if (committer_.staged().empty()) return Status::Ok();
     if (Status s = WaitForDiskSpace(); !s.ok()) return s;
-    if (dlq_pending_ > 0) {
-      DeliveryReport r = dead_letters_->Flush(std::chrono::seconds(30));
-      if (!r.failed.empty()) {
-        if (metrics_) metrics_->CountError("dead_letter");
-        return Status::Unavailable("could not write to " + std::string(kDeadLetterTopic) + ": " +
-                                   r.failed.front().second);
-      }
-      dlq_pending_ = 0;
-    }
-    StagedBatch* writing = staged_;
-    staged_ = writing == &batches_[0] ? &batches_[1] : &batches_[0];
-    staged_->Clear();
-    staged_->set_previous(writing);
-    in_flight_offsets_ = next_;
-    in_flight_events_ = batch_events_;
-    batch_events_ = 0;
-    in_flight_oldest_ = batch_oldest_;
-    batch_oldest_ = std::numeric_limits<int64_t>::max();
-    in_flight_started_ = Clock::now();
-    in_flight_ = std::async(std::launch::async, [writing] { return writing->WriteToStore(); });
+    if (Status s = dead_letters_->Flush(); !s.ok()) return s;
+    committer_.Start(next_);
     return Status::Ok();
   }
 
   // Waits for the batch in flight; once durable, reports Kafka's committed offsets (for
   // lag monitoring only).
   Status FinishCommit() {
-    if (!in_flight_.valid()) return Status::Ok();
-    Status s = in_flight_.get();
-    if (!s.ok()) {
-      if (metrics_) metrics_->CountError("store");
-      return s;
-    }
-    if (metrics_) {
-      metrics_->ObserveCommit(std::chrono::duration<double>(Clock::now() - in_flight_started_).count(),
-                              in_flight_events_);
-      // From the oldest event's record time to its answers being readable.
-      if (in_flight_oldest_ != std::numeric_limits<int64_t>::max()) {
-        const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
-        metrics_->ObserveEndToEnd(static_cast<double>(now - in_flight_oldest_) / 1000.0);
-      }
-      // Counted per batch, not per event: keeps label look-ups off the hot path.
-      for (size_t t = 0; t < outcome_counts_.size(); ++t) {
-        for (size_t o = 0; o < outcome_counts_[t].size(); ++o) {
-          if (outcome_counts_[t][o] == 0) continue;
-          metrics_->CountEvents(EventTypeName(static_cast<fb::Event>(t)),
-                                OutcomeName(static_cast<Outcome>(o)), outcome_counts_[t][o]);
-          outcome_counts_[t][o] = 0;
-        }
-      }
-    }
+    auto durable = committer_.Finish();
+    if (!durable.ok()) return durable.status();
     TopicPartitionList offsets;
-    for (const auto& [p, next] : in_flight_offsets_) {
+    for (const auto& [p, next] : *durable) {
       if (!next_.count(p)) continue;  // revoked meanwhile
       offsets.items.push_back(RdKafka::TopicPartition::create(std::string(kEventsTopic), p, next));
       if (metrics_) {
@@ -408,34 +335,20 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     return Status::Ok();
   }
 
-  uint64_t FreeDiskBytes() const {
-    struct statvfs fs {};
-    if (statvfs(store_->dir().c_str(), &fs) != 0) return UINT64_MAX;  // unknown: do not block
-    return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
-  }
-
   // Before a write: if the disk is (nearly) full, pause consumption, keep the group
   // session alive, and wait until there is room; then fetch again from where the applied
   // events end. Nothing is written meanwhile, so nothing partial can be.
   Status WaitForDiskSpace() {
-    if (options_.min_free_disk_bytes == 0 || FreeDiskBytes() >= options_.min_free_disk_bytes) {
-      return Status::Ok();
-    }
+    if (disk_.HasRoom()) return Status::Ok();
     std::vector<RdKafka::TopicPartition*> assigned;
     consumer_->assignment(assigned);
     consumer_->pause(assigned);
     waiting_for_disk_ = true;
-    auto report = Clock::now() - std::chrono::hours(1);
-    while (FreeDiskBytes() < options_.min_free_disk_bytes && !stop_->load() && failure_.ok()) {
-      if (Clock::now() - report > std::chrono::seconds(10)) {
-        if (metrics_) metrics_->CountError("disk_full");
-        spdlog::error("{} has {} MiB free, less than the {} MiB kept free: consumption paused "
-                      "until there is room", store_->dir(), FreeDiskBytes() >> 20,
-                      options_.min_free_disk_bytes >> 20);
-        report = Clock::now();
-      }
+    disk_.WaitForRoom([this] {
+      if (stop_->load() || !failure_.ok()) return false;
       std::unique_ptr<RdKafka::Message> m(consumer_->consume(200));  // keeps the session
-    }
+      return true;
+    });
     waiting_for_disk_ = false;
     if (failure_.ok() && !stop_->load()) {
       // Messages fetched before the pause were dropped meanwhile: fetch them again.
@@ -447,8 +360,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       for (auto* tp : assigned) {
         if (next_.count(tp->partition())) consumer_->seek(*tp, 5000);
       }
-      spdlog::info("{} has room again ({} MiB free): consumption resumed", store_->dir(),
-                   FreeDiskBytes() >> 20);
+      spdlog::info("{} has room again ({} MiB free): consumption resumed", disk_.dir(), disk_.FreeBytes() >> 20);
     }
     RdKafka::TopicPartition::destroy(assigned);
     return failure_;
@@ -488,25 +400,14 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   ProjectorOptions options_;
   ProjectionStore* store_;
   ProjectorMetrics* metrics_;
-  StagedBatch batches_[2];
-  StagedBatch* staged_;                    // the batch being applied
-  std::future<Status> in_flight_;          // the batch being written, if any
-  std::map<int, int64_t> in_flight_offsets_;
-  size_t in_flight_events_ = 0;
-  Clock::time_point in_flight_started_;
+  BatchCommitter committer_;
+  DiskGuard disk_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
-  std::unique_ptr<Publisher> dead_letters_;
+  std::unique_ptr<DeadLetters> dead_letters_;
   std::unique_ptr<ReferenceFollower> reference_;
   std::map<int, int64_t> next_;    // assigned partition -> next offset to apply
   std::map<int, int64_t> target_;  // assigned partition -> high watermark at assignment
   std::map<int, SeenFilter> seen_;  // assigned partition -> the event ids it has stored
-  // Events applied since the metrics were last updated, by event type and outcome.
-  std::array<std::array<uint64_t, 3>, static_cast<size_t>(fb::Event::MAX) + 1> outcome_counts_{};
-  size_t batch_events_ = 0;
-  int64_t batch_oldest_ = std::numeric_limits<int64_t>::max();  // record time, ms
-  int64_t in_flight_oldest_ = std::numeric_limits<int64_t>::max();
-  size_t dlq_pending_ = 0;
-  uint64_t dlq_tickets_ = 0;
   Status failure_;
   const std::atomic<bool>* stop_ = nullptr;  // the caller's, during Run
   bool waiting_for_disk_ = false;            // WaitForDiskSpace is waiting

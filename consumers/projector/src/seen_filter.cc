@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ledger/storage/keys.h"
+
 namespace ledger {
 namespace {
 // SplitMix64 finaliser: spreads any 64 bits of the id over the whole word.
@@ -18,6 +20,20 @@ uint64_t Mix(uint64_t x) {
 SeenFilter::SeenFilter(uint64_t expected)
     : nbits_(std::max<uint64_t>(1024, expected * 10)) {  // 10 bits per id: ~1% false positives
   bits_.assign((nbits_ + 63) / 64, 0);
+}
+
+Result<SeenFilter> SeenFilter::Load(const ProjectionStore& store, int partition) {
+  std::vector<UuidBytes> ids;
+  Status s = store.Scan(partition, keys::kSeenEventPrefix, [&](std::string_view k, std::string_view) {
+    UuidBytes id{};
+    if (k.size() == 1 + id.size()) std::memcpy(id.data(), k.data() + 1, id.size());
+    ids.push_back(id);
+    return true;
+  });
+  if (!s.ok()) return s;
+  SeenFilter filter(std::max<uint64_t>(1 << 20, 2 * ids.size()));
+  for (const auto& id : ids) filter.Add(id);
+  return filter;
 }
 
 void SeenFilter::Hashes(const UuidBytes& id, uint64_t* h1, uint64_t* h2) const {

@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "ledger/base/status.h"
 #include "ledger/base/uuid.h"
+#include "ledger/storage/projection_store.h"
 
 namespace ledger {
 
@@ -15,6 +17,9 @@ class SeenFilter {
  public:
   // Sized for `expected` ids at about 1% false positives; more ids only raise that rate.
   explicit SeenFilter(uint64_t expected);
+
+  // A filter holding every event id the store holds for `partition`.
+  static Result<SeenFilter> Load(const ProjectionStore& store, int partition);
 
   void Add(const UuidBytes& id);
   bool MayContain(const UuidBytes& id) const;
