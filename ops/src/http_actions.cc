@@ -5,14 +5,12 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
-#include <algorithm>
-
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "ledger/schema/event_codec.h"
 #include "ledger/producers/publisher.h"
+#include "ledger/schema/event_codec.h"
 
 namespace ledger {
 namespace {
@@ -110,51 +108,24 @@ Result<Json> CommandResult(int code, const std::ostringstream& out, const std::o
   return j;
 }
 
-// The projector's progress from its metrics: what the status page shows.
-Json StatusOf(prometheus::Registry& registry, const ProjectorMetrics& metrics) {
-  Json outcomes = Json::object(), errors = Json::object();
-  std::map<std::string, Json> partitions;
-  double projected = 0, lag = 0, cases_open = 0, cases_breached = 0;
-  auto label = [](const prometheus::ClientMetric& m, const std::string& name) {
-    for (const auto& l : m.label) {
-      if (l.name == name) return l.value;
-    }
-    return std::string();
-  };
-  for (const auto& family : registry.Collect()) {
-    for (const auto& m : family.metric) {
-      if (family.name == "ledger_projector_events_total") {
-        const std::string outcome = label(m, "outcome");
-        outcomes[outcome] = outcomes.value(outcome, 0.0) + m.counter.value;
-        projected += m.counter.value;
-      } else if (family.name == "ledger_projector_errors_total") {
-        errors[label(m, "kind")] = m.counter.value;
-      } else if (family.name == "ledger_projector_lag_events") {
-        partitions[label(m, "partition")]["lag"] = m.gauge.value;
-        lag += m.gauge.value;
-      } else if (family.name == "ledger_projector_next_offset") {
-        partitions[label(m, "partition")]["next_offset"] = m.gauge.value;
-      } else if (family.name == "ledger_cases_open") {
-        cases_open = m.gauge.value;
-      } else if (family.name == "ledger_cases_breached") {
-        cases_breached = m.gauge.value;
-      }
-    }
-  }
+// The projector's progress from its metrics: what the status page shows (the HTTP
+// server adds the case counts it samples).
+Json StatusOf(const ProjectorMetrics& metrics) {
+  const ProjectorProgress progress = metrics.Progress();
+  uint64_t projected = 0, lag = 0;
+  for (const auto& [outcome, n] : progress.outcomes) projected += n;
   Json parts = Json::array();
-  for (auto& [p, v] : partitions) {
-    v["partition"] = std::stoi(p);
-    parts.push_back({{"partition", v["partition"]}, {"next_offset", v.value("next_offset", 0.0)}, {"lag", v.value("lag", 0.0)}});
+  for (const auto& p : progress.partitions) {
+    parts.push_back({{"partition", p.partition}, {"next_offset", p.next_offset}, {"lag", p.lag}});
+    lag += static_cast<uint64_t>(p.lag);
   }
-  std::sort(parts.begin(), parts.end(), [](const Json& a, const Json& b) { return a["partition"] < b["partition"]; });
   Json recent = Json::array();
-  for (const auto& e : metrics.Recent()) {
+  for (const auto& e : progress.recent) {
     recent.push_back({{"type", e.type}, {"account", e.account}, {"outcome", e.outcome}, {"partition", e.partition},
                       {"offset", e.offset}, {"recorded_at", FormatTime(e.recorded_at)}});
   }
-  return Json{{"projected", projected}, {"lag", lag}, {"outcomes", outcomes}, {"errors", errors},
-              {"partitions", parts}, {"cases_open", cases_open}, {"cases_breached", cases_breached},
-              {"recent", recent}};
+  return Json{{"projected", projected}, {"lag", lag},          {"outcomes", progress.outcomes},
+              {"errors", progress.errors}, {"partitions", parts}, {"recent", recent}};
 }
 
 }  // namespace
@@ -162,8 +133,8 @@ Json StatusOf(prometheus::Registry& registry, const ProjectorMetrics& metrics) {
 ServerActions MakeServerActions(const CommonOptions& common, ProjectionStore* store,
                                 prometheus::Registry* registry, const ProjectorMetrics* metrics) {
   ServerActions actions;
-  if (registry != nullptr && metrics != nullptr) {
-    actions.status = [registry, metrics] { return StatusOf(*registry, *metrics); };
+  if (metrics != nullptr) {
+    actions.status = [metrics] { return StatusOf(*metrics); };
   }
   auto ingest = std::make_shared<Ingest>(common.kafka, registry);
   actions.ingest = [ingest](const std::string& body) { return (*ingest)(body); };

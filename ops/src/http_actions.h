@@ -1,16 +1,16 @@
 // The HTTP API's ingest and admin actions in the projector process.
 #pragma once
 
+#include "ledger/http/query_server.h"
 #include "ledger/ops/commands.h"
 #include "ledger/projector/projector_metrics.h"
-#include "ledger/http/query_server.h"
 
 namespace ledger {
 
 // Ingest publishes with the process's Kafka settings; admin acts on `store` (checkpoint)
 // or runs the commands (dlq replay, rebuild).
 // Ingest counts its deliveries in `registry` (ledger_publisher_deliveries_total); the
-// status comes from the projector's figures in `registry` and `metrics`.
+// status comes from the projector's `metrics`.
 ServerActions MakeServerActions(const CommonOptions& common, ProjectionStore* store,
                                 prometheus::Registry* registry, const ProjectorMetrics* metrics);
 

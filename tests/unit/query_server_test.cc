@@ -53,6 +53,7 @@ class Http : public testing::Test {
     o.tokens_file = tokens_path_;
     ServerActions actions;
     actions.ingest = [](const std::string& body) -> Result<Json> { return Json{{"bytes", body.size()}}; };
+    actions.status = [] { return Json{{"projected", 42}}; };
     auto s = QueryServer::Start(o, view_.get(), actions, &registry_);
     ASSERT_TRUE(s.ok()) << s.status().message();
     server_ = std::move(*s);
@@ -225,6 +226,24 @@ TEST_F(Http, ServesTheOpenApiDocumentAndCountsRequests) {
   EXPECT_NE(text.find(R"(ledger_http_requests_total{endpoint="/v1/entitlement",status="401"} 1)"), std::string::npos);
   EXPECT_NE(text.find("ledger_http_request_duration_seconds_bucket"), std::string::npos);
   EXPECT_EQ(text.find("account=\"A\""), std::string::npos);  // never an account label
+}
+
+TEST_F(Http, StatusAddsTheSampledCaseCountsToTheProjectorsProgress) {
+  l_->Apply("ContactDesignated", "A", R"({"contact_id":"C1","name":"Ada"})", "2025-06-01");
+  l_->Apply("CaseOpened", "A", R"({"case_id":"K1","contact_id":"C1","product":"db","severity":3})", "2025-06-02");
+  Start();
+  EXPECT_EQ(Get("/v1/status", "")->status, 401);
+  Json status;
+  for (int i = 0; i < 50; ++i) {  // the first sample is taken a second after the start
+    status = Body(Get("/v1/status", analyst_));
+    if (status["cases_open"] == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(status["projected"], 42);
+  EXPECT_EQ(status["cases_open"], 1) << status.dump();
+  EXPECT_TRUE(status.contains("cases_breached"));
+  const std::string text = prometheus::TextSerializer().Serialize(registry_.Collect());
+  EXPECT_NE(text.find("ledger_cases_open 1"), std::string::npos) << text;
 }
 
 TEST_F(Http, ServesHttpsWhenACertificateIsConfigured) {

@@ -6,9 +6,6 @@
 #include <unistd.h>
 
 #include <httplib.h>
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
 
 #include <atomic>
 #include <chrono>
@@ -16,6 +13,7 @@
 #include <regex>
 #include <thread>
 
+#include "http_metrics.h"
 #include "ledger/http/tokens.h"
 #include "ledger/queries/answer_format.h"
 #include "ledger/queries/questions.h"
@@ -107,37 +105,20 @@ struct QueryServer::Impl {
   bool stopping = false;
   int port = 0;
 
-  prometheus::Gauge* cases_open = nullptr;
-  prometheus::Gauge* cases_breached = nullptr;
-  prometheus::Family<prometheus::Counter>* requests = nullptr;
-  prometheus::Family<prometheus::Histogram>* seconds = nullptr;
-  std::mutex metrics_mu;
-  std::map<std::pair<std::string, int>, prometheus::Counter*> request_counters;
-  std::map<std::pair<std::string, int>, prometheus::Histogram*> latency;
+  std::unique_ptr<HttpMetrics> metrics;  // null without a registry
 
   explicit Impl(const QueryServerOptions& o) : options(o), tokens(o.tokens_file) {}
 
   // The case counts the alert rules and the status page show (a list scan: every 10 s).
   void SampleCases() {
-    for (auto [list, gauge] : {std::pair{"open-cases", cases_open}, std::pair{"breached-cases", cases_breached}}) {
+    double counts[2] = {0, 0};
+    int i = 0;
+    for (const char* list : {"open-cases", "breached-cases"}) {
       auto answer = view->Ask({"list", {{"list", list}, {"limit", "1"}}});
-      if (answer.ok()) gauge->Set((*answer)["total"].get<double>());
+      if (!answer.ok()) return;  // keeps the last sample
+      counts[i++] = (*answer)["total"].get<double>();
     }
-  }
-
-  void Observe(const std::string& endpoint, int status, double s) {
-    if (requests == nullptr) return;
-    std::lock_guard lock(metrics_mu);
-    auto& c = request_counters[{endpoint, status}];
-    if (c == nullptr) c = &requests->Add({{"endpoint", endpoint}, {"status", std::to_string(status)}});
-    c->Increment();
-    auto& h = latency[{endpoint, status}];
-    if (h == nullptr) {
-      h = &seconds->Add({{"endpoint", endpoint}, {"status", std::to_string(status)}},
-                        prometheus::Histogram::BucketBoundaries{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                                0.005, 0.01, 0.025, 0.1, 1});
-    }
-    h->Observe(s);
+    metrics->SetCases(counts[0], counts[1]);
   }
 
   // Checks the bearer token for a permission; on failure answers 401 or 403 (revealing
@@ -170,7 +151,9 @@ struct QueryServer::Impl {
       AskForShortSlices();
       const auto start = Clock::now();
       if (!permission || Authorize(req, res, *permission)) handler(req, res);
-      Observe(endpoint, res.status, std::chrono::duration<double>(Clock::now() - start).count());
+      if (metrics) {
+        metrics->ObserveRequest(endpoint, res.status, std::chrono::duration<double>(Clock::now() - start).count());
+      }
     };
     if (method == "GET") {
       server->Get(pattern, wrapped);
@@ -218,7 +201,10 @@ struct QueryServer::Impl {
     Route("GET", "/v1/status", "/v1/status", Permission::kRead,
           [this](const httplib::Request&, httplib::Response& res) {
             if (!actions.status) return SendError(res, 503, "no projector in this process");
-            SendJson(res, 200, actions.status());
+            Json status = actions.status();
+            status["cases_open"] = metrics ? metrics->cases_open() : 0.0;
+            status["cases_breached"] = metrics ? metrics->cases_breached() : 0.0;
+            SendJson(res, 200, status);
           });
     for (const Question& q : Questions()) {
       Route("GET", RoutePattern(q.http_path), EndpointLabel(q.http_path), Permission::kRead,
@@ -285,26 +271,7 @@ Result<std::unique_ptr<QueryServer>> QueryServer::Start(const QueryServerOptions
   impl->server->set_tcp_nodelay(true);
   const size_t threads = options.threads;
   impl->server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  if (registry != nullptr) {
-    impl->requests = &prometheus::BuildCounter()
-                          .Name("ledger_http_requests_total")
-                          .Help("HTTP API requests by endpoint and status code")
-                          .Register(*registry);
-    impl->cases_open = &prometheus::BuildGauge()
-                            .Name("ledger_cases_open")
-                            .Help("Support cases open now (sampled every 10 s)")
-                            .Register(*registry)
-                            .Add({});
-    impl->cases_breached = &prometheus::BuildGauge()
-                                .Name("ledger_cases_breached")
-                                .Help("Support cases past their response target now (sampled every 10 s)")
-                                .Register(*registry)
-                                .Add({});
-    impl->seconds = &prometheus::BuildHistogram()
-                         .Name("ledger_http_request_duration_seconds")
-                         .Help("HTTP API request latency by endpoint and status code, token check included")
-                         .Register(*registry);
-  }
+  if (registry != nullptr) impl->metrics = std::make_unique<HttpMetrics>(*registry);
   impl->Routes();
 
   const auto colon = options.listen.rfind(':');
@@ -327,7 +294,7 @@ Result<std::unique_ptr<QueryServer>> QueryServer::Start(const QueryServerOptions
     for (int tick = 0; !raw->stop_cv.wait_for(lock, std::chrono::seconds(1), [raw] { return raw->stopping; });
          ++tick) {
       (void)raw->view->RefreshReference();  // a failure keeps the data loaded before
-      if (raw->cases_open != nullptr && tick % 10 == 0) raw->SampleCases();
+      if (raw->metrics && tick % 10 == 0) raw->SampleCases();
     }
   });
   for (int i = 0; i < 500 && !raw->server->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));

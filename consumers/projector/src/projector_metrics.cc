@@ -46,7 +46,11 @@ ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
                .Help("Events in the partition not yet projected (high watermark - next offset)")
                .Register(registry)) {
   // Every kind exists from the start at 0, so that rate() and alerts see the first error.
-  for (const char* kind : {"consume", "store", "dead_letter", "disk_full"}) errors_.Add({{"kind", kind}});
+  MutexLock lock(mu_);
+  for (const char* kind : {"consume", "store", "dead_letter", "disk_full"}) {
+    errors_.Add({{"kind", kind}});
+    error_counts_[kind] = 0;
+  }
 }
 
 void ProjectorMetrics::CountEvents(const std::string& type, const std::string& outcome, uint64_t n) {
@@ -54,6 +58,7 @@ void ProjectorMetrics::CountEvents(const std::string& type, const std::string& o
   auto& c = event_counters_[{type, outcome}];
   if (c == nullptr) c = &events_.Add({{"type", type}, {"outcome", outcome}});
   c->Increment(static_cast<double>(n));
+  outcomes_[outcome] += n;
 }
 
 void ProjectorMetrics::ObserveCommit(double seconds, size_t events) {
@@ -68,6 +73,11 @@ void ProjectorMetrics::SetPartition(int partition, int64_t next_offset, int64_t 
   const std::string p = std::to_string(partition);
   next_offset_.Add({{"partition", p}}).Set(static_cast<double>(next_offset));
   if (lag >= 0) lag_.Add({{"partition", p}}).Set(static_cast<double>(lag));
+  MutexLock lock(mu_);
+  auto& progress = partitions_[partition];
+  progress.partition = partition;
+  progress.next_offset = next_offset;
+  if (lag >= 0) progress.lag = lag;
 }
 
 void ProjectorMetrics::NoteRecent(std::vector<RecentEvent> events) {
@@ -81,8 +91,20 @@ std::vector<RecentEvent> ProjectorMetrics::Recent() const {
   return recent_;
 }
 
+ProjectorProgress ProjectorMetrics::Progress() const {
+  MutexLock lock(mu_);
+  ProjectorProgress p;
+  p.outcomes = outcomes_;
+  p.errors = error_counts_;
+  for (const auto& [n, partition] : partitions_) p.partitions.push_back(partition);
+  p.recent = recent_;
+  return p;
+}
+
 void ProjectorMetrics::CountError(const std::string& kind) {
   errors_.Add({{"kind", kind}}).Increment();
+  MutexLock lock(mu_);
+  ++error_counts_[kind];
 }
 
 }  // namespace ledger

@@ -7,6 +7,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,6 +24,20 @@ struct RecentEvent {
   int partition = 0;
   int64_t offset = 0;
   int64_t recorded_at = 0;  // ms
+};
+
+// What the status page shows of the projector's progress, read from the figures the
+// metrics hold (not from the registry by name).
+struct ProjectorProgress {
+  struct Partition {
+    int partition = 0;
+    int64_t next_offset = 0;
+    int64_t lag = 0;  // the last known
+  };
+  std::map<std::string, uint64_t> outcomes;  // events by outcome, every type together
+  std::map<std::string, uint64_t> errors;    // by kind
+  std::vector<Partition> partitions;         // by partition number
+  std::vector<RecentEvent> recent;           // newest last
 };
 
 class ProjectorMetrics {
@@ -44,6 +59,9 @@ class ProjectorMetrics {
   void NoteRecent(std::vector<RecentEvent> events);
   std::vector<RecentEvent> Recent() const;
 
+  // The figures above, as the status page shows them. Thread-safe.
+  ProjectorProgress Progress() const;
+
  private:
   prometheus::Family<prometheus::Counter>& events_;
   prometheus::Family<prometheus::Counter>& errors_;
@@ -56,6 +74,9 @@ class ProjectorMetrics {
   mutable Mutex mu_;
   std::vector<RecentEvent> recent_ LEDGER_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, prometheus::Counter*> event_counters_ LEDGER_GUARDED_BY(mu_);
+  std::map<std::string, uint64_t> outcomes_ LEDGER_GUARDED_BY(mu_);
+  std::map<std::string, uint64_t> error_counts_ LEDGER_GUARDED_BY(mu_);
+  std::map<int, ProjectorProgress::Partition> partitions_ LEDGER_GUARDED_BY(mu_);
 };
 
 }  // namespace ledger
