@@ -5,8 +5,8 @@
 #include <ostream>
 
 #include "ledger/ops/commands.h"
-#include "ledger/schema/event_codec.h"
 #include "ledger/producers/publisher.h"
+#include "ledger/schema/event_codec.h"
 
 namespace ledger {
 namespace {

@@ -8,14 +8,14 @@
 #include <filesystem>
 #include <ostream>
 
-#include "ledger/ops/commands.h"
 #include "http_actions.h"
-#include "ledger/schema/event_codec.h"
-#include "ledger/queries/ledger_view.h"
-#include "ledger/storage/idle_compactor.h"
-#include "ledger/projector/projector.h"
 #include "ledger/http/query_server.h"
+#include "ledger/ops/commands.h"
+#include "ledger/projector/projector.h"
 #include "ledger/projector/runtime_metrics.h"
+#include "ledger/queries/ledger_view.h"
+#include "ledger/schema/event_codec.h"
+#include "ledger/storage/idle_compactor.h"
 #include "ledger/storage/store_layout.h"
 
 namespace ledger {

@@ -12,7 +12,6 @@
 #include "ledger/rules/reference.h"
 #include "ledger/schema/event_codec.h"
 #include "ledger/storage/keys.h"
-#include "state_generated.h"
 
 namespace ledger {
 namespace {
@@ -116,65 +115,18 @@ int RunQueryEvents(const CommonOptions& common, const std::string& account, std:
     err << "ledger query events: " << store.status().message() << "\n";
     return kExitUnavailable;
   }
-  auto view = LedgerView::Create(store->get());
+  const auto events = KafkaEventLog(common.kafka);  // connects only if the account has events
+  auto view = LedgerView::Create(store->get(), events.get());
   if (!view.ok()) {
     err << "ledger query events: " << view.status().message() << "\n";
     return kExitUnavailable;
   }
-  auto where = (*view)->LocateAccount(account);
-  if (!where.ok() || !where->has_value()) {
-    err << "ledger query events: account " << account << " is unknown to the ledger\n";
-    return kExitRejected;
+  auto story = (*view)->AccountEvents(account);
+  if (!story.ok()) {
+    err << "ledger query events: " << story.status().message() << "\n";
+    return story.status().code() == Status::Code::kNotFound ? kExitRejected : kExitUnavailable;
   }
-  auto codec = EventCodec::Create();
-  if (!codec.ok()) return kExitUnavailable;
-  const int p = **where;
-  // Applied events and anomalies, merged by offset.
-  std::map<int64_t, Json> lines;
-  // The store knows where the account's events are; ledger.events holds them.
-  std::vector<int64_t> offsets;
-  Status s = (*store)->Scan(p, keys::EventLogPrefix(account), [&](std::string_view k, std::string_view) {
-    offsets.push_back(keys::DecodeOffset(k.substr(k.size() - 8)));
-    return true;
-  });
-  if (s.ok() && !offsets.empty()) {
-    auto raws = KafkaEventLog(common.kafka)->Read(p, offsets);
-    if (!raws.ok()) {
-      err << "ledger query events: " << raws.status().message() << "\n";
-      return kExitUnavailable;
-    }
-    for (int64_t offset : offsets) {
-      Json line = {{"partition", p}, {"offset", offset}};
-      auto raw = raws->find(offset);
-      auto json = raw == raws->end() ? Result<std::string>(Status::NotFound("no longer in " + std::string(kEventsTopic)))
-                                     : (*codec)->ToJson(raw->second.data(), raw->second.size());
-      if (json.ok()) {
-        line["event"] = Json::parse(*json);
-      } else {
-        line["error"] = json.status().message();
-      }
-      lines[offset] = std::move(line);
-    }
-  }
-  if (s.ok()) {
-    s = (*store)->Scan(p, keys::AnomalyPrefix(account), [&](std::string_view k, std::string_view v) {
-      flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(v.data()), v.size());
-      if (!verifier.VerifyBuffer<state::Anomaly>(nullptr)) return true;
-      auto* a = flatbuffers::GetRoot<state::Anomaly>(v.data());
-      const int64_t offset = keys::DecodeOffset(k.substr(k.size() - 8));
-      lines[offset] = Json{{"partition", p},
-                           {"offset", offset},
-                           {"anomaly", {{"type", a->type() ? a->type()->str() : ""},
-                                        {"reason", a->reason() ? a->reason()->str() : ""},
-                                        {"recorded_at", FormatTime(a->recorded_at())}}}};
-      return true;
-    });
-  }
-  if (!s.ok()) {
-    err << "ledger query events: " << s.message() << "\n";
-    return kExitUnavailable;
-  }
-  for (const auto& [offset, line] : lines) out << line.dump() << "\n";
+  for (const auto& line : *story) out << line.dump() << "\n";
   return kExitOk;
 }
 

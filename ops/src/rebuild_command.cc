@@ -5,8 +5,8 @@
 #include <ostream>
 
 #include "ledger/ops/commands.h"
-#include "ledger/storage/idle_compactor.h"
 #include "ledger/projector/projector.h"
+#include "ledger/storage/idle_compactor.h"
 #include "ledger/storage/store_layout.h"
 
 namespace ledger {

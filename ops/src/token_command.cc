@@ -1,8 +1,8 @@
 #include <chrono>
 #include <ostream>
 
-#include "ledger/ops/commands.h"
 #include "ledger/http/tokens.h"
+#include "ledger/ops/commands.h"
 
 namespace ledger {
 namespace {

@@ -4,8 +4,8 @@
 #include <ostream>
 
 #include "ledger/ops/commands.h"
-#include "ledger/storage/keys.h"
 #include "ledger/projector/projector.h"
+#include "ledger/storage/keys.h"
 
 namespace ledger {
 namespace {

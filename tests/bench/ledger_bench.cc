@@ -26,11 +26,11 @@
 #include <thread>
 #include <vector>
 
-#include "ledger/storage/idle_compactor.h"
+#include "ledger/producers/publisher.h"
+#include "ledger/projector/projector.h"
 #include "ledger/queries/ledger_view.h"
 #include "ledger/schema/event_codec.h"
-#include "ledger/projector/projector.h"
-#include "ledger/producers/publisher.h"
+#include "ledger/storage/idle_compactor.h"
 #include "synthetic.h"
 
 namespace {

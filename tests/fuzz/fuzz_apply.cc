@@ -17,7 +17,7 @@
 #include "ledger/schema/event_codec.h"
 #include "ledger/storage/keys.h"
 #include "ledger/storage/projection_store.h"
-#include "state_generated.h"
+#include "ledger/storage/state_generated.h"
 
 namespace {
 

@@ -9,15 +9,15 @@
 #include <random>
 #include <sstream>
 
+#include "ledger/kafka/partitioner.h"
 #include "ledger/ops/commands.h"
+#include "ledger/producers/publisher.h"
+#include "ledger/projector/projector.h"
 #include "ledger/queries/ledger_view.h"
 #include "ledger/schema/event_codec.h"
 #include "ledger/storage/keys.h"
-#include "ledger/kafka/partitioner.h"
-#include "ledger/projector/projector.h"
-#include "ledger/producers/publisher.h"
-#include "test_broker.h"
 #include "synthetic.h"
+#include "test_broker.h"
 
 namespace ledger {
 namespace {

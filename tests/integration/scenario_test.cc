@@ -10,10 +10,10 @@
 #include <random>
 #include <thread>
 
-#include "ledger/schema/event_codec.h"
-#include "ledger/queries/ledger_view.h"
-#include "ledger/projector/projector.h"
 #include "ledger/producers/publisher.h"
+#include "ledger/projector/projector.h"
+#include "ledger/queries/ledger_view.h"
+#include "ledger/schema/event_codec.h"
 #include "test_broker.h"
 
 namespace ledger {

@@ -98,6 +98,12 @@ Status StoreLedger::AskStatus(const std::string& name, const std::map<std::strin
   return answer.ok() ? Status::Ok() : answer.status();
 }
 
+Result<std::vector<Json>> StoreLedger::AccountEvents(const std::string& account) {
+  auto view = LedgerView::Create(store_.get(), &published_);
+  if (!view.ok()) return view.status();
+  return (*view)->AccountEvents(account);
+}
+
 Json StoreLedger::Ask(const std::string& name, const std::map<std::string, std::string>& params,
                       bool expect_error) {
   auto view = LedgerView::Create(store_.get(), &published_);

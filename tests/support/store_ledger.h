@@ -10,10 +10,10 @@
 #include <string>
 #include <utility>
 
-#include "ledger/schema/event_codec.h"
 #include "ledger/queries/ledger_view.h"
-#include "ledger/storage/projection_store.h"
 #include "ledger/rules/rules.h"
+#include "ledger/schema/event_codec.h"
+#include "ledger/storage/projection_store.h"
 
 namespace ledger::test_support {
 
@@ -35,6 +35,9 @@ class StoreLedger {
   Json Ask(const std::string& name, const std::map<std::string, std::string>& params,
            bool expect_error = false);
   Status AskStatus(const std::string& name, const std::map<std::string, std::string>& params);
+  // The account's story (LedgerView::AccountEvents), the events read from what Apply
+  // published.
+  Result<std::vector<Json>> AccountEvents(const std::string& account);
 
   Millis last_recorded_at() const { return recorded_at_; }
   ProjectionStore& store() { return *store_; }

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "ledger/schema/event_codec.h"
 #include "ledger/base/time.h"
+#include "ledger/schema/event_codec.h"
 
 namespace ledger::test_support {
 

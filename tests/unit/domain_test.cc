@@ -236,6 +236,23 @@ TEST_F(Domain, OnlyADesignatedContactMayOpenACase) {
   EXPECT_TRUE(earlier["may_open_case"]);
 }
 
+TEST_F(Domain, AnAccountsStoryListsItsEventsAndAnomaliesInOrder) {
+  ASSERT_EQ(Apply("CaseOpened", R"({"case_id":"K1","contact_id":"STRANGER","product":"db","severity":3})", "2025-06-02"),
+            Outcome::kAnomaly);
+  ASSERT_EQ(Apply("ContactRemoved", R"({"contact_id":"C1","reason":"left"})", "2025-06-03"), Outcome::kApplied);
+  auto story = l_->AccountEvents("A");
+  ASSERT_TRUE(story.ok()) << story.status().message();
+  ASSERT_GE(story->size(), 3u);
+  const Json& anomaly = story->at(story->size() - 2);
+  EXPECT_EQ(anomaly["anomaly"]["type"], "CaseOpened");
+  EXPECT_EQ(anomaly["anomaly"]["reason"], "case K1 cannot be opened: STRANGER is not a designated contact of account A");
+  const Json& last = story->back();
+  EXPECT_EQ(last["event"]["type"], "ContactRemoved") << last.dump();
+  EXPECT_EQ(last["event"]["data"]["reason"], "left");
+  for (size_t i = 1; i < story->size(); ++i) EXPECT_LT((*story)[i - 1]["offset"], (*story)[i]["offset"]);
+  EXPECT_EQ(l_->AccountEvents("NOBODY").status().code(), Status::Code::kNotFound);
+}
+
 TEST_F(Domain, ACaseRecordsItsVerdictAndItsResponseTarget) {
   // Severity 1, 24x7: 60 minutes.
   ASSERT_EQ(Apply("CaseOpened", R"({"case_id":"K1","contact_id":"C1","product":"db","severity":1})", "2025-06-02T10:00:00Z"),

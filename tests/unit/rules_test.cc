@@ -5,10 +5,10 @@
 #include <map>
 
 #include "ledger/rules/entitlement.h"
+#include "ledger/rules/rules.h"
 #include "ledger/schema/event_codec.h"
 #include "ledger/storage/keys.h"
-#include "ledger/rules/rules.h"
-#include "state_generated.h"
+#include "ledger/storage/state_generated.h"
 
 namespace ledger {
 namespace {

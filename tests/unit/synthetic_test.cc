@@ -4,8 +4,8 @@
 
 #include <map>
 
-#include "ledger/schema/event_codec.h"
 #include "ledger/rules/rules.h"
+#include "ledger/schema/event_codec.h"
 #include "synthetic.h"
 
 namespace ledger {

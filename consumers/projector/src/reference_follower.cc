@@ -1,8 +1,8 @@
 #include "reference_follower.h"
 
+#include "ledger/rules/reference.h"
 #include "ledger/schema/event_codec.h"
 #include "ledger/storage/keys.h"
-#include "ledger/rules/reference.h"
 
 namespace ledger {
 

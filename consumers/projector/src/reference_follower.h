@@ -10,9 +10,9 @@
 #include <memory>
 #include <optional>
 
+#include "ledger/base/status.h"
 #include "ledger/kafka/kafka_config.h"
 #include "ledger/storage/projection_store.h"
-#include "ledger/base/status.h"
 
 namespace ledger {
 

@@ -3,9 +3,9 @@
 
 #include <deque>
 
+#include "ledger/schema/ledger_generated.h"
 #include "ledger/storage/keys.h"
-#include "ledger_generated.h"
-#include "state_generated.h"
+#include "ledger/storage/state_generated.h"
 #include "view_internal.h"
 
 namespace ledger {

@@ -5,9 +5,9 @@
 
 #include "ledger/kafka/partitioner.h"
 #include "ledger/queries/questions.h"
+#include "ledger/schema/ledger_generated.h"
 #include "ledger/storage/keys.h"
-#include "ledger_generated.h"
-#include "state_generated.h"
+#include "ledger/storage/state_generated.h"
 #include "view_internal.h"
 
 namespace ledger {

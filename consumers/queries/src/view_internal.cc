@@ -4,8 +4,8 @@
 #include <map>
 
 #include "ledger/schema/event_codec.h"
+#include "ledger/schema/ledger_generated.h"
 #include "ledger/storage/keys.h"
-#include "ledger_generated.h"
 
 namespace ledger::view {
 

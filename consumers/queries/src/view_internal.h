@@ -15,7 +15,7 @@
 #include "ledger/queries/ledger_view.h"
 #include "ledger/queries/questions.h"
 #include "ledger/rules/reference.h"
-#include "state_generated.h"
+#include "ledger/storage/state_generated.h"
 
 namespace ledger::view {
 

@@ -2,7 +2,7 @@
 #include "rule_step.h"
 
 #include "ledger/storage/keys.h"
-#include "state_generated.h"
+#include "ledger/storage/state_generated.h"
 
 namespace ledger::rules_detail {
 

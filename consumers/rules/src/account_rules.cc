@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "ledger/storage/keys.h"
-#include "state_generated.h"
+#include "ledger/storage/state_generated.h"
 
 namespace ledger::rules_detail {
 

@@ -3,7 +3,7 @@
 
 #include "ledger/rules/entitlement.h"
 #include "ledger/storage/keys.h"
-#include "state_generated.h"
+#include "ledger/storage/state_generated.h"
 
 namespace ledger::rules_detail {
 

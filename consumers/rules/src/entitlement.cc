@@ -4,8 +4,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
-#include "ledger_generated.h"
-#include "state_generated.h"
+#include "ledger/schema/ledger_generated.h"
+#include "ledger/storage/state_generated.h"
 
 namespace ledger {
 namespace {

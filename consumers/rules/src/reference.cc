@@ -2,9 +2,9 @@
 
 #include <date/tz.h>
 
+#include "ledger/schema/ledger_generated.h"
 #include "ledger/storage/keys.h"
 #include "ledger/storage/projection_store.h"
-#include "ledger_generated.h"
 
 namespace ledger {
 namespace {

@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "ledger/storage/keys.h"
 #include "ledger/rules/rules.h"
-#include "state_generated.h"
+#include "ledger/storage/keys.h"
+#include "ledger/storage/state_generated.h"
 
 namespace ledger::rules_detail {
 

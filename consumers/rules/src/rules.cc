@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "ledger/storage/keys.h"
+#include "ledger/storage/state_generated.h"
 #include "rule_step.h"
-#include "state_generated.h"
 
 namespace ledger {
 namespace {

@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "ledger/schema/event_codec.h"
-#include "ledger/kafka/kafka_config.h"
 #include "ledger/base/status.h"
+#include "ledger/kafka/kafka_config.h"
+#include "ledger/schema/event_codec.h"
 
 namespace RdKafka {
 class Producer;

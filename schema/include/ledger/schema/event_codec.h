@@ -8,7 +8,7 @@
 #include "ledger/base/status.h"
 #include "ledger/base/time.h"
 #include "ledger/base/uuid.h"
-#include "ledger_generated.h"
+#include "ledger/schema/ledger_generated.h"
 
 namespace ledger {
 

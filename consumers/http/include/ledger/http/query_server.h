@@ -23,8 +23,8 @@
 #include <memory>
 #include <string>
 
-#include "ledger/queries/ledger_view.h"
 #include "ledger/base/status.h"
+#include "ledger/queries/ledger_view.h"
 
 namespace ledger {
 

@@ -13,10 +13,10 @@
 #include <memory>
 #include <string>
 
-#include "ledger/kafka/kafka_config.h"
-#include "ledger/storage/projection_store.h"
-#include "ledger/projector/projector_metrics.h"
 #include "ledger/base/status.h"
+#include "ledger/kafka/kafka_config.h"
+#include "ledger/projector/projector_metrics.h"
+#include "ledger/storage/projection_store.h"
 
 namespace ledger {
 

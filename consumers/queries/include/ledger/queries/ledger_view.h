@@ -12,12 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "ledger/kafka/event_log.h"
-#include "ledger/rules/entitlement.h"
-#include "ledger/storage/projection_store.h"
-#include "ledger/rules/reference.h"
 #include "ledger/base/mutex.h"
 #include "ledger/base/status.h"
+#include "ledger/kafka/event_log.h"
+#include "ledger/rules/entitlement.h"
+#include "ledger/rules/reference.h"
+#include "ledger/storage/projection_store.h"
 
 namespace ledger {
 
@@ -50,6 +50,12 @@ class LedgerView {
 
   // The entitlement answer itself (the in-process API the benchmark measures).
   Result<EntitlementAnswer> Entitlement(const EntitlementQuestion& q) const;
+
+  // The account's story, in offset order: each event applied to it ({"partition",
+  // "offset", "event"}, the event read from the event log; "error" instead if it cannot
+  // be) and each anomaly recorded ({"partition", "offset", "anomaly"}). NotFound for an
+  // unknown account; Unavailable if the store or the event log cannot be read.
+  Result<std::vector<Json>> AccountEvents(const std::string& account) const;
 
   // The partition holding the account's state, or nullopt for an unknown account.
   Result<std::optional<int>> LocateAccount(const std::string& account) const;

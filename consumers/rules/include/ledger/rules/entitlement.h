@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ledger/rules/reference.h"
 #include "ledger/base/time.h"
+#include "ledger/rules/reference.h"
 
 namespace ledger {
 

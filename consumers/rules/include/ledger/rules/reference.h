@@ -13,9 +13,9 @@
 #include <tuple>
 #include <vector>
 
-#include "ledger/schema/event_codec.h"
 #include "ledger/base/status.h"
 #include "ledger/base/time.h"
+#include "ledger/schema/event_codec.h"
 
 namespace ledger {
 

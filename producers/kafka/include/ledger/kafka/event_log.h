@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "ledger/kafka/kafka_config.h"
 #include "ledger/base/status.h"
+#include "ledger/kafka/kafka_config.h"
 
 namespace ledger {
 
