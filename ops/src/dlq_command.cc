@@ -1,5 +1,6 @@
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -101,18 +102,43 @@ int RunDlqReplay(const CommonOptions& common, int64_t from, std::ostream& out, s
   }
   uint64_t sent = 0, still_bad = 0;
   for (const auto& d : *letters) {
-    auto verified = VerifyEnvelope(d.value.data(), d.value.size());
+    // The checks the projector applies to what it consumes, so that a replay cannot send
+    // back what would be dead-lettered (or, worse, misapplied) again.
     const auto topic = d.headers.find("ledger.dlq.topic");
-    if (!verified.ok() || topic == d.headers.end()) {
+    const auto cut = d.headers.find("ledger.dlq.payload_bytes");
+    auto verified = VerifyEnvelope(d.value.data(), d.value.size());
+    std::string problem;
+    if (cut != d.headers.end()) {
+      problem = "only the first " + std::to_string(d.value.size()) + " of its " + cut->second +
+                " bytes were kept: it cannot be replayed";
+    } else if (!verified.ok()) {
+      problem = verified.status().message();
+    } else if (topic == d.headers.end()) {
+      problem = "no ledger.dlq.topic header";
+    } else if (topic->second != kEventsTopic && topic->second != kReferenceTopic) {
+      problem = "it came from " + topic->second + ", not a ledger topic";
+    } else if (IsReferenceEvent((*verified)->event_type()) != (topic->second == kReferenceTopic)) {
+      const bool reference = IsReferenceEvent((*verified)->event_type());
+      problem = EventTypeName((*verified)->event_type()) + " belongs on " +
+                std::string(reference ? kReferenceTopic : kEventsTopic) + ", not on " + topic->second +
+                ": publish it there (ledger publish routes it)";
+    }
+    if (!problem.empty()) {
       ++still_bad;
-      err << "dlq@" << d.dlq_offset << ": still not valid: "
-          << (verified.ok() ? "no ledger.dlq.topic header" : verified.status().message()) << "\n";
+      err << "dlq@" << d.dlq_offset << ": still not valid: " << problem << "\n";
       continue;
     }
-    // Back to where it came from, under its account's key: the projector skips it if an
-    // earlier replay already applied it (same event id).
-    const std::string key = (*verified)->account_id() ? (*verified)->account_id()->str() : d.key;
-    Status s = (*publisher)->Send(topic->second, key, d.value, {}, static_cast<uint64_t>(d.dlq_offset));
+    // Back to where it came from, under its account's key (so on its account's
+    // partition) with the ledger headers: the projector skips it if an earlier replay
+    // already applied it (same event id).
+    const fb::Envelope& e = **verified;
+    const std::string key = e.account_id() ? e.account_id()->str() : ReferenceKey(e);
+    UuidBytes id{};
+    std::copy(e.event_id()->bytes()->begin(), e.event_id()->bytes()->end(), id.begin());
+    const Headers headers = {{kHeaderType, EventTypeName(e.event_type())},
+                             {kHeaderSchemaVersion, std::to_string(e.schema_version())},
+                             {kHeaderEventId, FormatUuid(id)}};
+    Status s = (*publisher)->Send(topic->second, key, d.value, headers, static_cast<uint64_t>(d.dlq_offset));
     if (!s.ok()) {
       err << "dlq@" << d.dlq_offset << ": not sent: " << s.message() << "\n";
       return kExitUnavailable;

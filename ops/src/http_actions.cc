@@ -56,7 +56,7 @@ class Ingest {
       if (parsed.is_object() && !parsed.contains("event_id")) {
         r["status"] = "rejected";
         r["error"] = "event_id is required over HTTP, so that a retry is applied once";
-      } else if (auto e = codec_->FromJson(line, n); !e.ok()) {
+      } else if (auto e = codec_->FromJson(line, NowMillis()); !e.ok()) {
         r["status"] = "rejected";
         r["error"] = e.status().message();
       } else if (Status s = publisher_->Send(*e, n); !s.ok()) {
@@ -125,7 +125,8 @@ Json StatusOf(const ProjectorMetrics& metrics) {
                       {"offset", e.offset}, {"recorded_at", FormatTime(e.recorded_at)}});
   }
   return Json{{"projected", projected}, {"lag", lag},          {"outcomes", progress.outcomes},
-              {"errors", progress.errors}, {"partitions", parts}, {"recent", recent}};
+              {"errors", progress.errors}, {"partitions", parts}, {"recent", recent},
+              {"paused", progress.paused}};
 }
 
 }  // namespace

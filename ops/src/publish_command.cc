@@ -30,10 +30,7 @@ int RunPublish(const CommonOptions& common, const PublishOptions& options, std::
       ++blank;
       continue;
     }
-    const Millis now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
-    auto event = (*codec)->FromJson(line, now);
+    auto event = (*codec)->FromJson(line, NowMillis());
     if (!event.ok()) {
       ++rejected;
       err << name << ":" << n << ": " << event.status().message() << "\n";

@@ -120,6 +120,15 @@ struct ContentCheck : flatbuffers::IterationVisitor {
   }
   void String(const flatbuffers::String* s) override {
     if (!problem.empty()) return;
+    const std::string_view n(field);
+    if (n.size() > 3 && n.substr(n.size() - 3) == "_id") {
+      for (unsigned char c : s->string_view()) {
+        if (c < 0x20 || c == 0x7f) {
+          problem = "field " + std::string(n) + " contains a control character";
+          return;
+        }
+      }
+    }
     const char* p = s->c_str();
     const char* end = p + s->size();
     while (p < end) {
@@ -234,9 +243,10 @@ Result<EncodedEvent> EventCodec::FromJson(std::string_view line, Millis now) {
   }
   out.bytes.assign(reinterpret_cast<const char*>(parser.builder_.GetBufferPointer()),
                    parser.builder_.GetSize());
+  // What the projector will check, checked before anything is sent.
+  auto verified = VerifyEnvelope(out.bytes.data(), out.bytes.size());
+  if (!verified.ok()) return verified.status();
   if (reference) {
-    auto verified = VerifyEnvelope(out.bytes.data(), out.bytes.size());
-    if (!verified.ok()) return verified.status();
     out.topic = kReferenceTopic;
     out.key = ReferenceKey(**verified);
   } else {
@@ -277,6 +287,12 @@ Result<const fb::Envelope*> VerifyEnvelope(const void* data, size_t size) {
   if (data == nullptr || size < 8) {
     return Status::Corruption("too short to be an envelope (" + std::to_string(size) + " bytes)");
   }
+  if (!fb::EnvelopeBufferHasIdentifier(data)) {
+    return Status::Corruption(std::string("no file identifier \"") + fb::EnvelopeIdentifier() +
+                              "\" at bytes 4-7: not a ledger Envelope (a FlatBuffers writer must finish the "
+                              "buffer with the schema's file_identifier, e.g. builder.Finish(envelope, \"" +
+                              fb::EnvelopeIdentifier() + "\"))");
+  }
   flatbuffers::Verifier verifier(static_cast<const uint8_t*>(data), size);
   if (!fb::VerifyEnvelopeBuffer(verifier)) {
     return Status::Corruption("the FlatBuffers verifier rejected the envelope");
@@ -288,8 +304,13 @@ Result<const fb::Envelope*> VerifyEnvelope(const void* data, size_t size) {
                                 std::to_string(static_cast<int>(type)) + " (schema version " +
                                 std::to_string(e->schema_version()) + ")");
   }
-  if (!IsReferenceEvent(type) && (e->account_id() == nullptr || e->account_id()->size() == 0)) {
-    return Status::InvalidInput(EventTypeName(type) + " without an account_id");
+  if (!IsReferenceEvent(type)) {
+    if (e->account_id() == nullptr || e->account_id()->size() == 0) {
+      return Status::InvalidInput(EventTypeName(type) + " without an account_id");
+    }
+    if (Status s = CheckId("account_id", e->account_id()->str()); !s.ok()) {
+      return Status::InvalidInput(EventTypeName(type) + ": " + s.message());
+    }
   }
   ContentCheck content;
   flatbuffers::IterateFlatBuffer(static_cast<const uint8_t*>(data), fb::EnvelopeTypeTable(), &content);

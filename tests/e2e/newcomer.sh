@@ -88,14 +88,18 @@ ps -L -o tid=,nice= -p "$projector" | awk -v main="$projector" '$1 == main && $2
   fail "the projector's applying thread does not run at nice 10 beside the HTTP API"
 ps -L -o nice= -p "$projector" | grep -qx ' *0' || fail "the HTTP API's threads do not run at normal priority"
 PUB=$("$LEDGER" token create e2e-upstream --role publisher 2>/dev/null)
-out=$(printf '%s\n%s\n' \
+out=$(printf '%s\n%s\n%s\n' \
   '{"type":"AccountOpened","account_id":"NEW-045","event_id":"0193f000-0000-7000-8000-000000000006","occurred_at":"2025-01-02","data":{"name":"Over HTTP"}}' \
+  '{"type":"AccountOpened","account_id":"NEW-047","event_id":"0193f000-0000-7000-8000-000000000007","data":{"name":"No occurred_at"}}' \
   '{"type":"AccountOpened","account_id":"NEW-046","data":{"name":"No event id"}}' |
   curl -s -X POST --data-binary @- -H "Authorization: Bearer $PUB" -H "Content-Type: application/x-ndjson" "$API/v1/events")
-expect '"published":1,"rejected":1' "$out"
+expect '"published":2,"rejected":1' "$out"
 "$LEDGER" status --wait 60 >/dev/null || fail "the projector did not catch up"
 out=$(curl -s -H "Authorization: Bearer $TOKEN" "$API/v1/entitlement?account=NEW-045&product=x")
 expect '"account_status":"active"' "$out"
+# An event without occurred_at is stamped with the time of the request, not 1970.
+out=$("$LEDGER" query events --account NEW-047)
+expect "\"occurred_at\":\"$(date -u +%Y-%m-%d)" "$out"
 OPS=$("$LEDGER" token create e2e-operator --role operator 2>/dev/null)
 out=$(curl -s -X POST -d '' -H "Authorization: Bearer $OPS" "$API/v1/admin/checkpoint?dir=$WORK/online-ckpt")
 expect '"checkpoint"' "$out"

@@ -24,6 +24,8 @@ namespace {
 using ledger::Outcome;
 
 constexpr int kPartition = 0;
+// The record time of every input: the seed events occur before it.
+constexpr ledger::Millis kRecordedAt = 1735689600000;  // 2025-01-01T00:00:00Z
 
 // A small ledger that inputs can act on, committed once to a store in a temporary
 // directory: accounts A and B exist, A has agreement G. Each input is folded into a
@@ -41,11 +43,16 @@ ledger::ProjectionStore& SeededStore(ledger::EventCodec& codec) {
     ledger::StagedBatch batch(opened->get());
     int64_t offset = 0;
     for (const char* line : lines) {
-      auto e = codec.FromJson(line, 0);
+      auto e = codec.FromJson(line, kRecordedAt);
       if (!e.ok()) std::abort();
       auto env = ledger::VerifyEnvelope(e->bytes.data(), e->bytes.size());
       if (!env.ok()) std::abort();
-      const ledger::EventRecord record{kPartition, offset++, 1, (*env)->account_id()->string_view(), e->bytes};
+      ledger::EventRecord record;
+      record.partition = kPartition;
+      record.offset = offset++;
+      record.recorded_at = kRecordedAt;
+      record.key = (*env)->account_id()->string_view();
+      record.payload = e->bytes;
       if (!ledger::FoldRecord(record, **env, batch, nullptr).ok()) std::abort();
     }
     if (!batch.Commit().ok()) std::abort();
@@ -77,7 +84,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The record as Kafka would deliver it: under its account's key.
   const std::string account = e.account_id() ? e.account_id()->str() : "";
   const std::string_view payload(reinterpret_cast<const char*>(data), size);
-  ledger::EventRecord record{kPartition, 100, 2, account, payload};
+  ledger::EventRecord record;
+  record.partition = kPartition;
+  record.offset = 100;
+  record.recorded_at = kRecordedAt + 1;
+  record.key = account;
+  record.payload = payload;
   auto verified = ledger::VerifyRecord(record);
   if (!verified.ok()) return 0;  // reference data, or no account: dead-lettered
 

@@ -1,13 +1,16 @@
 // Integration: publish to a real broker (started by the CTest fixture), project into a
 // real RocksDB store on disk, query the answers.
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
+#include <prometheus/registry.h>
 
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "ledger/kafka/partitioner.h"
 #include "ledger/ops/commands.h"
@@ -66,14 +69,68 @@ class Pipeline : public testing::Test {
     return (*p)->totals();
   }
 
-  // The high watermark of partition 0 of a topic (one-partition topics such as the DLQ).
-  int64_t HighWatermark(std::string_view topic) {
+  // The high watermark of a partition of a topic (by default 0: one-partition topics
+  // such as the DLQ).
+  int64_t HighWatermark(std::string_view topic, int partition = 0) {
     auto conf = MakeKafkaConf(settings_, {});
     std::string err;
     std::unique_ptr<RdKafka::Producer> h(RdKafka::Producer::create(conf->get(), err));
     int64_t low = 0, high = -1;
-    EXPECT_EQ(h->query_watermark_offsets(std::string(topic), 0, &low, &high, 10000), RdKafka::ERR_NO_ERROR);
+    EXPECT_EQ(h->query_watermark_offsets(std::string(topic), partition, &low, &high, 10000), RdKafka::ERR_NO_ERROR);
     return high;
+  }
+
+  // Creates a one-partition topic (the broker does not create topics by itself).
+  void CreateTopic(const std::string& name) {
+    auto conf = MakeKafkaConf(settings_, {});
+    std::string err;
+    std::unique_ptr<RdKafka::Producer> h(RdKafka::Producer::create(conf->get(), err));
+    ASSERT_TRUE(h) << err;
+    char errbuf[256];
+    rd_kafka_NewTopic_t* topic = rd_kafka_NewTopic_new(name.c_str(), 1, 1, errbuf, sizeof errbuf);
+    ASSERT_NE(topic, nullptr) << errbuf;
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(h->c_ptr());
+    rd_kafka_CreateTopics(h->c_ptr(), &topic, 1, nullptr, queue);
+    rd_kafka_event_t* done = rd_kafka_queue_poll(queue, 30000);
+    ASSERT_NE(done, nullptr);
+    size_t n = 0;
+    const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(done), &n);
+    ASSERT_EQ(n, 1u);
+    EXPECT_EQ(rd_kafka_topic_result_error(results[0]), RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_topic_result_error_string(results[0]);
+    rd_kafka_event_destroy(done);
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_NewTopic_destroy(topic);
+  }
+
+  // The dead letters of a topic from `from` on: (headers, key size, value size) each.
+  struct Letter {
+    std::map<std::string, std::string> headers;
+    size_t key_bytes = 0, value_bytes = 0;
+  };
+  std::vector<Letter> ReadLetters(const std::string& topic, int64_t from, int64_t count) {
+    auto conf = MakeKafkaConf(settings_, {{"group.id", "dlq-reader-" + run_}});
+    std::string err;
+    std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf->get(), err));
+    std::vector<RdKafka::TopicPartition*> tps = {RdKafka::TopicPartition::create(topic, 0, from)};
+    EXPECT_EQ(c->assign(tps), RdKafka::ERR_NO_ERROR);
+    RdKafka::TopicPartition::destroy(tps);
+    std::vector<Letter> letters;
+    while (static_cast<int64_t>(letters.size()) < count) {
+      std::unique_ptr<RdKafka::Message> m(c->consume(10000));
+      if (m->err() != RdKafka::ERR_NO_ERROR) {
+        ADD_FAILURE() << m->errstr();
+        break;
+      }
+      Letter l;
+      for (const auto& header : m->headers()->get_all()) {
+        l.headers[header.key()] = std::string(static_cast<const char*>(header.value()), header.value_size());
+      }
+      l.key_bytes = m->key_len();
+      l.value_bytes = m->len();
+      letters.push_back(std::move(l));
+    }
+    c->close();
+    return letters;
   }
 
   std::string Line(const std::string& type, const std::string& account, const std::string& data,
@@ -203,12 +260,18 @@ TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
   ASSERT_TRUE((*raw)->Send(kEventsTopic, "future", test_support::FutureEnvelope(200), {}, 99).ok());
   auto misrouted = codec_->FromJson(Line("AccountOpened", "IT" + run_ + "-X", R"({"name":"n"})", 99999), 0);
   ASSERT_TRUE((*raw)->Send(kEventsTopic, "someone-else", misrouted->bytes, {}, 98).ok());
+  // Reference data sent to ledger.events: dead-lettered, and never replayed there.
+  auto reference_here = codec_->FromJson(R"({"type":"ProductVersionLifecycle","data":{"product":"q-)" + run_ +
+                                             R"(","version":"1.0","end_of_support_life_at":"2030-01-01","effective_at":"2025-01-01"}})",
+                                         0);
+  ASSERT_TRUE(reference_here.ok()) << reference_here.status().message();
+  ASSERT_TRUE((*raw)->Send(kEventsTopic, "ref-" + run_, reference_here->bytes, {}, 97).ok());
   EXPECT_TRUE((*raw)->Flush(std::chrono::seconds(30)).failed.empty());
 
   const int64_t dlq_before = HighWatermark(kDeadLetterTopic);
   ProjectorTotals second = Project(store->get());
   EXPECT_EQ(second.duplicates, 100u + still_valid);
-  EXPECT_EQ(second.dead_lettered, kPoison - still_valid + 2u);
+  EXPECT_EQ(second.dead_lettered, kPoison - still_valid + 3u);
   EXPECT_FALSE(service.LocateAccount("IT" + run_ + "-X")->has_value());
   EXPECT_EQ(second.applied, static_cast<uint64_t>(kValid));
   EXPECT_EQ(second.anomalies, 0u);
@@ -217,7 +280,7 @@ TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
     ASSERT_TRUE(where.ok());
     EXPECT_TRUE(where->has_value()) << "valid event " << i << " among the poison was not applied";
   }
-  EXPECT_EQ(HighWatermark(kDeadLetterTopic) - dlq_before, kPoison - still_valid + 2);
+  EXPECT_EQ(HighWatermark(kDeadLetterTopic) - dlq_before, kPoison - still_valid + 3);
 
   // Each dead letter says why and where it came from.
   auto conf = MakeKafkaConf(settings_, {{"group.id", "dlq-reader-" + run_}});
@@ -228,7 +291,7 @@ TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
   ASSERT_EQ(dlq->assign(tps), RdKafka::ERR_NO_ERROR);
   RdKafka::TopicPartition::destroy(tps);
   int read = 0, unknown_type = 0, wrong_key = 0;
-  while (read < kPoison - still_valid + 2) {
+  while (read < kPoison - still_valid + 3) {
     std::unique_ptr<RdKafka::Message> m(dlq->consume(10000));
     ASSERT_EQ(m->err(), RdKafka::ERR_NO_ERROR) << m->errstr();
     ++read;
@@ -257,10 +320,12 @@ TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
   std::ostringstream listed, replayed, errors;
   EXPECT_EQ(RunDlqList(common, dlq_before, listed, errors), kExitOk) << errors.str();
   const std::string list = listed.str();
-  EXPECT_EQ(std::count(list.begin(), list.end(), '\n'), kPoison - still_valid + 2);
+  EXPECT_EQ(std::count(list.begin(), list.end(), '\n'), kPoison - still_valid + 3);
   EXPECT_NE(list.find("\"ledger.dlq.reason\":\"the message key 'someone-else'"), std::string::npos);
   EXPECT_EQ(RunDlqReplay(common, dlq_before, replayed, errors), kExitRejected);
   EXPECT_NE(replayed.str().find("replayed 1 of "), std::string::npos) << replayed.str();
+  EXPECT_NE(errors.str().find("ProductVersionLifecycle belongs on ledger.reference, not on ledger.events"),
+            std::string::npos);
   ProjectorTotals third = Project(store->get());
   EXPECT_EQ(third.applied, 1u);
   EXPECT_TRUE(service.LocateAccount("IT" + run_ + "-X")->has_value());
@@ -279,6 +344,98 @@ TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
       << differs.str();
   auto again = service.Entitlement({"IT" + run_ + "-3", "p1", "", mid2026});
   EXPECT_TRUE(again->entitled);
+}
+
+TEST_F(Pipeline, PoisonNearTheSizeLimitIsDeadLetteredCappedAndTheProjectorGoesOn) {
+  // A producer allowed to send messages near the broker's limit (1 MiB).
+  std::filesystem::create_directories(dir_);
+  KafkaSettings big = settings_;
+  big.properties_file = (dir_ / "big.properties").string();
+  std::ofstream(big.properties_file) << "message.max.bytes=1048000\n";
+  auto raw = Publisher::Create(big);
+  ASSERT_TRUE(raw.ok()) << raw.status().message();
+  std::mt19937 rng(11);
+  std::string junk(1040000, '\0');
+  for (auto& c : junk) c = static_cast<char>(rng());
+  ASSERT_TRUE((*raw)->Send(kEventsTopic, "big-" + run_, junk, {}, 1).ok());
+  // A valid event under a 600 KB key: its reason would echo the key.
+  auto valid = codec_->FromJson(Line("AccountOpened", "BIG" + run_, R"({"name":"n"})", 1), 0);
+  const std::string long_key = "K" + run_ + std::string(600000, 'k');
+  ASSERT_TRUE((*raw)->Send(kEventsTopic, long_key, valid->bytes, {}, 2).ok());
+  auto after = codec_->FromJson(Line("AccountOpened", "BIG" + run_ + "-after", R"({"name":"n"})", 2), 0);
+  ASSERT_TRUE((*raw)->Send(*after, 3).ok());
+  DeliveryReport sent = (*raw)->Flush(std::chrono::seconds(30));
+  ASSERT_TRUE(sent.failed.empty()) << sent.failed.front().second;
+
+  const int64_t dlq_before = HighWatermark(kDeadLetterTopic);
+  auto store = ProjectionStore::Open(dir_.string() + "/store", ProjectionStore::Mode::kReadWrite);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  ProjectorTotals totals = Project(store->get());  // fails the test if the projector fails
+  EXPECT_GE(totals.dead_lettered, 2u);
+  EXPECT_TRUE((*LedgerView::Create(store->get()))->LocateAccount("BIG" + run_ + "-after")->has_value());
+
+  bool big_seen = false, key_seen = false;
+  for (Letter& l : ReadLetters(std::string(kDeadLetterTopic), dlq_before, HighWatermark(kDeadLetterTopic) - dlq_before)) {
+    EXPECT_LE(l.value_bytes, 512u * 1024);
+    EXPECT_LE(l.key_bytes, 1024u);
+    EXPECT_LE(l.headers["ledger.dlq.reason"].size(), 1200u);
+    if (l.headers["ledger.dlq.payload_bytes"] == "1040000") big_seen = true;
+    if (l.headers["ledger.dlq.key_bytes"] == std::to_string(long_key.size())) key_seen = true;
+  }
+  EXPECT_TRUE(big_seen) << "no capped dead letter for the 1 MB message";
+  EXPECT_TRUE(key_seen) << "no capped dead letter for the 600 KB key";
+}
+
+TEST_F(Pipeline, ADeadLetterThatCannotBeWrittenHoldsItsOffsetUntilItIs) {
+  const std::string dlq = "ledger.dlq-missing-" + run_;  // not created yet
+  auto raw = Publisher::Create(settings_);
+  const std::string key = "unwritten-" + run_;
+  const int p = KafkaPartitionOf(key, 4);
+  const int64_t poison_at = HighWatermark(kEventsTopic, p);  // or later, if others publish meanwhile
+  ASSERT_TRUE((*raw)->Send(kEventsTopic, key, "not an envelope", {}, 1).ok());
+  ASSERT_TRUE((*raw)->Flush(std::chrono::seconds(30)).failed.empty());
+  auto store = ProjectionStore::Open(dir_.string(), ProjectionStore::Mode::kReadWrite);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+
+  prometheus::Registry registry;
+  ProjectorMetrics metrics(registry);
+  ProjectorOptions o;
+  o.kafka = settings_;
+  o.group_id = "pipeline-test-" + run_;
+  o.stop_when_caught_up = true;
+  o.dead_letter_topic = dlq;
+  auto projector = Projector::Create(o, store->get(), &metrics);
+  ASSERT_TRUE(projector.ok()) << projector.status().message();
+  std::atomic<bool> stop{false};
+  Status result;
+  std::thread running([&] { result = (*projector)->Run(stop); });
+
+  bool paused = false;
+  for (int i = 0; i < 600 && !paused; ++i) {
+    paused = metrics.Progress().paused == "dead_letters";
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(paused) << "the projector did not pause for its unwritten dead letter";
+  // Nothing past the message is durable while its dead letter is not written.
+  auto next = (*store)->NextOffset(p);
+  ASSERT_TRUE(next.ok());
+  EXPECT_LE(next->value_or(0), poison_at);
+  EXPECT_GE(metrics.Progress().errors["dead_letter"], 1u);
+
+  CreateTopic(dlq);  // the operator's fix: it resumes by itself
+  running.join();
+  EXPECT_TRUE(result.ok()) << result.message();
+  EXPECT_EQ(metrics.Progress().paused, "");
+  next = (*store)->NextOffset(p);
+  EXPECT_GT(next->value_or(0), poison_at);
+  bool found = false;
+  for (Letter& l : ReadLetters(dlq, 0, HighWatermark(dlq))) {
+    if (std::stoll(l.headers["ledger.dlq.offset"]) >= poison_at &&
+        l.headers["ledger.dlq.partition"] == std::to_string(p)) {
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found) << "the dead letter was not written once the topic existed";
 }
 
 }  // namespace

@@ -54,7 +54,12 @@ Applied StoreLedger::Apply(const std::string& type, const std::string& account, 
   if (!e.ok()) return {};
   const int partition = KafkaPartitionOf(account, 4);
   // The projector's own step, on the record Kafka would deliver, into a batch of its own.
-  const EventRecord record{partition, offset_++, NextRecordTime(recorded_at), account, e->bytes};
+  EventRecord record;
+  record.partition = partition;
+  record.offset = offset_++;
+  record.recorded_at = NextRecordTime(recorded_at);
+  record.key = account;
+  record.payload = e->bytes;
   auto env = VerifyRecord(record);
   EXPECT_TRUE(env.ok()) << line << ": " << env.status().message();
   if (!env.ok()) return {};

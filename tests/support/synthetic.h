@@ -49,7 +49,8 @@ class SyntheticStream {
   std::mt19937_64 rng_;
   std::vector<Account> accounts_;
   uint64_t produced_ = 0;
-  int64_t clock_day_ = 19723;  // 2024-01-01
+  static constexpr int64_t kLastDay = 20634;  // 2026-06-30
+  int64_t clock_day_ = 19723;                 // 2024-01-01
 };
 
 // Envelope bytes built by hand, as another producer might: event type `type` (which this

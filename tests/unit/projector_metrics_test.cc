@@ -15,6 +15,17 @@ TEST(ProjectorMetrics, ProgressAddsUpWhatWasCounted) {
   ProjectorProgress before = metrics.Progress();
   EXPECT_TRUE(before.outcomes.empty());
   EXPECT_EQ(before.errors.at("dead_letter"), 0u);  // every kind from the start
+  EXPECT_EQ(before.paused, "");
+  // Every series a first event would create exists at 0 from the start, so that
+  // increase() and the alerts see that first event.
+  const std::string at_start = prometheus::TextSerializer().Serialize(registry.Collect());
+  for (const char* series : {R"(ledger_projector_events_total{outcome="applied",type="CaseOpened"} 0)",
+                             R"(ledger_projector_events_total{outcome="anomaly",type="AgreementRenewed"} 0)",
+                             R"(ledger_projector_events_total{outcome="dead_lettered",type="undecodable"} 0)",
+                             R"(ledger_projector_errors_total{kind="dead_letter"} 0)",
+                             R"(ledger_projector_paused{reason="dead_letters"} 0)"}) {
+    EXPECT_NE(at_start.find(series), std::string::npos) << series;
+  }
 
   metrics.CountEvents("AccountOpened", "applied", 3);
   metrics.CountEvents("CaseOpened", "applied", 2);
@@ -23,6 +34,7 @@ TEST(ProjectorMetrics, ProgressAddsUpWhatWasCounted) {
   metrics.SetPartition(2, 40, 7);
   metrics.SetPartition(0, 10, 0);
   metrics.SetPartition(2, 45, -1);  // lag unknown: the last known stays
+  metrics.SetPaused("dead_letters", true);
 
   ProjectorProgress p = metrics.Progress();
   EXPECT_EQ(p.outcomes.at("applied"), 5u);
@@ -33,11 +45,15 @@ TEST(ProjectorMetrics, ProgressAddsUpWhatWasCounted) {
   EXPECT_EQ(p.partitions[1].partition, 2);
   EXPECT_EQ(p.partitions[1].next_offset, 45);
   EXPECT_EQ(p.partitions[1].lag, 7);
+  EXPECT_EQ(p.paused, "dead_letters");
 
   const std::string scraped = prometheus::TextSerializer().Serialize(registry.Collect());
   EXPECT_NE(scraped.find(R"(ledger_projector_events_total{outcome="applied",type="CaseOpened"} 2)"), std::string::npos)
       << scraped;
   EXPECT_NE(scraped.find(R"(ledger_projector_errors_total{kind="dead_letter"} 1)"), std::string::npos);
+  EXPECT_NE(scraped.find(R"(ledger_projector_paused{reason="dead_letters"} 1)"), std::string::npos);
+  metrics.SetPaused("dead_letters", false);
+  EXPECT_EQ(metrics.Progress().paused, "");
 }
 
 }  // namespace

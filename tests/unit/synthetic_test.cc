@@ -25,7 +25,8 @@ TEST(SyntheticStream, EveryLineEncodesAndMostEventsApply) {
     ASSERT_TRUE(e.ok()) << line << ": " << e.status().message();
     auto env = VerifyEnvelope(e->bytes.data(), e->bytes.size());
     ASSERT_TRUE(env.ok());
-    auto applied = ApplyEvent(**env, {0, i, 1700000000000 + i}, [&](std::string_view k) {
+    // Recorded after the stream's last day, as a stream published now is.
+    auto applied = ApplyEvent(**env, {0, i, *ParseTime("2026-07-01") + i}, [&](std::string_view k) {
       auto it = kv.find(std::string(k));
       return Result<std::optional<std::string_view>>(it == kv.end() ? std::nullopt
                                                                     : std::optional<std::string_view>(it->second));

@@ -15,19 +15,13 @@ uint64_t DiskGuard::FreeBytes() const {
 
 bool DiskGuard::HasRoom() const { return min_free_bytes_ == 0 || FreeBytes() >= min_free_bytes_; }
 
-bool DiskGuard::WaitForRoom(const std::function<bool()>& keep_waiting) const {
-  using Clock = std::chrono::steady_clock;
-  auto report = Clock::now() - std::chrono::hours(1);
-  while (!HasRoom()) {
-    if (Clock::now() - report > std::chrono::seconds(10)) {
-      if (metrics_) metrics_->CountError("disk_full");
-      spdlog::error("{} has {} MiB free, less than the {} MiB kept free: consumption paused "
-                    "until there is room", dir_, FreeBytes() >> 20, min_free_bytes_ >> 20);
-      report = Clock::now();
-    }
-    if (!keep_waiting()) return false;
-  }
-  return true;
+void DiskGuard::ReportFull() {
+  const auto now = std::chrono::steady_clock::now();
+  if (reported_ != std::chrono::steady_clock::time_point{} && now - reported_ < std::chrono::seconds(10)) return;
+  reported_ = now;
+  if (metrics_) metrics_->CountError("disk_full");
+  spdlog::error("{} has {} MiB free, less than the {} MiB kept free: consumption paused until there is room", dir_,
+                FreeBytes() >> 20, min_free_bytes_ >> 20);
 }
 
 }  // namespace ledger

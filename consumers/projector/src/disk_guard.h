@@ -2,8 +2,8 @@
 // configured amount free, so that RocksDB never fails halfway through a write.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
-#include <functional>
 #include <string>
 
 #include "ledger/projector/projector_metrics.h"
@@ -19,10 +19,8 @@ class DiskGuard {
   // Whether a write may go ahead now.
   bool HasRoom() const;
 
-  // Waits until there is room, calling `keep_waiting` about every 200 ms (it serves the
-  // consumer's session and returns false to give up); logs and counts a disk_full error
-  // every 10 s meanwhile. Returns whether there is room.
-  bool WaitForRoom(const std::function<bool()>& keep_waiting) const;
+  // Logs and counts (disk_full) that there is no room, at most every 10 s.
+  void ReportFull();
 
   // Bytes free for the store's directory; unknown counts as unlimited.
   uint64_t FreeBytes() const;
@@ -33,6 +31,7 @@ class DiskGuard {
   std::string dir_;
   uint64_t min_free_bytes_;
   ProjectorMetrics* metrics_;
+  std::chrono::steady_clock::time_point reported_{};
 };
 
 }  // namespace ledger

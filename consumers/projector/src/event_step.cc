@@ -2,6 +2,9 @@
 
 #include <string>
 
+#include "ledger/base/text.h"
+#include "ledger/kafka/partitioner.h"
+
 namespace ledger {
 
 Result<const fb::Envelope*> VerifyRecord(const EventRecord& record) {
@@ -11,11 +14,27 @@ Result<const fb::Envelope*> VerifyRecord(const EventRecord& record) {
     return Status::InvalidInput(EventTypeName((*verified)->event_type()) +
                                 " is reference data: it belongs on " + std::string(kReferenceTopic));
   }
-  const flatbuffers::String* account = (*verified)->account_id();
+  const fb::Envelope& e = **verified;
+  if (!record.type_header.empty() && record.type_header != EventTypeName(e.event_type())) {
+    return Status::InvalidInput("the header ledger.type says '" + Printable(record.type_header, 64) +
+                                "' but the envelope holds " + EventTypeName(e.event_type()));
+  }
+  const flatbuffers::String* account = e.account_id();
   if (account == nullptr || account->string_view() != record.key) {
-    return Status::InvalidInput("the message key '" + std::string(record.key) +
+    return Status::InvalidInput("the message key '" + Printable(record.key, 128) +
                                 "' is not the event's account_id '" +
-                                (account ? account->str() : std::string()) + "'");
+                                (account ? Printable(account->string_view(), 128) : std::string()) + "'");
+  }
+  if (record.partition_count > 0) {
+    const int expected = KafkaPartitionOf(record.key, record.partition_count);
+    if (expected != record.partition) {
+      return Status::InvalidInput("account " + Printable(record.key, 128) + " belongs on partition " +
+                                  std::to_string(expected) + " of " + std::to_string(record.partition_count) +
+                                  " (murmur2 of the key, as Kafka's Java client partitions), not " +
+                                  std::to_string(record.partition) +
+                                  ": producers must partition by murmur2 (librdkafka-based clients: "
+                                  "partitioner=murmur2_random)");
+    }
   }
   return verified;
 }

@@ -1,10 +1,12 @@
 #include "ledger/projector/projector.h"
 
+#include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 
 #include "batch_committer.h"
@@ -21,6 +23,9 @@ namespace ledger {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How often unacknowledged dead letters are sent again.
+constexpr auto kDeadLetterRetry = std::chrono::seconds(3);
 
 struct TopicPartitionList {
   std::vector<RdKafka::TopicPartition*> items;
@@ -59,14 +64,18 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     }
     consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
     if (!consumer_) return Status::InvalidInput("cannot create the Kafka consumer: " + err);
-    auto dlq = DeadLetters::Create(
-        options_.kafka, options_.send_dead_letters ? DeadLetterMode::kSend : DeadLetterMode::kCountOnly, metrics_);
+    auto dlq = DeadLetters::Create(options_.kafka, options_.dead_letter_topic,
+                                   options_.send_dead_letters ? DeadLetterMode::kSend : DeadLetterMode::kCountOnly,
+                                   metrics_);
     if (!dlq.ok()) return dlq.status();
     dead_letters_ = std::move(*dlq);
     auto reference = ReferenceFollower::Create(
         options_.kafka, options_.group_id, store_,
         options_.stop_at ? std::optional<std::map<int, int64_t>>(options_.reference_stop_at) : std::nullopt,
-        [this](RdKafka::Message& m, const std::string& why) { return DeadLetter(m, why); });
+        [this](RdKafka::Message& m, const std::string& why) {
+          DeadLetter(m, why);
+          return Status::Ok();
+        });
     if (!reference.ok()) return reference.status();
     reference_ = std::move(*reference);
     return Status::Ok();
@@ -104,6 +113,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      if (Status s = LearnPartitionCount(consumer); !s.ok()) failure_ = s;
       for (auto* tp : partitions) {
         auto next = store_->NextOffset(tp->partition());
         if (!next.ok()) {
@@ -131,8 +141,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     } else {
       // Whatever was applied must be durable before another member takes over; with a
       // full disk it cannot be: stop, and resume from the store's offsets later.
-      Status s = waiting_for_disk_ ? Status::Unavailable("partitions revoked while the disk was full")
-                                   : CommitBatch();
+      Status s = !paused_for_.empty()
+                     ? Status::Unavailable("partitions revoked while paused (" + paused_for_ + ")")
+                     : CommitBatch();
       if (!s.ok()) failure_ = s;
       for (auto* tp : partitions) {
         next_.erase(tp->partition());
@@ -242,8 +253,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     committer_.NoteEvent(m.timestamp().timestamp);
     const EventRecord record = RecordOf(m);
     if (!verified.ok()) {
-      Status s = DeadLetter(m, verified.status().message());
-      if (!s.ok()) return s;
+      DeadLetter(m, verified.status().message());
       PassRecord(record, committer_.staged());
     } else {
       const fb::Envelope& e = *verified.value();
@@ -261,14 +271,37 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   }
 
   // The message as the per-event step takes it: views into the message's own buffers.
-  static EventRecord RecordOf(const RdKafka::Message& m) {
+  EventRecord RecordOf(const RdKafka::Message& m) const {
     EventRecord r;
     r.partition = m.partition();
     r.offset = m.offset();
     r.recorded_at = m.timestamp().timestamp;
     r.key = std::string_view(static_cast<const char*>(m.key_pointer()), m.key_pointer() ? m.key_len() : 0);
     r.payload = std::string_view(static_cast<const char*>(m.payload()), m.payload() ? m.len() : 0);
+    r.partition_count = partition_count_;
+    // Through the C API: no copy of the headers.
+    rd_kafka_headers_t* headers = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    if (rd_kafka_message_headers(const_cast<RdKafka::Message&>(m).c_ptr(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_header_get_last(headers, kHeaderType, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR && value) {
+      r.type_header = std::string_view(static_cast<const char*>(value), size);
+    }
     return r;
+  }
+
+  // The number of partitions of ledger.events, which the partition check needs.
+  Status LearnPartitionCount(RdKafka::KafkaConsumer* consumer) {
+    std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(consumer, std::string(kEventsTopic), nullptr, errstr_));
+    RdKafka::Metadata* raw = nullptr;
+    const RdKafka::ErrorCode rc = consumer->metadata(false, topic.get(), &raw, 10000);
+    std::unique_ptr<RdKafka::Metadata> md(raw);
+    if (rc != RdKafka::ERR_NO_ERROR || md->topics()->empty() || md->topics()->front()->partitions()->empty()) {
+      return Status::Unavailable("cannot read the partitions of " + std::string(kEventsTopic) + ": " +
+                                 RdKafka::err2str(rc));
+    }
+    partition_count_ = static_cast<int>(md->topics()->front()->partitions()->size());
+    return Status::Ok();
   }
 
   Status PollReference() {
@@ -292,10 +325,10 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     return Status::Ok();
   }
 
-  Status DeadLetter(RdKafka::Message& m, const std::string& reason) {
-    Status s = dead_letters_->Send(m, reason);
-    if (s.ok()) ++totals.dead_lettered;
-    return s;
+  // Not acknowledged yet: the batch is written only once it is (StartCommit).
+  void DeadLetter(RdKafka::Message& m, const std::string& reason) {
+    dead_letters_->Send(m, reason);
+    ++totals.dead_lettered;
   }
 
   // Makes the batch durable, synchronously.
@@ -311,7 +344,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     if (Status s = FinishCommit(); !s.ok()) return s;
     if (committer_.staged().empty()) return Status::Ok();
     if (Status s = WaitForDiskSpace(); !s.ok()) return s;
-    if (Status s = dead_letters_->Flush(); !s.ok()) return s;
+    if (Status s = WaitForDeadLetters(); !s.ok()) return s;
     committer_.Start(next_);
     return Status::Ok();
   }
@@ -335,22 +368,58 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     return Status::Ok();
   }
 
-  // Before a write: if the disk is (nearly) full, pause consumption, keep the group
-  // session alive, and wait until there is room; then fetch again from where the applied
-  // events end. Nothing is written meanwhile, so nothing partial can be.
+  // Before a write: if the disk is (nearly) full, pause until there is room. Nothing
+  // is written meanwhile, so nothing partial can be.
   Status WaitForDiskSpace() {
     if (disk_.HasRoom()) return Status::Ok();
+    return PauseUntil("disk_full", [this] {
+      if (disk_.HasRoom()) {
+        spdlog::info("{} has room again ({} MiB free): consumption resumed", disk_.dir(), disk_.FreeBytes() >> 20);
+        return true;
+      }
+      disk_.ReportFull();
+      return false;
+    });
+  }
+
+  // Before a write: every dead letter of the batch must be acknowledged, or the batch's
+  // offsets would move past a message that is neither applied nor dead-lettered. Until
+  // they are, pause and send them again every few seconds.
+  Status WaitForDeadLetters() {
+    Status s = dead_letters_->Flush(std::chrono::seconds(10));
+    if (s.ok()) return s;
+    spdlog::error("{}: consumption paused until they are written", s.message());
+    auto next_try = Clock::now() + kDeadLetterRetry;
+    return PauseUntil("dead_letters", [&] {
+      if (Clock::now() < next_try) return false;
+      Status again = dead_letters_->Flush(std::chrono::seconds(5));
+      if (again.ok()) {
+        spdlog::info("the dead letters are written: consumption resumed");
+        return true;
+      }
+      spdlog::error("{}: consumption still paused", again.message());
+      next_try = Clock::now() + kDeadLetterRetry;
+      return false;
+    });
+  }
+
+  // Pauses consumption of every assigned partition, keeping the group session alive,
+  // until `ready` (called about every 200 ms) is true, the caller stops or the
+  // projector fails; then fetches again from where the applied events end. `reason`
+  // labels ledger_projector_paused and the status.
+  Status PauseUntil(const std::string& reason, const std::function<bool()>& ready) {
     std::vector<RdKafka::TopicPartition*> assigned;
     consumer_->assignment(assigned);
     consumer_->pause(assigned);
-    waiting_for_disk_ = true;
-    disk_.WaitForRoom([this] {
-      if (stop_->load() || !failure_.ok()) return false;
+    paused_for_ = reason;
+    if (metrics_) metrics_->SetPaused(reason, true);
+    bool done = false;
+    while (!stop_->load() && failure_.ok() && !(done = ready())) {
       std::unique_ptr<RdKafka::Message> m(consumer_->consume(200));  // keeps the session
-      return true;
-    });
-    waiting_for_disk_ = false;
-    if (failure_.ok() && !stop_->load()) {
+    }
+    paused_for_.clear();
+    if (metrics_) metrics_->SetPaused(reason, false);
+    if (done && failure_.ok()) {
       // Messages fetched before the pause were dropped meanwhile: fetch them again.
       for (auto* tp : assigned) {
         auto next = next_.find(tp->partition());
@@ -360,10 +429,10 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       for (auto* tp : assigned) {
         if (next_.count(tp->partition())) consumer_->seek(*tp, 5000);
       }
-      spdlog::info("{} has room again ({} MiB free): consumption resumed", disk_.dir(), disk_.FreeBytes() >> 20);
     }
     RdKafka::TopicPartition::destroy(assigned);
-    return failure_;
+    if (!failure_.ok()) return failure_;
+    return done ? Status::Ok() : Status::Unavailable("stopped while paused (" + reason + "): nothing more committed");
   }
 
   bool StoreSwitched() const {
@@ -410,7 +479,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   std::map<int, SeenFilter> seen_;  // assigned partition -> the event ids it has stored
   Status failure_;
   const std::atomic<bool>* stop_ = nullptr;  // the caller's, during Run
-  bool waiting_for_disk_ = false;            // WaitForDiskSpace is waiting
+  std::string paused_for_;                   // PauseUntil's reason while it waits
+  int partition_count_ = 0;                  // of ledger.events, learnt at assignment
+  std::string errstr_;
   bool last_batch_full_ = false;             // the last ConsumeBatch reached max_batch
   bool behind_ = false;                      // in a backlog (NoticeCatchingUp)
 };

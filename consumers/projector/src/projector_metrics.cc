@@ -1,5 +1,8 @@
 #include "ledger/projector/projector_metrics.h"
 
+#include "ledger/rules/rules.h"
+#include "ledger/schema/event_codec.h"
+
 namespace ledger {
 
 ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
@@ -44,9 +47,26 @@ ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
       lag_(prometheus::BuildGauge()
                .Name("ledger_projector_lag_events")
                .Help("Events in the partition not yet projected (high watermark - next offset)")
-               .Register(registry)) {
+               .Register(registry)),
+      paused_(prometheus::BuildGauge()
+                  .Name("ledger_projector_paused")
+                  .Help("1 while consumption is paused, by reason: disk_full (the store's disk is below "
+                        "--min-free-disk-mb), dead_letters (a dead letter is not acknowledged)")
+                  .Register(registry)) {
   // Every kind exists from the start at 0, so that rate() and alerts see the first error.
+  // Every series exists from the start at 0, so that increase() and alerts see the
+  // first event of each kind.
+  for (const char* reason : {"disk_full", "dead_letters"}) paused_.Add({{"reason", reason}});
   MutexLock lock(mu_);
+  for (size_t t = 1; t <= static_cast<size_t>(fb::Event::MAX); ++t) {
+    const std::string type = EventTypeName(static_cast<fb::Event>(t));
+    if (IsReferenceEvent(static_cast<fb::Event>(t))) continue;  // counted as reference records
+    for (Outcome o : {Outcome::kApplied, Outcome::kDuplicate, Outcome::kAnomaly}) {
+      event_counters_[{type, OutcomeName(o)}] = &events_.Add({{"type", type}, {"outcome", OutcomeName(o)}});
+    }
+  }
+  event_counters_[{"undecodable", "dead_lettered"}] =
+      &events_.Add({{"type", "undecodable"}, {"outcome", "dead_lettered"}});
   for (const char* kind : {"consume", "store", "dead_letter", "disk_full"}) {
     errors_.Add({{"kind", kind}});
     error_counts_[kind] = 0;
@@ -91,6 +111,12 @@ std::vector<RecentEvent> ProjectorMetrics::Recent() const {
   return recent_;
 }
 
+void ProjectorMetrics::SetPaused(const std::string& reason, bool paused) {
+  paused_.Add({{"reason", reason}}).Set(paused ? 1 : 0);
+  MutexLock lock(mu_);
+  paused_for_ = paused ? reason : "";
+}
+
 ProjectorProgress ProjectorMetrics::Progress() const {
   MutexLock lock(mu_);
   ProjectorProgress p;
@@ -98,6 +124,7 @@ ProjectorProgress ProjectorMetrics::Progress() const {
   p.errors = error_counts_;
   for (const auto& [n, partition] : partitions_) p.partitions.push_back(partition);
   p.recent = recent_;
+  p.paused = paused_for_;
   return p;
 }
 

@@ -148,6 +148,18 @@ const char* OutcomeName(Outcome o) {
   return "unknown";
 }
 
+std::string ImplausibleTime(Millis occurred_at, Millis recorded_at) {
+  if (occurred_at < kEarliestOccurredAt) {
+    return "occurred_at " + FormatTime(occurred_at) + " is before " + FormatTime(kEarliestOccurredAt) +
+           ": a time in seconds where milliseconds are expected?";
+  }
+  if (recorded_at > 0 && occurred_at > recorded_at + kMostAheadOfRecord) {
+    return "occurred_at " + FormatTime(occurred_at) + " is more than 366 days after the record time " +
+           FormatTime(recorded_at);
+  }
+  return "";
+}
+
 Result<Applied> ApplyEvent(const fb::Envelope& e, const EventPosition& pos,
                            const StateLookup& lookup, Seen seen) {
   const std::string seen_key = keys::SeenEvent(EventIdOf(e));
@@ -162,6 +174,8 @@ Result<Applied> ApplyEvent(const fb::Envelope& e, const EventPosition& pos,
   Status st;
   if (IsReferenceEvent(type)) {
     st = s.Reject(EventTypeName(type) + " is reference data and belongs on " + std::string(kReferenceTopic));
+  } else if (std::string why = ImplausibleTime(e.occurred_at(), pos.recorded_at); !why.empty()) {
+    st = s.Reject(why);
   } else {
     // Only the lifecycle rules need the account's state; the others need it to exist.
     auto account = lookup(keys::Account(s.account));

@@ -1,5 +1,7 @@
 #include "ledger/base/time.h"
 
+#include <chrono>
+
 
 namespace ledger {
 namespace {
@@ -115,6 +117,11 @@ Result<Millis> ParseTime(std::string_view text) {
   }
   if (pos != text.size()) return Bad(text, "unexpected text after the time");
   return t;
+}
+
+Millis NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string FormatTime(Millis t) {

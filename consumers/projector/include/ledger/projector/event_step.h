@@ -23,11 +23,17 @@ struct EventRecord {
   Millis recorded_at = 0;    // the Kafka record timestamp (LogAppendTime)
   std::string_view key;      // the message key: the account id
   std::string_view payload;  // the Envelope's bytes
+  // The partitions ledger.events has; 0: unknown, the partition is not checked.
+  int partition_count = 0;
+  // The message's ledger.type header; empty: none (then not checked).
+  std::string_view type_header;
 };
 
-// Verifies a record: a valid Envelope, account data (reference data belongs on
-// ledger.reference), travelling under its account's key (an event on another account's
-// key would split the account's state). On failure the message says why: it is the
+// Verifies a record: a valid Envelope (with valid ids), account data (reference data
+// belongs on ledger.reference), travelling under its account's key (an event on another
+// account's key would split the account's state), on the partition Kafka's murmur2
+// partitioner gives that key (else no query would find it), and of the type its
+// ledger.type header says. On failure the message says why, and what to set: it is the
 // dead letter's reason.
 Result<const fb::Envelope*> VerifyRecord(const EventRecord& record);
 

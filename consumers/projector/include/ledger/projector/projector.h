@@ -16,6 +16,7 @@
 #include "ledger/base/status.h"
 #include "ledger/kafka/kafka_config.h"
 #include "ledger/projector/projector_metrics.h"
+#include "ledger/schema/event_codec.h"
 #include "ledger/storage/projection_store.h"
 
 namespace ledger {
@@ -59,6 +60,11 @@ struct ProjectorOptions {
   // Send undecodable messages to the dead-letter topic (false: only count them, for a
   // replay that must leave no trace).
   bool send_dead_letters = true;
+  // Where dead letters go. While one is not acknowledged, nothing after it is committed:
+  // the projector pauses consumption (staying in the group), reports it (log,
+  // ledger_projector_paused{reason="dead_letters"}, errors_total{kind="dead_letter"},
+  // /v1/status), sends again every few seconds, and resumes by itself once written.
+  std::string dead_letter_topic = std::string(kDeadLetterTopic);
 };
 
 struct ProjectorTotals {
@@ -78,7 +84,8 @@ class Projector {
 
   // Consumes until `stop` becomes true (or caught up, see options), committing as it
   // goes; then commits what is staged and leaves the group. Returns an error, without
-  // committing the batch in progress, when the store or the dead-letter topic fails.
+  // committing the batch in progress, when the store fails, or when stopped while a
+  // dead letter is not written or the disk is full.
   Status Run(const std::atomic<bool>& stop);
 
   const ProjectorTotals& totals() const;

@@ -38,6 +38,7 @@ struct ProjectorProgress {
   std::map<std::string, uint64_t> errors;    // by kind
   std::vector<Partition> partitions;         // by partition number
   std::vector<RecentEvent> recent;           // newest last
+  std::string paused;                        // why consumption is paused; empty: it is not
 };
 
 class ProjectorMetrics {
@@ -53,6 +54,8 @@ class ProjectorMetrics {
   void ObserveEndToEnd(double seconds);
   void SetPartition(int partition, int64_t next_offset, int64_t lag);
   void CountError(const std::string& kind);
+  // Consumption paused (or resumed) for a reason: disk_full or dead_letters.
+  void SetPaused(const std::string& reason, bool paused);
 
   // The latest events handled, newest last (at most kRecentEvents). Thread-safe.
   static constexpr size_t kRecentEvents = 20;
@@ -71,12 +74,14 @@ class ProjectorMetrics {
   prometheus::Histogram& end_to_end_seconds_;
   prometheus::Family<prometheus::Gauge>& next_offset_;
   prometheus::Family<prometheus::Gauge>& lag_;
+  prometheus::Family<prometheus::Gauge>& paused_;
   mutable Mutex mu_;
   std::vector<RecentEvent> recent_ LEDGER_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, prometheus::Counter*> event_counters_ LEDGER_GUARDED_BY(mu_);
   std::map<std::string, uint64_t> outcomes_ LEDGER_GUARDED_BY(mu_);
   std::map<std::string, uint64_t> error_counts_ LEDGER_GUARDED_BY(mu_);
   std::map<int, ProjectorProgress::Partition> partitions_ LEDGER_GUARDED_BY(mu_);
+  std::string paused_for_ LEDGER_GUARDED_BY(mu_);
 };
 
 }  // namespace ledger

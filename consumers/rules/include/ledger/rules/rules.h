@@ -29,6 +29,15 @@ enum class Outcome {
 };
 const char* OutcomeName(Outcome o);
 
+// The documented rule for an event's occurred_at, which depends only on the event and its
+// record time: not before kEarliestOccurredAt (an earlier time is most likely seconds
+// taken for milliseconds), and not more than kMostAheadOfRecord after the record time
+// (the business time of a fact cannot lie years after the log received it). Returns why
+// not, or "" when plausible. An implausible event is an anomaly: recorded, not applied.
+inline constexpr Millis kEarliestOccurredAt = 31536000000;  // 1971-01-01T00:00:00Z
+inline constexpr Millis kMostAheadOfRecord = 366LL * 24 * 3600 * 1000;
+std::string ImplausibleTime(Millis occurred_at, Millis recorded_at);
+
 struct Change {
   std::string key;
   std::string value;

@@ -24,6 +24,9 @@ inline constexpr Millis kLatestTime = 253402300799999;
 // naming what is wrong.
 Result<Millis> ParseTime(std::string_view text);
 
+// The system clock now.
+Millis NowMillis();
+
 // Formats as "2025-06-01T12:30:00Z" (".250" added when there are milliseconds).
 // kForever formats as "forever"; another time outside kEarliestTime..kLatestTime as
 // "invalid-time(N)".

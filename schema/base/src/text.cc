@@ -1,0 +1,32 @@
+#include "ledger/base/text.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace ledger {
+
+std::string Printable(std::string_view text, size_t max_bytes) {
+  size_t cut = std::min(max_bytes, text.size());
+  // Never inside a UTF-8 sequence: back to the start of the character cut.
+  if (cut < text.size()) {
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  }
+  const std::string_view shown = text.substr(0, cut);
+  std::string out;
+  out.reserve(shown.size() + 16);
+  for (unsigned char c : shown) {
+    if (c < 0x20 || c == 0x7f) {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (shown.size() < text.size()) out += " … (" + std::to_string(text.size()) + " bytes)";
+  return out;
+}
+
+}  // namespace ledger

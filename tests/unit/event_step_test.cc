@@ -1,0 +1,122 @@
+// The per-event step's checks on a record, as the projector runs them: what a careless
+// or hostile producer can send is dead-lettered with a reason that says what to fix.
+#include <gtest/gtest.h>
+
+#include "ledger/base/text.h"
+#include "ledger/kafka/partitioner.h"
+#include "ledger/projector/event_step.h"
+#include "ledger/rules/rules.h"
+#include "ledger/schema/event_codec.h"
+#include "store_ledger.h"
+
+namespace ledger {
+namespace {
+
+class EventStep : public testing::Test {
+ protected:
+  void SetUp() override { codec_ = std::move(*EventCodec::Create()); }
+
+  EncodedEvent Encode(const std::string& account) {
+    auto e = codec_->FromJson(R"({"type":"AccountOpened","account_id":")" + account +
+                                  R"(","occurred_at":"2025-01-01","data":{"name":"n"}})",
+                              *ParseTime("2025-01-02"));
+    EXPECT_TRUE(e.ok()) << e.status().message();
+    return *e;
+  }
+  static EventRecord RecordOf(const EncodedEvent& e, const std::string& bytes) {
+    EventRecord r;
+    r.key = e.key;
+    r.payload = bytes;
+    r.recorded_at = *ParseTime("2025-01-02");
+    return r;
+  }
+  static std::string Reason(const EventRecord& r) {
+    auto v = VerifyRecord(r);
+    return v.ok() ? "accepted" : v.status().message();
+  }
+
+  std::unique_ptr<EventCodec> codec_;
+};
+
+TEST_F(EventStep, AnAccountIdWithAControlCharacterIsRejectedNotStoredUnderAnotherKey) {
+  const EncodedEvent e = Encode("ACME-XY");
+  std::string bytes = e.bytes;
+  const size_t at = bytes.find("ACME-XY");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 4] = '\0';  // "ACME\0XY": its keys would land in account ACME's group
+  EventRecord r = RecordOf(e, bytes);
+  r.key = std::string_view(bytes).substr(at, 7);
+  EXPECT_EQ(Reason(r), "AccountOpened: account_id: contains a control character");
+  // Where ids enter as JSON, the same rule.
+  auto json = codec_->FromJson(R"({"type":"ContactDesignated","account_id":"A","data":{"contact_id":"C\u0001","name":"n"}})",
+                               *ParseTime("2025-01-02"));
+  ASSERT_FALSE(json.ok());
+  EXPECT_NE(json.status().message().find("contact_id contains a control character"), std::string::npos)
+      << json.status().message();
+}
+
+TEST_F(EventStep, AnEventOnAnotherPartitionThanItsKeysMurmur2IsRejectedSayingWhatToSet) {
+  const EncodedEvent e = Encode("ACME");
+  EventRecord r = RecordOf(e, e.bytes);
+  r.partition_count = 6;
+  r.partition = KafkaPartitionOf("ACME", 6);
+  EXPECT_EQ(Reason(r), "accepted");
+  r.partition = (r.partition + 1) % 6;
+  const std::string why = Reason(r);
+  EXPECT_NE(why.find("account ACME belongs on partition " + std::to_string(KafkaPartitionOf("ACME", 6)) + " of 6"),
+            std::string::npos)
+      << why;
+  EXPECT_NE(why.find("partitioner=murmur2_random"), std::string::npos) << why;
+}
+
+TEST_F(EventStep, ATypeHeaderThatDisagreesWithTheUnionIsRejected) {
+  const EncodedEvent e = Encode("ACME");
+  EventRecord r = RecordOf(e, e.bytes);
+  r.type_header = "AccountOpened";
+  EXPECT_EQ(Reason(r), "accepted");
+  r.type_header = "AccountSuspended";
+  EXPECT_EQ(Reason(r), "the header ledger.type says 'AccountSuspended' but the envelope holds AccountOpened");
+}
+
+TEST_F(EventStep, ABufferWithoutTheFileIdentifierIsNamedAsSuch) {
+  const EncodedEvent e = Encode("ACME");
+  std::string bytes = e.bytes;
+  bytes.replace(4, 4, "XXXX");
+  const std::string why = Reason(RecordOf(e, bytes));
+  EXPECT_NE(why.find("no file identifier \"LDG1\" at bytes 4-7"), std::string::npos) << why;
+}
+
+TEST_F(EventStep, AWrongKeyIsEchoedCappedAndEscaped) {
+  const EncodedEvent e = Encode("ACME");
+  EventRecord r = RecordOf(e, e.bytes);
+  const std::string huge = "\x1b[31m" + std::string(600000, 'k');
+  r.key = huge;
+  const std::string why = Reason(r);
+  EXPECT_LT(why.size(), 400u);
+  EXPECT_NE(why.find("\\x1b[31m"), std::string::npos) << why;
+  EXPECT_NE(why.find("(600005 bytes)"), std::string::npos) << why;
+}
+
+TEST(Printable, EscapesControlCharactersAndCutsAtACharacter) {
+  EXPECT_EQ(Printable("a\nb\\c"), "a\\x0ab\\\\c");
+  EXPECT_EQ(Printable("abcdef", 3), "abc … (6 bytes)");
+  EXPECT_EQ(Printable("aé", 2), "a … (3 bytes)");  // never half of "é"
+}
+
+TEST(PlausibleTimes, SecondsForMillisecondsAndFarFutureTimesAreAnomalies) {
+  test_support::StoreLedger l("plausible-times");
+  // 1,735,689,600 (2025-01-01 in seconds) read as milliseconds: 1970-01-21.
+  Applied seconds = l.Apply("AccountOpened", "A", R"({"name":"n"})", "1970-01-21T02:08:09Z", "2025-01-02");
+  EXPECT_EQ(seconds.outcome, Outcome::kAnomaly);
+  EXPECT_NE(seconds.reason.find("a time in seconds where milliseconds are expected?"), std::string::npos)
+      << seconds.reason;
+  Applied ahead = l.Apply("AccountOpened", "B", R"({"name":"n"})", "2031-01-01", "2025-01-02");
+  EXPECT_EQ(ahead.outcome, Outcome::kAnomaly);
+  EXPECT_EQ(ahead.reason,
+            "occurred_at 2031-01-01T00:00:00Z is more than 366 days after the record time 2025-01-02T00:00:00Z");
+  EXPECT_EQ(l.Apply("AccountOpened", "C", R"({"name":"n"})", "2025-06-01", "2025-01-02").outcome, Outcome::kApplied);
+  EXPECT_EQ(ImplausibleTime(*ParseTime("1971-01-01"), 0), "");
+}
+
+}  // namespace
+}  // namespace ledger
