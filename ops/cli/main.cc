@@ -81,6 +81,8 @@ int main(int argc, char** argv) {
                    "address of the HTTP API (empty to disable; port 0: any free port)")
       ->capture_default_str();
   proj->add_option("--tokens", project.tokens_file, "the API's tokens file (default: DATA_DIR.tokens)");
+  proj->add_option("--checkpoint-dir", project.checkpoint_dir,
+                   "the folder online checkpoints go to, by name (default: DATA_DIR.checkpoints)");
   proj->add_option("--tls-cert", project.tls_cert_file, "PEM certificate: serve the API over HTTPS only");
   proj->add_option("--tls-key", project.tls_key_file, "PEM private key for --tls-cert");
   proj->add_option("--max-batch", project.max_batch, "events per RocksDB commit at most")

@@ -5,10 +5,13 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
+#include <filesystem>
 #include <mutex>
+#include <regex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "ledger/base/text.h"
 #include "ledger/producers/publisher.h"
 #include "ledger/schema/event_codec.h"
 
@@ -131,15 +134,42 @@ Json StatusOf(const ProjectorMetrics& metrics) {
 
 }  // namespace
 
+// An online checkpoint, by name, under `root` and nowhere else: the name is one path
+// segment of letters, digits, '.', '_' and '-' (not starting with '.'), and neither the
+// checkpoint nor RocksDB's staging folder beside it (NAME.tmp, whose files RocksDB
+// deletes) may exist already.
+Result<Json> CheckpointByName(ProjectionStore* store, const std::string& root, const std::string& name) {
+  static const std::regex kName("[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}");
+  if (name.empty()) return Status::InvalidInput("checkpoint: the parameter \"name\" is required");
+  if (!std::regex_match(name, kName)) {
+    return Status::InvalidInput("checkpoint: name: \"" + Printable(name, 80) +
+                                "\" is not 1-64 letters, digits, '.', '_' or '-' (not starting with '.')");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  if (ec) return Status::Unavailable("checkpoint: cannot create " + root + ": " + ec.message());
+  const std::filesystem::path target = std::filesystem::path(root) / name;
+  for (const auto& p : {target, std::filesystem::path(target.string() + ".tmp")}) {
+    if (std::filesystem::symlink_status(p, ec).type() != std::filesystem::file_type::not_found) {
+      return Status::InvalidInput("checkpoint: " + p.string() + " exists already: choose another name");
+    }
+  }
+  // The live store, while it projects: RocksDB checkpoints are consistent online.
+  Status s = store->Checkpoint(target.string());
+  if (!s.ok()) return Status::InvalidInput("checkpoint: " + s.message());
+  return Json{{"checkpoint", target.string()}};
+}
+
 ServerActions MakeServerActions(const CommonOptions& common, ProjectionStore* store,
-                                prometheus::Registry* registry, const ProjectorMetrics* metrics) {
+                                const std::string& checkpoint_root, prometheus::Registry* registry,
+                                const ProjectorMetrics* metrics) {
   ServerActions actions;
   if (metrics != nullptr) {
     actions.status = [metrics] { return StatusOf(*metrics); };
   }
   auto ingest = std::make_shared<Ingest>(common.kafka, registry);
   actions.ingest = [ingest](const std::string& body) { return (*ingest)(body); };
-  actions.admin = [common, store](const std::string& action,
+  actions.admin = [common, store, checkpoint_root](const std::string& action,
                                   const std::map<std::string, std::string>& params) -> Result<Json> {
     std::ostringstream out, err;
     auto param = [&](const std::string& k) {
@@ -147,12 +177,11 @@ ServerActions MakeServerActions(const CommonOptions& common, ProjectionStore* st
       return it == params.end() ? std::string() : it->second;
     };
     if (action == "checkpoint") {
-      const std::string dir = param("dir");
-      if (dir.empty()) return Status::InvalidInput("checkpoint: the parameter \"dir\" is required");
-      // The live store, while it projects: RocksDB checkpoints are consistent online.
-      Status s = store->Checkpoint(dir);
-      if (!s.ok()) return Status::InvalidInput("checkpoint: " + s.message());
-      return Json{{"checkpoint", dir}};
+      if (params.count("dir")) {
+        return Status::InvalidInput("checkpoint: dir is not taken: give a name; checkpoints go under " +
+                                    checkpoint_root + " (--checkpoint-dir)");
+      }
+      return CheckpointByName(store, checkpoint_root, param("name"));
     }
     if (action == "dlq-replay") {
       int64_t from = 0;

@@ -7,11 +7,13 @@
 
 namespace ledger {
 
-// Ingest publishes with the process's Kafka settings; admin acts on `store` (checkpoint)
-// or runs the commands (dlq replay, rebuild).
+// Ingest publishes with the process's Kafka settings; admin acts on `store` (checkpoint,
+// by name under `checkpoint_root`, created if missing) or runs the commands (dlq replay,
+// rebuild).
 // Ingest counts its deliveries in `registry` (ledger_publisher_deliveries_total); the
 // status comes from the projector's `metrics`.
 ServerActions MakeServerActions(const CommonOptions& common, ProjectionStore* store,
-                                prometheus::Registry* registry, const ProjectorMetrics* metrics);
+                                const std::string& checkpoint_root, prometheus::Registry* registry,
+                                const ProjectorMetrics* metrics);
 
 }  // namespace ledger

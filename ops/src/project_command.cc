@@ -112,7 +112,7 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     so.tokens_file = TokensFileFor(common, options.tokens_file);
     so.tls_cert_file = options.tls_cert_file;
     so.tls_key_file = options.tls_key_file;
-    auto started = QueryServer::Start(so, view.get(), MakeServerActions(common, store->get(), registry.get(), &metrics), registry.get());
+    auto started = QueryServer::Start(so, view.get(), MakeServerActions(common, store->get(), options.checkpoint_dir.empty() ? common.data_dir + ".checkpoints" : options.checkpoint_dir, registry.get(), &metrics), registry.get());
     if (started.ok()) {
       server = std::move(*started);
     } else if (started.status().code() == Status::Code::kUnavailable) {

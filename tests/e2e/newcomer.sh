@@ -101,11 +101,22 @@ expect '"account_status":"active"' "$out"
 out=$("$LEDGER" query events --account NEW-047)
 expect "\"occurred_at\":\"$(date -u +%Y-%m-%d)" "$out"
 OPS=$("$LEDGER" token create e2e-operator --role operator 2>/dev/null)
-out=$(curl -s -X POST -d '' -H "Authorization: Bearer $OPS" "$API/v1/admin/checkpoint?dir=$WORK/online-ckpt")
-expect '"checkpoint"' "$out"
-[[ -n $("$LEDGER" --data-dir "$WORK/online-ckpt" digest) ]] || fail "the online checkpoint cannot be read"
+out=$(curl -s -X POST -d '' -H "Authorization: Bearer $OPS" "$API/v1/admin/checkpoint?name=online")
+expect '"checkpoint":"'"$WORK"'/var/ledger.checkpoints/online"' "$out"
+[[ -n $("$LEDGER" --data-dir "$WORK/var/ledger.checkpoints/online" digest) ]] || fail "the online checkpoint cannot be read"
+# Checkpoints go under their folder, by name: no path, no folder outside it, no
+# existing name (RocksDB would empty NAME.tmp, following symbolic links).
+out=$(curl -s -X POST -d '' -H "Authorization: Bearer $OPS" "$API/v1/admin/checkpoint?dir=$WORK/elsewhere")
+expect '"status":400' "$out"
+out=$(curl -s -X POST -d '' -H "Authorization: Bearer $OPS" "$API/v1/admin/checkpoint?name=..%2Fescaped")
+expect 'is not 1-64 letters' "$out"
+mkdir -p "$WORK/precious" && touch "$WORK/precious/keep"
+ln -s "$WORK/precious" "$WORK/var/ledger.checkpoints/trap.tmp"
+out=$(curl -s -X POST -d '' -H "Authorization: Bearer $OPS" "$API/v1/admin/checkpoint?name=trap")
+expect 'exists already' "$out"
+[[ -f $WORK/precious/keep && ! -e $WORK/elsewhere && ! -e $WORK/var/escaped ]] || fail "a checkpoint request wrote or deleted outside its folder"
 "$LEDGER" token revoke e2e-operator >/dev/null
-out=$(curl -s -X POST -d '' -H "Authorization: Bearer $OPS" "$API/v1/admin/checkpoint?dir=$WORK/x")
+out=$(curl -s -X POST -d '' -H "Authorization: Bearer $OPS" "$API/v1/admin/checkpoint?name=x")
 expect '"status":401' "$out"
 
 echo "--- 3a'. the status page, in a headless browser"

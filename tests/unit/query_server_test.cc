@@ -108,6 +108,16 @@ TEST_F(Http, AnswersAreTheSameAsTheLibrarysAndNeedAReadToken) {
   EXPECT_EQ(Get(path, operator_)->status, 200);
 }
 
+TEST_F(Http, TheBearerSchemeIsCaseInsensitive) {
+  Start();
+  for (const char* scheme : {"Bearer ", "bearer ", "BEARER "}) {
+    auto r = client_->Get("/v1/entitlement?account=A&product=db", {{"Authorization", scheme + analyst_}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << scheme;
+  }
+  EXPECT_EQ(client_->Get("/v1/entitlement?account=A&product=db", {{"Authorization", "Basic " + analyst_}})->status, 401);
+}
+
 TEST_F(Http, BadRequestsGetAClearFourHundred) {
   Start();
   auto bad_date = Get("/v1/entitlement?account=A&product=db&at=2025-02-30", analyst_);

@@ -1,6 +1,7 @@
 #include "ledger/http/query_server.h"
 
 #include <sched.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -125,7 +126,9 @@ struct QueryServer::Impl {
   // nothing else) and returns false.
   bool Authorize(const httplib::Request& req, httplib::Response& res, Permission p) {
     const std::string header = req.get_header_value("Authorization");
-    if (header.rfind("Bearer ", 0) != 0) {
+    // The scheme's name is case-insensitive (RFC 7235 section 2.1).
+    const bool bearer = header.size() > 7 && strncasecmp(header.c_str(), "Bearer ", 7) == 0;
+    if (!bearer) {
       res.set_header("WWW-Authenticate", "Bearer");
       SendError(res, 401, "a bearer token is required (Authorization: Bearer <token>; ledger token create)");
       return false;

@@ -2,9 +2,15 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -61,15 +67,43 @@ Result<std::vector<TokenRecord>> TokenFile::Read() const {
     auto j = nlohmann::json::parse(line, nullptr, false);
     auto role = j.is_object() ? RoleByName(j.value("role", "")) : std::nullopt;
     if (!role || !j.contains("name") || !j.contains("sha256")) {
-      return Status::Corruption(path_.string() + ":" + std::to_string(n) + ": not a token record");
+      return Status::Corruption(path_.string() + ":" + std::to_string(n) + ": not a token record (a JSON object with name, role analyst, operator or publisher, and sha256)");
     }
     out.push_back({j["name"], *role, j["sha256"], j.value("created_at", Millis{0}), j.value("revoked_at", Millis{0})});
   }
   return out;
 }
 
+namespace {
+
+// An exclusive flock on PATH.lock for the lifetime of the object.
+class TokenFileLock {
+ public:
+  explicit TokenFileLock(const std::filesystem::path& path) : name_(path.string() + ".lock") {
+    fd_ = ::open(name_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ >= 0 && ::flock(fd_, LOCK_EX) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~TokenFileLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+  Status status() const {
+    return fd_ >= 0 ? Status::Ok() : Status::IoError("cannot lock " + name_ + ": " + std::strerror(errno));
+  }
+
+ private:
+  std::string name_;
+  int fd_ = -1;
+};
+
+}  // namespace
+
 Status TokenFile::Write(const std::vector<TokenRecord>& records) const {
-  const auto tmp = path_.string() + ".tmp";
+  // A name of its own: another writer's file is never overwritten (and the lock makes
+  // sure there is none).
+  const auto tmp = path_.string() + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::trunc);
     if (!out) return Status::IoError("cannot write " + tmp);
@@ -82,6 +116,10 @@ Status TokenFile::Write(const std::vector<TokenRecord>& records) const {
     if (!out.flush()) return Status::IoError("cannot write " + tmp);
   }
   ::chmod(tmp.c_str(), 0600);
+  if (int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {  // durable before it replaces the old
+    ::fsync(fd);
+    ::close(fd);
+  }
   std::error_code ec;
   std::filesystem::rename(tmp, path_, ec);
   if (ec) return Status::IoError("cannot replace " + path_.string() + ": " + ec.message());
@@ -90,6 +128,8 @@ Status TokenFile::Write(const std::vector<TokenRecord>& records) const {
 
 Result<std::string> TokenFile::Create(const std::string& name, Role role, Millis now) {
   if (name.empty()) return Status::InvalidInput("a token needs a name");
+  TokenFileLock lock(path_);
+  if (Status s = lock.status(); !s.ok()) return s;
   auto records = Read();
   if (!records.ok()) return records.status();
   for (const auto& r : *records) {
@@ -107,6 +147,8 @@ Result<std::string> TokenFile::Create(const std::string& name, Role role, Millis
 }
 
 Status TokenFile::Revoke(const std::string& name, Millis now) {
+  TokenFileLock lock(path_);
+  if (Status s = lock.status(); !s.ok()) return s;
   auto records = Read();
   if (!records.ok()) return records.status();
   bool found = false;
@@ -115,6 +157,11 @@ Status TokenFile::Revoke(const std::string& name, Millis now) {
   }
   if (!found) return Status::NotFound("no valid token named \"" + name + "\" in " + path_.string());
   return Write(*records);
+}
+
+Status TokenCheck::last_error() {
+  MutexLock lock(mu_);
+  return error_;
 }
 
 std::optional<TokenRecord> TokenCheck::Find(const std::string& token) {
@@ -129,7 +176,16 @@ std::optional<TokenRecord> TokenCheck::Find(const std::string& token) {
                             exists ? st.st_size : -1};
   if (!loaded_once_ || version != loaded_) {  // new, changed or gone: read it again
     auto records = file_.Read();
-    if (records.ok()) records_ = std::move(*records);
+    if (records.ok()) {
+      records_ = std::move(*records);
+      error_ = Status::Ok();
+    } else {
+      // Fail closed, and loudly: serving the previous list would keep a token that was
+      // meant to be revoked.
+      records_.clear();
+      error_ = records.status();
+      spdlog::error("tokens: {}: no token is accepted until the file is fixed", error_.message());
+    }
     loaded_ = version;
     loaded_once_ = true;
   }

@@ -1,9 +1,31 @@
 #include "ledger/queries/answer_format.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <string_view>
 
 namespace ledger {
 namespace {
+
+// A cell as a spreadsheet may read it: text that starts like a formula (=, +, -, @, tab,
+// carriage return) gets a leading apostrophe, as OWASP advises against CSV injection,
+// and control characters are written as \xNN. Numbers stay as they are.
+std::string SafeCell(const Json& v) {
+  const std::string text = CellText(v);
+  if (v.is_number()) return text;
+  std::string out;
+  if (!text.empty() && std::string_view("=+-@\t\r").find(text[0]) != std::string_view::npos) out = "'";
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
 
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
@@ -48,7 +70,7 @@ std::string ListAsCsv(const Json& list) {
   for (size_t i = 0; i < cols.size(); ++i) out += (i ? "," : "") + CsvField(cols[i]);
   out += "\n";
   for (const auto& row : items) {
-    for (size_t i = 0; i < cols.size(); ++i) out += (i ? "," : "") + CsvField(CellText(row.value(cols[i], Json())));
+    for (size_t i = 0; i < cols.size(); ++i) out += (i ? "," : "") + CsvField(SafeCell(row.value(cols[i], Json())));
     out += "\n";
   }
   return out;

@@ -36,7 +36,13 @@ Result<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(const KafkaSettings& settin
   std::string err;
   auto set = [&](const std::string& k, const std::string& v, const std::string& origin) -> Status {
     if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
-      return Status::InvalidInput("Kafka property " + k + "=" + v + " (" + origin + "): " + err);
+      // Never the value: it may be a password (sasl.password, ssl.key.password, ...).
+      if (!v.empty()) {
+        for (size_t at = err.find(v); at != std::string::npos; at = err.find(v, at + 11)) {
+          err.replace(at, v.size(), "(the value)");
+        }
+      }
+      return Status::InvalidInput("Kafka property " + k + " (" + origin + "): " + err);
     }
     return Status::Ok();
   };

@@ -46,6 +46,8 @@ struct ProjectOptions {
   std::string http_listen = "127.0.0.1:8080";
   std::string tokens_file;  // empty: DATA_DIR.tokens
   std::string tls_cert_file, tls_key_file;
+  // Where POST /v1/admin/checkpoint?name=N writes (DIR/N); empty: DATA_DIR.checkpoints.
+  std::string checkpoint_dir;
 };
 int RunProject(const CommonOptions& common, const ProjectOptions& options,
                const std::atomic<bool>& stop, std::ostream& out, std::ostream& err);

@@ -33,7 +33,11 @@ struct TokenRecord {
   Millis revoked_at = 0;  // 0: not revoked
 };
 
-// The tokens file. Not thread-safe: the server wraps it in a TokenCheck.
+// The tokens file. Create and Revoke hold an exclusive lock (flock on PATH.lock) across
+// their read and write, and replace the file atomically (a new file renamed over it):
+// changes made at the same time, by threads or processes, are never lost, and a reader
+// never sees half a file. A line that is not a token record makes Read fail, naming the
+// line.
 class TokenFile {
  public:
   explicit TokenFile(std::filesystem::path path) : path_(std::move(path)) {}
@@ -56,8 +60,11 @@ class TokenFile {
 class TokenCheck {
  public:
   explicit TokenCheck(std::filesystem::path path) : file_(std::move(path)) {}
-  // The record of a valid (known, not revoked) token; nullopt otherwise.
+  // The record of a valid (known, not revoked) token; nullopt otherwise. While the file
+  // cannot be read (a malformed line), no token is valid: the failure is logged once per
+  // change of the file and kept in last_error().
   std::optional<TokenRecord> Find(const std::string& token);
+  Status last_error();
 
  private:
   TokenFile file_;
@@ -72,6 +79,7 @@ class TokenCheck {
   FileVersion loaded_ LEDGER_GUARDED_BY(mu_);
   bool loaded_once_ LEDGER_GUARDED_BY(mu_) = false;
   std::vector<TokenRecord> records_ LEDGER_GUARDED_BY(mu_);
+  Status error_ LEDGER_GUARDED_BY(mu_);
 };
 
 std::string Sha256Hex(std::string_view data);

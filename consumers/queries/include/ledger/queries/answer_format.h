@@ -17,6 +17,8 @@ std::string CellText(const Json& v);
 std::vector<std::string> ListColumns(const Json& items);
 
 // A list answer's items as CSV (RFC 4180: a header row, fields quoted when needed).
+// Text cells that start like a spreadsheet formula (=, +, -, @, tab, CR) get a leading
+// apostrophe (OWASP's advice against CSV injection); control characters become \\xNN.
 std::string ListAsCsv(const Json& list);
 // A list answer's items as JSON lines.
 std::string ListAsJsonLines(const Json& list);
