@@ -39,6 +39,7 @@ int RunRebuild(const CommonOptions& common, std::ostream& out, std::ostream& err
     po.group_id = "ledger-rebuild-" + std::to_string(next) + "-" + std::to_string(::time(nullptr));
     po.stop_when_caught_up = true;
     po.send_dead_letters = false;  // the live projector dead-lettered them already
+    po.require_whole_log = true;
     auto projector = Projector::Create(po, store->get(), nullptr);
     if (!projector.ok()) {
       err << "ledger rebuild: " << projector.status().message() << "\n";

@@ -80,6 +80,7 @@ int RunVerify(const CommonOptions& common, bool keep, std::ostream& out, std::os
   }
   po.group_id = "ledger-verify-" + std::to_string(::getpid()) + "-" + std::to_string(::time(nullptr));
   po.send_dead_letters = false;
+  po.require_whole_log = true;
 
   const std::string replay_dir = common.data_dir + ".verify-" + std::to_string(::getpid());
   std::filesystem::remove_all(replay_dir);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -101,6 +102,52 @@ class Pipeline : public testing::Test {
     rd_kafka_queue_destroy(queue);
     rd_kafka_NewTopic_destroy(topic);
   }
+
+  // Deletes the records of a partition below `before` (as retention would).
+  void DeleteRecords(std::string_view topic, int partition, int64_t before) {
+    auto conf = MakeKafkaConf(settings_, {});
+    std::string err;
+    std::unique_ptr<RdKafka::Producer> h(RdKafka::Producer::create(conf->get(), err));
+    ASSERT_TRUE(h) << err;
+    rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(offsets, std::string(topic).c_str(), partition)->offset = before;
+    rd_kafka_DeleteRecords_t* del = rd_kafka_DeleteRecords_new(offsets);
+    rd_kafka_topic_partition_list_destroy(offsets);
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(h->c_ptr());
+    rd_kafka_DeleteRecords(h->c_ptr(), &del, 1, nullptr, queue);
+    rd_kafka_event_t* done = rd_kafka_queue_poll(queue, 30000);
+    ASSERT_NE(done, nullptr);
+    EXPECT_EQ(rd_kafka_event_error(done), RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_event_error_string(done);
+    const rd_kafka_topic_partition_list_t* result =
+        rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(done));
+    ASSERT_EQ(result->cnt, 1);
+    EXPECT_EQ(result->elems[0].err, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(result->elems[0].err);
+    rd_kafka_event_destroy(done);
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_DeleteRecords_destroy(del);
+  }
+
+  // Runs a projector over `store` until it stops by itself, for at most a minute;
+  // returns its result, or nullopt if it was still running then.
+  std::optional<Status> ProjectForAMinute(ProjectionStore* store, ProjectorOptions o) {
+    o.kafka = settings_;
+    o.group_id = "pipeline-test-" + run_ + "-" + std::to_string(++groups_);
+    auto projector = Projector::Create(o, store, nullptr);
+    EXPECT_TRUE(projector.ok()) << projector.status().message();
+    if (!projector.ok()) return projector.status();
+    std::atomic<bool> stop{false}, done{false};
+    Status result;
+    std::thread running([&] {
+      result = (*projector)->Run(stop);
+      done = true;
+    });
+    for (int i = 0; i < 600 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const bool finished = done;
+    stop = true;
+    running.join();
+    return finished ? std::optional<Status>(result) : std::nullopt;
+  }
+  int groups_ = 0;
 
   // The dead letters of a topic from `from` on: (headers, key size, value size) each.
   struct Letter {
@@ -436,6 +483,46 @@ TEST_F(Pipeline, ADeadLetterThatCannotBeWrittenHoldsItsOffsetUntilItIs) {
     }
   }
   EXPECT_TRUE(found) << "the dead letter was not written once the topic existed";
+}
+
+// Runs last in this binary: it deletes a partition's records (as retention does).
+TEST_F(Pipeline, ALogThatNoLongerStartsWhereTheStoreEndsGetsAReasonNotAHang) {
+  const std::string account = "GONE" + run_;
+  Publish({Line("AccountOpened", account, R"({"name":"n"})", 1)});
+  const int p = KafkaPartitionOf(account, 4);
+  const int64_t high = HighWatermark(kEventsTopic, p);
+  DeleteRecords(kEventsTopic, p, high);
+
+  // A replay that must reproduce the whole history (rebuild, verify) says why it cannot.
+  auto fresh = ProjectionStore::Open(dir_.string() + "/fresh", ProjectionStore::Mode::kReadWrite);
+  ASSERT_TRUE(fresh.ok()) << fresh.status().message();
+  ProjectorOptions whole;
+  whole.stop_when_caught_up = true;
+  whole.require_whole_log = true;
+  whole.send_dead_letters = false;
+  auto replay = ProjectForAMinute(fresh->get(), whole);
+  ASSERT_TRUE(replay.has_value()) << "the replay hung on a partition whose records were deleted";
+  EXPECT_NE(replay->message().find("[" + std::to_string(p) + "] now starts at offset " + std::to_string(high)),
+            std::string::npos)
+      << replay->message();
+
+  // The live projector goes on from where the log starts now, and catches up.
+  auto live = ProjectionStore::Open(dir_.string() + "/live", ProjectionStore::Mode::kReadWrite);
+  ProjectorOptions going_on;
+  going_on.stop_when_caught_up = true;
+  auto projected = ProjectForAMinute(live->get(), going_on);
+  ASSERT_TRUE(projected.has_value()) << "the projector hung on a partition whose records were deleted";
+  EXPECT_TRUE(projected->ok()) << projected->message();
+  EXPECT_GE((*live)->NextOffset(p)->value_or(0), high);
+  live->reset();
+
+  // ledger verify answers, with the reason.
+  CommonOptions common;
+  common.kafka = settings_;
+  common.data_dir = dir_.string() + "/live";
+  std::ostringstream out, err;
+  EXPECT_EQ(RunVerify(common, false, out, err), kExitUnavailable) << out.str() << err.str();
+  EXPECT_NE(err.str().find("now starts at offset"), std::string::npos) << err.str();
 }
 
 }  // namespace

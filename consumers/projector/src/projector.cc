@@ -120,19 +120,35 @@ class Projector::Impl : public RdKafka::RebalanceCb {
           failure_ = next.status();
           continue;
         }
+        const int p = tp->partition();
         const int64_t offset = next->value_or(RdKafka::Topic::OFFSET_BEGINNING);
         tp->set_offset(offset);
-        next_[tp->partition()] = next->value_or(0);
-        if (Status s = LoadSeenFilter(tp->partition()); !s.ok()) failure_ = s;
+        next_[p] = next->value_or(0);
+        if (Status s = LoadSeenFilter(p); !s.ok()) failure_ = s;
         int64_t low = 0, high = 0;
+        const bool marks =
+            consumer->query_watermark_offsets(tp->topic(), p, &low, &high, 5000) == RdKafka::ERR_NO_ERROR;
         if (options_.stop_at) {
-          auto limit = options_.stop_at->find(tp->partition());
-          target_[tp->partition()] = limit == options_.stop_at->end() ? 0 : limit->second;
-        } else if (consumer->query_watermark_offsets(tp->topic(), tp->partition(), &low, &high,
-                                                     5000) == RdKafka::ERR_NO_ERROR) {
-          target_[tp->partition()] = high;
+          auto limit = options_.stop_at->find(p);
+          target_[p] = limit == options_.stop_at->end() ? 0 : limit->second;
         } else {
-          target_[tp->partition()] = -1;  // unknown: never "caught up"
+          target_[p] = marks ? high : -1;  // unknown: never "caught up"
+        }
+        // The log no longer starts where the store ends (retention or deleted records):
+        // the events between are gone. Waiting for them would never end.
+        if (marks && next_[p] < low) {
+          if (options_.require_whole_log) {
+            failure_ = Status::Unavailable(tp->topic() + " [" + std::to_string(p) + "] now starts at offset " +
+                                           std::to_string(low) + ": the events before it were deleted (retention "
+                                           "or deleted records), so the log cannot be replayed from " +
+                                           std::to_string(next_[p]));
+            continue;
+          }
+          spdlog::warn("{} [{}] now starts at offset {}: the events from {} to it were deleted before they were "
+                       "projected; going on from {}", tp->topic(), p, low, next_[p], low);
+          next_[p] = low;
+          tp->set_offset(low);
+          committer_.staged().SetNextOffset(p, low);  // durable with the next batch: said once
         }
         spdlog::info("assigned {} [{}] from offset {}", tp->topic(), tp->partition(),
                      next->has_value() ? std::to_string(**next) : "beginning");

@@ -57,6 +57,10 @@ struct ProjectorOptions {
   // its high watermark. Once per backlog, never for a trickle of small batches. The
   // moment to tidy the store for answers (IdleCompactor::WriterCaughtUp). Must be quick.
   std::function<void()> on_caught_up;
+  // Fail (rather than go on from where the log now starts) when a partition's log no
+  // longer holds the events from the store's offset on: for replays that must reproduce
+  // the whole history (rebuild, verify). Otherwise the gap is logged and skipped.
+  bool require_whole_log = false;
   // Send undecodable messages to the dead-letter topic (false: only count them, for a
   // replay that must leave no trace).
   bool send_dead_letters = true;
