@@ -4,7 +4,9 @@
 #include <flatbuffers/minireflect.h>
 #include <flatbuffers/util.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "schema_text.h"
@@ -90,7 +92,7 @@ std::optional<fb::Event> EventByName(const std::string& name) {
   return std::nullopt;
 }
 
-Status CheckId(const std::string& field, const std::string& v) {
+Status CheckId(const std::string& field, std::string_view v) {
   if (v.empty() || v.size() > 128) {
     return Status::InvalidInput(field + ": must be 1 to 128 characters");
   }
@@ -308,7 +310,7 @@ Result<const fb::Envelope*> VerifyEnvelope(const void* data, size_t size) {
     if (e->account_id() == nullptr || e->account_id()->size() == 0) {
       return Status::InvalidInput(EventTypeName(type) + " without an account_id");
     }
-    if (Status s = CheckId("account_id", e->account_id()->str()); !s.ok()) {
+    if (Status s = CheckId("account_id", e->account_id()->string_view()); !s.ok()) {
       return Status::InvalidInput(EventTypeName(type) + ": " + s.message());
     }
   }
@@ -327,6 +329,85 @@ std::string EventTypeName(fb::Event type) {
     return "Unknown(" + std::to_string(static_cast<int>(type)) + ")";
   }
   return fb::EnumNamesEvent()[static_cast<int>(type)];
+}
+
+namespace {
+
+// Hashes what an Envelope says, field by field in schema order (so neither the buffer's
+// layout nor its padding counts), leaving out the envelope's occurred_at.
+class ContentHasher : public flatbuffers::IterationVisitor {
+ public:
+  void StartSequence() override {
+    ++depth_;
+    Mix(1);
+  }
+  void EndSequence() override {
+    --depth_;
+    Mix(2);
+  }
+  void Field(size_t field, size_t, flatbuffers::ElementaryType, bool, const flatbuffers::TypeTable*,
+             const char* name, const uint8_t* val) override {
+    skip_ = depth_ == 1 && name != nullptr && std::strcmp(name, "occurred_at") == 0;
+    if (val != nullptr && !skip_) Mix(0x100 + field);
+  }
+  void UType(uint8_t x, const char*) override { Scalar(x); }
+  void Bool(bool x) override { Scalar(x); }
+  void Char(int8_t x, const char*) override { Scalar(static_cast<uint64_t>(x)); }
+  void UChar(uint8_t x, const char*) override { Scalar(x); }
+  void Short(int16_t x, const char*) override { Scalar(static_cast<uint64_t>(x)); }
+  void UShort(uint16_t x, const char*) override { Scalar(x); }
+  void Int(int32_t x, const char*) override { Scalar(static_cast<uint64_t>(x)); }
+  void UInt(uint32_t x, const char*) override { Scalar(x); }
+  void Long(int64_t x) override { Scalar(static_cast<uint64_t>(x)); }
+  void ULong(uint64_t x) override { Scalar(x); }
+  void Float(float x) override {
+    uint32_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    Scalar(bits);
+  }
+  void Double(double x) override {
+    uint64_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    Scalar(bits);
+  }
+  void String(const flatbuffers::String* s) override {
+    Mix(0x200 + s->size());
+    const char* p = s->c_str();
+    for (size_t i = 0; i < s->size(); i += 8) {
+      uint64_t w = 0;
+      std::memcpy(&w, p + i, std::min<size_t>(8, s->size() - i));
+      Mix(w);
+    }
+  }
+  void Element(size_t i, flatbuffers::ElementaryType, const flatbuffers::TypeTable*, const uint8_t*) override {
+    Mix(0x300 + i);
+  }
+
+  uint64_t hash() const { return h_ == 0 ? 1 : h_ ^ (h_ >> 29); }
+
+ private:
+  void Scalar(uint64_t x) {
+    if (skip_) {
+      skip_ = false;
+      return;
+    }
+    Mix(x);
+  }
+  void Mix(uint64_t w) {
+    h_ ^= w * 0xBF58476D1CE4E5B9ULL;
+    h_ = ((h_ << 31) | (h_ >> 33)) * 0x94D049BB133111EBULL;
+  }
+  uint64_t h_ = 0x9E3779B97F4A7C15ULL;
+  int depth_ = 0;
+  bool skip_ = false;
+};
+
+}  // namespace
+
+uint64_t ContentHash(const fb::Envelope& envelope) {
+  ContentHasher hasher;
+  flatbuffers::IterateObject(reinterpret_cast<const uint8_t*>(&envelope), fb::EnvelopeTypeTable(), &hasher);
+  return hasher.hash();
 }
 
 std::string ReferenceKey(const fb::Envelope& e) {

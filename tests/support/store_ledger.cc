@@ -47,18 +47,22 @@ std::string StoreLedger::NextId() {
 
 Applied StoreLedger::Apply(const std::string& type, const std::string& account, const std::string& data,
                            const std::string& occurred_at, const std::string& recorded_at) {
-  const std::string line = R"({"type":")" + type + R"(","account_id":")" + account + R"(","event_id":")" +
-                           NextId() + R"(","occurred_at":")" + occurred_at + R"(","data":)" + data + "}";
-  auto e = codec_->FromJson(line, 0);
+  return ApplyLine(R"({"type":")" + type + R"(","account_id":")" + account + R"(","event_id":")" + NextId() +
+                       R"(","occurred_at":")" + occurred_at + R"(","data":)" + data + "}",
+                   recorded_at);
+}
+
+Applied StoreLedger::ApplyLine(const std::string& line, const std::string& recorded_at) {
+  auto e = codec_->FromJson(line, NowMillis());
   EXPECT_TRUE(e.ok()) << line << ": " << e.status().message();
   if (!e.ok()) return {};
-  const int partition = KafkaPartitionOf(account, 4);
+  const int partition = KafkaPartitionOf(e->key, 4);
   // The projector's own step, on the record Kafka would deliver, into a batch of its own.
   EventRecord record;
   record.partition = partition;
   record.offset = offset_++;
   record.recorded_at = NextRecordTime(recorded_at);
-  record.key = account;
+  record.key = e->key;
   record.payload = e->bytes;
   auto env = VerifyRecord(record);
   EXPECT_TRUE(env.ok()) << line << ": " << env.status().message();

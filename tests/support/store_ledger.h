@@ -27,6 +27,8 @@ class StoreLedger {
   // second after the previous event's.
   Applied Apply(const std::string& type, const std::string& account, const std::string& data,
                 const std::string& occurred_at, const std::string& recorded_at = "");
+  // Applies one account event given as a whole JSON line (its own event_id).
+  Applied ApplyLine(const std::string& line, const std::string& recorded_at = "");
   // Stores one reference record, as the reference follower would.
   void Reference(const std::string& type, const std::string& data, const std::string& recorded_at = "");
 

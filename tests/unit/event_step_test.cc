@@ -97,6 +97,28 @@ TEST_F(EventStep, AWrongKeyIsEchoedCappedAndEscaped) {
   EXPECT_NE(why.find("(600005 bytes)"), std::string::npos) << why;
 }
 
+TEST(Idempotence, AnEventIdReusedForOtherContentIsAnAnomalyNotADuplicate) {
+  test_support::StoreLedger l("reused-event-ids");
+  const std::string id = R"("event_id":"01930000-0000-7000-8000-00000000abcd")";
+  auto line = [&](const std::string& name, const std::string& occurred) {
+    return R"({"type":"AccountOpened","account_id":"A",)" + id + occurred + R"(,"data":{"name":")" + name + R"("}})";
+  };
+  EXPECT_EQ(l.ApplyLine(line("Acme", R"(,"occurred_at":"2025-01-01")")).outcome, Outcome::kApplied);
+  // The same event sent again: a duplicate, even with occurred_at stamped anew.
+  EXPECT_EQ(l.ApplyLine(line("Acme", R"(,"occurred_at":"2025-01-01")")).outcome, Outcome::kDuplicate);
+  EXPECT_EQ(l.ApplyLine(line("Acme", "")).outcome, Outcome::kDuplicate);
+  // The same id for another event: recorded as the account's anomaly, not applied.
+  Applied reused = l.ApplyLine(line("Evil Corp", R"(,"occurred_at":"2025-01-01")"));
+  EXPECT_EQ(reused.outcome, Outcome::kAnomaly);
+  EXPECT_NE(reused.reason.find("was used before (at offset 0 of this partition) for other content"), std::string::npos)
+      << reused.reason;
+  auto story = l.AccountEvents("A");
+  ASSERT_TRUE(story.ok());
+  EXPECT_EQ(story->back()["anomaly"]["reason"], reused.reason);
+  EXPECT_EQ(l.Ask("entitlement", {{"account", "A"}, {"product", "p"}, {"at", "2025-06-01"}})["account_status"],
+            "active");
+}
+
 TEST(Printable, EscapesControlCharactersAndCutsAtACharacter) {
   EXPECT_EQ(Printable("a\nb\\c"), "a\\x0ab\\\\c");
   EXPECT_EQ(Printable("abcdef", 3), "abc … (6 bytes)");

@@ -151,7 +151,7 @@ TEST_F(StoreTest, AStoreOfAnotherKeyLayoutIsRefusedWithTheRemedy) {
   for (auto mode : {ProjectionStore::Mode::kReadWrite, ProjectionStore::Mode::kReadOnly}) {
     auto old = ProjectionStore::Open(dir_, mode);
     ASSERT_FALSE(old.ok());
-    EXPECT_NE(old.status().message().find("has key layout 1; this release reads layout 2"), std::string::npos)
+    EXPECT_NE(old.status().message().find("has key layout 1; this release reads layout 3"), std::string::npos)
         << old.status().message();
     EXPECT_NE(old.status().message().find("ledger rebuild"), std::string::npos);
   }

@@ -46,7 +46,7 @@ Seen SeenIn(const SeenFilter* filter, const fb::Envelope& event) {
 Result<Applied> FoldRecord(const EventRecord& record, const fb::Envelope& event, StagedBatch& staged,
                            SeenFilter* filter) {
   const int p = record.partition;
-  const EventPosition pos{p, record.offset, record.recorded_at};
+  const EventPosition pos{p, record.offset, record.recorded_at, ContentHash(event)};
   auto applied =
       ApplyEvent(event, pos, [&](std::string_view key) { return staged.Get(p, key); }, SeenIn(filter, event));
   if (!applied.ok()) return applied;

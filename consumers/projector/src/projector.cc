@@ -214,11 +214,14 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   // Verifies every message, reads what the rules will read in one MultiGet per
   // partition, then applies the messages in order.
   Status ApplyBatch(const std::vector<std::unique_ptr<RdKafka::Message>>& messages) {
+    std::vector<EventRecord> records;
+    records.reserve(messages.size());
     std::vector<Result<const fb::Envelope*>> verified;
     verified.reserve(messages.size());
     std::map<int, std::vector<std::string>> reads;
     for (const auto& m : messages) {
-      verified.push_back(VerifyRecord(RecordOf(*m)));
+      records.push_back(RecordOf(*m));
+      verified.push_back(VerifyRecord(records.back()));
       if (verified.back().ok()) {
         const fb::Envelope& e = *verified.back().value();
         auto keys = KeysRead(e, SeenIn(SeenFilterOf(m->partition()), e));
@@ -236,7 +239,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     for (size_t i = 0; i < messages.size(); ++i) {
       const uint64_t dead_before = totals.dead_lettered, applied_before = totals.applied,
                      anomalies_before = totals.anomalies, consumed_before = totals.consumed;
-      if (Status s = HandleMessage(*messages[i], verified[i]); !s.ok()) return s;
+      if (Status s = HandleMessage(*messages[i], records[i], verified[i]); !s.ok()) return s;
       if (metrics_ && i >= recent_from && totals.consumed > consumed_before) {
         const auto& m = *messages[i];
         RecentEvent r;
@@ -259,15 +262,14 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     return Status::Ok();
   }
 
-  Status HandleMessage(RdKafka::Message& m, const Result<const fb::Envelope*>& verified) {
+  Status HandleMessage(RdKafka::Message& m, const EventRecord& record, const Result<const fb::Envelope*>& verified) {
     const int p = m.partition();
     const int64_t offset = m.offset();
     auto it = next_.find(p);
     if (it == next_.end() || offset < it->second) return Status::Ok();  // stale delivery
     if (options_.stop_at && offset >= target_[p]) return Status::Ok();  // beyond the replay
     ++totals.consumed;
-    committer_.NoteEvent(m.timestamp().timestamp);
-    const EventRecord record = RecordOf(m);
+    committer_.NoteEvent(record.recorded_at);
     if (!verified.ok()) {
       DeadLetter(m, verified.status().message());
       PassRecord(record, committer_.staged());

@@ -166,7 +166,24 @@ Result<Applied> ApplyEvent(const fb::Envelope& e, const EventPosition& pos,
   if (seen == Seen::kMaybe) {
     auto stored = lookup(seen_key);
     if (!stored.ok()) return stored.status();
-    if (stored->has_value()) return Applied{Outcome::kDuplicate, "", {}};
+    if (stored->has_value()) {
+      // The stored value: the offset it was applied at, then its content hash (8 bytes each).
+      const std::string_view before = **stored;
+      const uint64_t hash_before = before.size() >= 16 ? static_cast<uint64_t>(keys::DecodeOffset(before.substr(8, 8))) : 0;
+      if (pos.content_hash == 0 || hash_before == 0 || hash_before == pos.content_hash) {
+        return Applied{Outcome::kDuplicate, "", {}};
+      }
+      // The same id for other content: not applied, and recorded where the account's
+      // anomalies are, so that the producer's mistake is seen.
+      Applied reused{Outcome::kAnomaly,
+                     "event id " + FormatUuid(EventIdOf(e)) + " was used before (at offset " +
+                         std::to_string(keys::DecodeOffset(before.substr(0, 8))) +
+                         " of this partition) for other content: an event id names one event; this one is not applied",
+                     {}};
+      reused.changes.push_back({keys::Anomaly(e.account_id() ? e.account_id()->str() : "", pos.offset),
+                                EncodeAnomaly(e, pos, reused.reason)});
+      return reused;
+    }
   }
 
   Step s{e, pos, lookup, e.account_id() ? e.account_id()->str() : "", {}};
@@ -210,7 +227,7 @@ Result<Applied> ApplyEvent(const fb::Envelope& e, const EventPosition& pos,
   } else {
     s.Write(keys::EventLog(s.account, pos.offset), "");  // where it is; its bytes stay in Kafka
   }
-  s.Write(seen_key, keys::EncodeOffset(pos.offset));
+  s.Write(seen_key, keys::EncodeOffset(pos.offset) + keys::EncodeOffset(static_cast<int64_t>(pos.content_hash)));
   return std::move(s.out);
 }
 

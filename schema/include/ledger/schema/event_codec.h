@@ -54,6 +54,13 @@ class EventCodec {
 // build and that account events carry an account id. Never reads out of bounds.
 Result<const fb::Envelope*> VerifyEnvelope(const void* data, size_t size);
 
+// A hash of what an event says: every field of the envelope (which must have passed
+// VerifyEnvelope) in schema order, except occurred_at, which a producer stamps anew on
+// each retry of a line without one. It does not depend on how the buffer was laid out
+// (builder, padding, another language's FlatBuffers): two sends of one event agree; an
+// event id reused for other content does not. Never 0.
+uint64_t ContentHash(const fb::Envelope& envelope);
+
 // True for the event types that travel on the reference topic.
 bool IsReferenceEvent(fb::Event type);
 

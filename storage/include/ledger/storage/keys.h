@@ -15,8 +15,9 @@ inline constexpr std::string_view kNextOffset = "M:next_offset";
 // opens only stores of its own layout (older ones are replayed with `ledger rebuild`).
 // Layout 1 (no marker): every entity key starts with its kind tag.
 // Layout 2: an account's entitlement facts sit in its group (below).
+// Layout 3: a seen event id's value holds its content hash after its offset.
 inline constexpr std::string_view kLayoutKey = "M:layout";
-inline constexpr std::string_view kLayout = "2";
+inline constexpr std::string_view kLayout = "3";
 
 // Reference data lives in the column family "reference", addressed as this partition
 // number; its keys are the Kafka keys of ledger.reference (ReferenceKey), its offsets

@@ -20,6 +20,9 @@ struct EventPosition {
   int partition = 0;
   int64_t offset = 0;
   Millis recorded_at = 0;  // the Kafka record timestamp (LogAppendTime)
+  // ContentHash of the event (event_codec.h); 0: unknown, then a seen event id counts as
+  // a duplicate without comparing.
+  uint64_t content_hash = 0;
 };
 
 enum class Outcome {
