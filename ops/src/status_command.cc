@@ -14,6 +14,7 @@ namespace {
 struct PartitionStatus {
   int partition;
   int64_t high;       // the broker's high watermark
+  int64_t low;        // where the log starts (above 0 once records were deleted)
   int64_t projected;  // next offset in the store (0 if none)
 };
 
@@ -36,9 +37,8 @@ Result<std::vector<PartitionStatus>> Collect(const CommonOptions& common, RdKafk
   auto store = ProjectionStore::Open(common.data_dir, ProjectionStore::Mode::kReadOnly);
   std::vector<PartitionStatus> out;
   for (const auto* p : *t->partitions()) {
-    PartitionStatus s{p->id(), -1, 0};
-    int64_t low = 0;
-    rc = handle.query_watermark_offsets(std::string(kEventsTopic), p->id(), &low, &s.high, 10000);
+    PartitionStatus s{p->id(), -1, 0, 0};
+    rc = handle.query_watermark_offsets(std::string(kEventsTopic), p->id(), &s.low, &s.high, 10000);
     if (rc != RdKafka::ERR_NO_ERROR) {
       return Status::Unavailable("watermarks of partition " + std::to_string(p->id()) + ": " +
                                  RdKafka::err2str(rc));
@@ -85,9 +85,9 @@ int RunStatus(const CommonOptions& common, const StatusOptions& options, std::os
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
     }
-    out << "partition  log-end  projected  lag\n";
+    out << "partition  log-start  log-end  projected  lag\n";
     for (const auto& p : *parts) {
-      out << p.partition << "\t   " << p.high << "\t    " << p.projected << "\t     "
+      out << p.partition << "\t   " << p.low << "\t      " << p.high << "\t    " << p.projected << "\t     "
           << std::max<int64_t>(0, p.high - p.projected) << "\n";
     }
     out << "total: " << projected << " projected, lag " << lag << " events\n";
