@@ -9,7 +9,7 @@ PACKAGES=(
   flatbuffers-compiler libflatbuffers-dev
   prometheus-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libhowardhinnant-date-dev tzdata libcpp-httplib-dev libssl-dev wrk prometheus chromium
+  libhowardhinnant-date-dev tzdata libboost-dev libcpp-httplib-dev libssl-dev wrk prometheus chromium
   openjdk-17-jre-headless maven python3 python3-venv
   procps netcat-openbsd
 )

@@ -5,7 +5,15 @@
 #include <httplib.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -199,6 +207,108 @@ TEST_F(Http, ASlowClientDoesNotHoldUpOthers) {
   EXPECT_EQ(Get("/healthz", "")->status, 200);
 }
 
+// A raw connection to the server, for what an HTTP client library would not send.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~RawConnection() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  bool Send(const std::string& s) { return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size()); }
+  // Everything until the server closes the connection (or 5 s pass).
+  std::string ReadAll() {
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd_, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<size_t>(n));
+    return out;
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+TEST_F(Http, ConnectionsThatSendTheirHeadersSlowlyDoNotTakeTheApiDown) {
+  QueryServerOptions o;
+  o.io_timeout_seconds = 2;
+  o.threads = 2;
+  Start(o);
+  // 40 clients (more than there are threads, many times over) that send a header line
+  // every half second and never finish their request.
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  for (int i = 0; i < 40; ++i) {
+    slow.push_back(std::make_unique<RawConnection>(server_->port()));
+    ASSERT_TRUE(slow.back()->connected());
+    slow.back()->Send("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+  }
+  std::atomic<bool> done{false};
+  std::thread dripping([&] {
+    for (int tick = 0; tick < 10 && !done; ++tick) {
+      for (auto& c : slow) c->Send("X-Slow: " + std::to_string(tick) + "\r\n");
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  const auto start = std::chrono::steady_clock::now();
+  auto health = Get("/healthz", "");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_TRUE(health) << "no answer while 40 connections drip their headers";
+  EXPECT_EQ(health->status, 200);
+  EXPECT_LT(seconds, 1.0);
+  EXPECT_EQ(Get("/v1/entitlement?account=A&product=db&at=2025-06-01", analyst_)->status, 200);
+  // Each slow request gets the deadline for its whole headers, not per line: closed.
+  const std::string left = slow.front()->ReadAll();
+  done = true;
+  dripping.join();
+  EXPECT_EQ(left.find("200 OK"), std::string::npos) << left;
+}
+
+TEST_F(Http, PipelinedRequestsAreEachAnswered) {
+  Start();
+  RawConnection c(server_->port());
+  ASSERT_TRUE(c.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string answers = c.ReadAll();
+  size_t n = 0;
+  for (size_t at = answers.find("HTTP/1.1 200"); at != std::string::npos; at = answers.find("HTTP/1.1 200", at + 1)) ++n;
+  EXPECT_EQ(n, 3u) << answers.substr(0, 300);
+}
+
+TEST_F(Http, AdminRequestsAreInTheAuditLogWithTheTokensName) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("audit-test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  Start();
+  client_->Post("/v1/admin/rebuild", {{"Authorization", "Bearer " + operator_}}, "", "text/plain");
+  client_->Post("/v1/admin/checkpoint?name=x", {{"Authorization", "Bearer " + analyst_}}, "", "text/plain");
+  Get("/v1/entitlement?account=A&product=db", analyst_);
+  spdlog::set_default_logger(previous);
+  const std::string text = log.str();
+  EXPECT_NE(text.find("audit: POST /v1/admin/rebuild by operator (operator): 503"), std::string::npos) << text;
+  EXPECT_NE(text.find("audit: POST /v1/admin/checkpoint?name=x by analyst (analyst): 403"), std::string::npos) << text;
+  EXPECT_EQ(text.find("/v1/entitlement"), std::string::npos) << text;  // only admin requests
+}
+
+TEST_F(Http, AFormBodyIsReadUpToTheBodyLimit) {
+  Start();
+  const std::string form = "name=" + std::string(10000, 'a');
+  auto r = client_->Post("/v1/admin/checkpoint", {{"Authorization", "Bearer " + operator_}}, form,
+                         "application/x-www-form-urlencoded");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503) << r->body;  // read (no admin actions in this server), not 413
+  auto bad = client_->Post("/v1/admin/checkpoint", {{"Authorization", "Bearer " + operator_}}, "name=%zz",
+                           "application/x-www-form-urlencoded");
+  EXPECT_EQ(bad->status, 400);
+}
+
 // The threads of this process whose scheduler slice (in /proc) is `ns`.
 int ThreadsWithSlice(uint64_t ns) {
   int n = 0;
@@ -215,10 +325,12 @@ TEST_F(Http, ServingThreadsAskForShortSchedulerSlices) {
   std::ifstream self("/proc/self/sched");
   const std::string text((std::istreambuf_iterator<char>(self)), std::istreambuf_iterator<char>());
   if (text.find("se.slice") == std::string::npos) GTEST_SKIP() << "this kernel has no custom slices (Linux < 6.12)";
-  Start();
   const int before = ThreadsWithSlice(100'000);
+  QueryServerOptions o;
+  o.threads = 3;
+  Start(o);
   ASSERT_EQ(Get("/healthz", "")->status, 200);
-  EXPECT_EQ(ThreadsWithSlice(100'000), before + 1);  // the thread that served it, from its first request on
+  EXPECT_EQ(ThreadsWithSlice(100'000), before + 3);  // every serving thread, from its start
 }
 
 TEST_F(Http, ServesTheOpenApiDocumentAndCountsRequests) {

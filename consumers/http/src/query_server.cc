@@ -6,7 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <httplib.h>
+
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
@@ -15,6 +16,8 @@
 #include <thread>
 
 #include "http_metrics.h"
+#include "http_transport.h"
+#include "ledger/base/text.h"
 #include "ledger/http/tokens.h"
 #include "ledger/queries/answer_format.h"
 #include "ledger/queries/questions.h"
@@ -64,13 +67,14 @@ void AskForShortSlices() {
 
 using Clock = std::chrono::steady_clock;
 
-void SendJson(httplib::Response& res, int status, const Json& body) {
+void SendJson(HttpResponse& res, int status, const Json& body) {
   res.status = status;
   res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n", "application/json");
 }
 
-void SendError(httplib::Response& res, int status, const std::string& message) {
-  SendJson(res, status, Json{{"error", message}, {"status", status}});
+void SendError(HttpResponse& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content(ErrorBody(status, message), "application/json");
 }
 
 int HttpStatusOf(const Status& s) {
@@ -83,7 +87,7 @@ int HttpStatusOf(const Status& s) {
 }
 
 // The request's query parameters; a parameter given twice is an error.
-Result<std::map<std::string, std::string>> ParamsOf(const httplib::Request& req) {
+Result<std::map<std::string, std::string>> ParamsOf(const HttpRequest& req) {
   std::map<std::string, std::string> out;
   for (const auto& [k, v] : req.params) {
     if (!out.emplace(k, v).second) return Status::InvalidInput("the parameter \"" + k + "\" is given twice");
@@ -97,9 +101,14 @@ struct QueryServer::Impl {
   QueryServerOptions options;
   LedgerView* view = nullptr;
   ServerActions actions;
-  std::unique_ptr<httplib::Server> server;
+  std::unique_ptr<HttpTransport> transport;
+  struct RouteEntry {
+    std::string method;
+    std::regex pattern;
+    std::function<void(const HttpRequest&, HttpResponse&)> handler;
+  };
+  std::vector<RouteEntry> routes;
   TokenCheck tokens;
-  std::thread serving;
   std::thread refreshing;
   std::mutex mu;
   std::condition_variable stop_cv;
@@ -124,8 +133,9 @@ struct QueryServer::Impl {
 
   // Checks the bearer token for a permission; on failure answers 401 or 403 (revealing
   // nothing else) and returns false.
-  bool Authorize(const httplib::Request& req, httplib::Response& res, Permission p) {
-    const std::string header = req.get_header_value("Authorization");
+  // `who`, if given, gets the token's name (for the audit log), whether it may or not.
+  bool Authorize(const HttpRequest& req, HttpResponse& res, Permission p, std::string* who = nullptr) {
+    const std::string header = req.header("authorization");
     // The scheme's name is case-insensitive (RFC 7235 section 2.1).
     const bool bearer = header.size() > 7 && strncasecmp(header.c_str(), "Bearer ", 7) == 0;
     if (!bearer) {
@@ -139,6 +149,7 @@ struct QueryServer::Impl {
       SendError(res, 401, "the bearer token is unknown or revoked");
       return false;
     }
+    if (who != nullptr) *who = record->name + " (" + RoleName(record->role) + ")";
     if (!Allows(record->role, p)) {
       SendError(res, 403, std::string("the role ") + RoleName(record->role) + " may not do this");
       return false;
@@ -150,22 +161,39 @@ struct QueryServer::Impl {
   template <typename Handler>
   void Route(const std::string& method, const std::string& pattern, const std::string& endpoint,
              std::optional<Permission> permission, Handler handler) {
-    auto wrapped = [this, endpoint, permission, handler](const httplib::Request& req, httplib::Response& res) {
-      AskForShortSlices();
+    auto wrapped = [this, endpoint, permission, handler](const HttpRequest& req, HttpResponse& res) {
       const auto start = Clock::now();
-      if (!permission || Authorize(req, res, *permission)) handler(req, res);
+      std::string who;
+      if (!permission || Authorize(req, res, *permission, &who)) handler(req, res);
+      // Admin requests, allowed or not, in the log with the token's name.
+      if (permission == Permission::kAdmin) Audit(req, who, res.status);
       if (metrics) {
         metrics->ObserveRequest(endpoint, res.status, std::chrono::duration<double>(Clock::now() - start).count());
       }
     };
-    if (method == "GET") {
-      server->Get(pattern, wrapped);
-    } else {
-      server->Post(pattern, wrapped);
-    }
+    routes.push_back({method, std::regex(pattern), wrapped});
   }
 
-  void Answer(const Question& question, const httplib::Request& req, httplib::Response& res) {
+  static void Audit(const HttpRequest& req, const std::string& who, int status) {
+    std::string params;
+    for (const auto& [k, v] : req.params) params += (params.empty() ? "?" : "&") + k + "=" + v;
+    spdlog::info("audit: {} {}{} by {}: {}", req.method, Printable(req.path, 200), Printable(params, 500),
+                 who.empty() ? "no valid token" : Printable(who, 200), status);
+  }
+
+  // The transport's handler: the first route whose method and path match.
+  void Dispatch(const HttpRequest& req, HttpResponse& res) {
+    std::smatch m;
+    for (const RouteEntry& r : routes) {
+      if (r.method != req.method || !std::regex_match(req.path, m, r.pattern)) continue;
+      HttpRequest matched = req;
+      for (const auto& group : m) matched.matches.push_back(group.str());
+      return r.handler(matched, res);
+    }
+    SendError(res, 404, "no such endpoint: " + req.method + " " + req.path + " (see /v1/openapi.json)");
+  }
+
+  void Answer(const Question& question, const HttpRequest& req, HttpResponse& res) {
     auto params = ParamsOf(req);
     if (!params.ok()) return SendError(res, 400, params.status().message());
     std::string format = "json";
@@ -196,13 +224,13 @@ struct QueryServer::Impl {
 
   void Routes() {
     Route("GET", "/healthz", "/healthz", std::nullopt,
-          [](const httplib::Request&, httplib::Response& res) { SendJson(res, 200, {{"status", "ok"}}); });
+          [](const HttpRequest&, HttpResponse& res) { SendJson(res, 200, {{"status", "ok"}}); });
     Route("GET", "/v1/openapi.json", "/v1/openapi.json", std::nullopt,
-          [](const httplib::Request&, httplib::Response& res) { res.set_content(kOpenApiJson, "application/json"); });
+          [](const HttpRequest&, HttpResponse& res) { res.set_content(kOpenApiJson, "application/json"); });
     Route("GET", "/status", "/status", std::nullopt,
-          [](const httplib::Request&, httplib::Response& res) { res.set_content(kStatusPageHtml, "text/html; charset=utf-8"); });
+          [](const HttpRequest&, HttpResponse& res) { res.set_content(kStatusPageHtml, "text/html; charset=utf-8"); });
     Route("GET", "/v1/status", "/v1/status", Permission::kRead,
-          [this](const httplib::Request&, httplib::Response& res) {
+          [this](const HttpRequest&, HttpResponse& res) {
             if (!actions.status) return SendError(res, 503, "no projector in this process");
             Json status = actions.status();
             status["cases_open"] = metrics ? metrics->cases_open() : 0.0;
@@ -211,17 +239,17 @@ struct QueryServer::Impl {
           });
     for (const Question& q : Questions()) {
       Route("GET", RoutePattern(q.http_path), EndpointLabel(q.http_path), Permission::kRead,
-            [this, &q](const httplib::Request& req, httplib::Response& res) { Answer(q, req, res); });
+            [this, &q](const HttpRequest& req, HttpResponse& res) { Answer(q, req, res); });
     }
     Route("POST", "/v1/events", "/v1/events", Permission::kPublish,
-          [this](const httplib::Request& req, httplib::Response& res) {
+          [this](const HttpRequest& req, HttpResponse& res) {
             if (!actions.ingest) return SendError(res, 503, "ingest is not available in this process");
             auto result = actions.ingest(req.body);
             if (!result.ok()) return SendError(res, HttpStatusOf(result.status()), result.status().message());
             SendJson(res, 200, *result);
           });
     Route("POST", R"(/v1/admin/(checkpoint|dlq-replay|rebuild))", "/v1/admin", Permission::kAdmin,
-          [this](const httplib::Request& req, httplib::Response& res) {
+          [this](const HttpRequest& req, HttpResponse& res) {
             if (!actions.admin) return SendError(res, 503, "admin actions are not available in this process");
             auto params = ParamsOf(req);
             if (!params.ok()) return SendError(res, 400, params.status().message());
@@ -229,18 +257,6 @@ struct QueryServer::Impl {
             if (!result.ok()) return SendError(res, HttpStatusOf(result.status()), result.status().message());
             SendJson(res, 200, *result);
           });
-    server->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-      if (res.status == 404 && res.body.empty()) {
-        SendError(res, 404, "no such endpoint: " + req.method + " " + req.path + " (see /v1/openapi.json)");
-      } else if (res.status == 413) {
-        SendError(res, 413, "the request body is too large");
-      } else if (res.body.empty()) {
-        SendError(res, res.status, "the request could not be read (malformed, or a POST without Content-Length)");
-      }
-    });
-    server->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-      SendError(res, 500, "internal error");
-    });
   }
 };
 
@@ -251,47 +267,35 @@ Result<std::unique_ptr<QueryServer>> QueryServer::Start(const QueryServerOptions
   auto impl = std::make_unique<Impl>(options);
   impl->view = view;
   impl->actions = std::move(actions);
-  const bool tls = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
-  if (tls) {
-    if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
-      return Status::InvalidInput("TLS needs both a certificate and a key file");
-    }
-    auto ssl = std::make_unique<httplib::SSLServer>(options.tls_cert_file.c_str(), options.tls_key_file.c_str());
-    if (!ssl->is_valid()) {
-      return Status::InvalidInput("cannot use the TLS certificate " + options.tls_cert_file + " and key " +
-                                  options.tls_key_file);
-    }
-    impl->server = std::move(ssl);
-  } else {
-    impl->server = std::make_unique<httplib::Server>();
-  }
-  impl->server->set_payload_max_length(options.max_body_bytes);
-  impl->server->set_read_timeout(options.io_timeout_seconds, 0);
-  impl->server->set_write_timeout(options.io_timeout_seconds, 0);
-  impl->server->set_keep_alive_max_count(1000);
-  // Small answers must leave at once (Nagle's algorithm would hold them ~40 ms), and each
-  // kept-alive connection holds a worker thread: enough threads for many clients.
-  impl->server->set_tcp_nodelay(true);
-  const size_t threads = options.threads;
-  impl->server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   if (registry != nullptr) impl->metrics = std::make_unique<HttpMetrics>(*registry);
   impl->Routes();
 
+  HttpTransportOptions transport;
   const auto colon = options.listen.rfind(':');
   if (colon == std::string::npos) return Status::InvalidInput("--http-listen: \"" + options.listen + "\" is not host:port");
-  const std::string host = options.listen.substr(0, colon);
-  int port = 0;
+  transport.host = options.listen.substr(0, colon);
   try {
-    port = std::stoi(options.listen.substr(colon + 1));
+    transport.port = std::stoi(options.listen.substr(colon + 1));
   } catch (const std::exception&) {
     return Status::InvalidInput("--http-listen: \"" + options.listen + "\" has no port number");
   }
-  impl->port = port == 0 ? impl->server->bind_to_any_port(host) : (impl->server->bind_to_port(host, port) ? port : -1);
-  if (impl->port <= 0) {
-    return Status::Unavailable("cannot listen on " + options.listen + " (in use? --http-listen picks another)");
-  }
+  transport.tls_cert_file = options.tls_cert_file;
+  transport.tls_key_file = options.tls_key_file;
+  transport.max_body_bytes = options.max_body_bytes;
+  transport.io_timeout_seconds = options.io_timeout_seconds;
+  transport.threads = options.threads;
+  transport.max_connections = options.max_connections;
+  transport.on_thread_start = AskForShortSlices;
   Impl* raw = impl.get();
-  impl->serving = std::thread([raw] { raw->server->listen_after_bind(); });
+  auto started = HttpTransport::Start(transport, [raw](const HttpRequest& req, HttpResponse& res) { raw->Dispatch(req, res); });
+  if (!started.ok()) {
+    if (started.status().code() == Status::Code::kUnavailable) {
+      return Status::Unavailable(started.status().message() + " (in use? --http-listen picks another)");
+    }
+    return started.status();
+  }
+  impl->transport = std::move(*started);
+  impl->port = impl->transport->port();
   impl->refreshing = std::thread([raw] {
     std::unique_lock lock(raw->mu);
     for (int tick = 0; !raw->stop_cv.wait_for(lock, std::chrono::seconds(1), [raw] { return raw->stopping; });
@@ -300,7 +304,6 @@ Result<std::unique_ptr<QueryServer>> QueryServer::Start(const QueryServerOptions
       if (raw->metrics && tick % 10 == 0) raw->SampleCases();
     }
   });
-  for (int i = 0; i < 500 && !raw->server->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   return std::unique_ptr<QueryServer>(new QueryServer(std::move(impl)));
 }
 
@@ -310,8 +313,7 @@ QueryServer::~QueryServer() {
     impl_->stopping = true;
   }
   impl_->stop_cv.notify_all();
-  impl_->server->stop();
-  if (impl_->serving.joinable()) impl_->serving.join();
+  impl_->transport.reset();  // stops serving first: no request runs after this
   if (impl_->refreshing.joinable()) impl_->refreshing.join();
 }
 

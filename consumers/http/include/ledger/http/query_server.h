@@ -1,4 +1,4 @@
-// The HTTP/1.1 JSON API, served by the projector process (like Kafka Streams' interactive
+// The HTTP/1.1 JSON API (on Boost.Beast, consumers/http/src/http_transport.h), served by the projector process (like Kafka Streams' interactive
 // queries): every question of LedgerView::Ask as a GET endpoint, HTTP ingest, admin
 // actions, the OpenAPI document. Bearer tokens with roles (ledger/tokens.h); TLS when a
 // certificate is configured. A thin shell: parameters in, LedgerView out.
@@ -34,8 +34,11 @@ struct QueryServerOptions {
   std::string tls_cert_file;              // both set: HTTPS only
   std::string tls_key_file;
   size_t max_body_bytes = 8u << 20;       // larger request bodies get 413
-  int io_timeout_seconds = 10;            // a client slower than this is disconnected
-  size_t threads = 32;                    // at most this many connections are served at once
+  // A request's headers and body must arrive within this, an answer be sent within it,
+  // and an idle kept-alive connection is closed after it.
+  int io_timeout_seconds = 10;
+  size_t threads = 4;             // requests answered at the same time (waiting clients hold none)
+  size_t max_connections = 1024;  // more connections are closed at once
 };
 
 // What the process does for ingest and admin requests. Each returns the JSON to send, or
