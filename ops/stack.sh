@@ -11,6 +11,7 @@
 #   LEDGER_BUILD_DIR        where the ledger binary was built, default <checkout>/build
 #   LEDGER_METRICS_LISTEN   the projector's /metrics address, default 127.0.0.1:9464
 #   LEDGER_HTTP_LISTEN      the projector's HTTP API address, default 127.0.0.1:8080
+#   LEDGER_STOP_GRACE       seconds `down` waits for the projector before SIGKILL, default 20
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,12 +47,22 @@ up() {
   log "projector running (pid $(cat "$PIDFILE")), store $VAR/ledger, log $LOG"
 }
 
+# The supervisor was started with setsid: it leads a process group of its own, which
+# holds the projector. Whatever is left of that group after the grace period (a projector
+# still committing, or one that ignores SIGTERM) is killed with it, so that nothing keeps
+# the store's lock or the ports.
+group_alive() { pgrep -g "$1" >/dev/null 2>&1; }
 down() {
-  if running; then
-    local pid; pid=$(cat "$PIDFILE")
-    kill -TERM "$pid"
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then log "projector still running after 20 s; SIGKILL"; kill -KILL "$pid"; fi
+  if running || { [[ -f $PIDFILE ]] && group_alive "$(cat "$PIDFILE")"; }; then
+    local pid grace=${LEDGER_STOP_GRACE:-20}
+    pid=$(cat "$PIDFILE")
+    kill -TERM "$pid" 2>/dev/null || true  # the supervisor passes it on and waits
+    for _ in $(seq 1 $((grace * 5))); do group_alive "$pid" || break; sleep 0.2; done
+    if group_alive "$pid"; then
+      log "projector still running after $grace s; SIGKILL to it and its supervisor"
+      kill -KILL -- "-$pid" 2>/dev/null || true
+      for _ in $(seq 1 25); do group_alive "$pid" || break; sleep 0.2; done
+    fi
     log "projector stopped"
   fi
   rm -f "$PIDFILE"

@@ -4,6 +4,7 @@
 #include <ostream>
 #include <unordered_map>
 
+#include "ledger/base/text.h"
 #include "ledger/ops/commands.h"
 #include "ledger/producers/publisher.h"
 #include "ledger/schema/event_codec.h"
@@ -33,7 +34,7 @@ int RunPublish(const CommonOptions& common, const PublishOptions& options, std::
     auto event = (*codec)->FromJson(line, NowMillis());
     if (!event.ok()) {
       ++rejected;
-      err << name << ":" << n << ": " << event.status().message() << "\n";
+      err << Printable(name, 200) << ":" << n << ": " << Printable(event.status().message(), 1000) << "\n";
       continue;
     }
     Status s = (*publisher)->Send(*event, n);

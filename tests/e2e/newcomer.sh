@@ -68,6 +68,12 @@ echo "$out"
 [[ $rc -eq 1 ]] || fail "publish with a bad line exited $rc, not 1"
 expect "mine.jsonl:2: data:" "$out"
 expect "published 2 of 2 events" "$out"
+# A terminal escape in a rejected line is shown escaped, never sent to the terminal.
+set +e
+out=$(printf '%s\n' '{"type":"AccountOpened","account_id":"X","data":{"\u001b[31mred":1}}' | "$LEDGER" publish - 2>&1)
+set -e
+expect 'unknown field' "$out"
+[[ $out != *$'\e'* ]] || fail "a control character from the input reached the terminal: $(od -c <<<"$out" | head -3)"
 "$LEDGER" status --wait 60 >/dev/null || fail "the projector did not catch up"
 out=$("$LEDGER" query entitlement --account NEW-042 --product web-gateway --at 2025-06-01)
 expect "entitled                 yes" "$out"
