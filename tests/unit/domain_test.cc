@@ -135,6 +135,11 @@ TEST_F(Domain, VersionPhaseFullPartialNoneAndExtension) {
   auto partial = Entitlement("2025-06-01", {{"version", "9"}});
   EXPECT_TRUE(partial["entitled"]);
   EXPECT_EQ(partial["version_phase"], "partial");
+  // "until" is when this answer stops being true: the version's End of Support Life,
+  // before the agreement's end (2026-01-01).
+  EXPECT_EQ(full["until"], "2025-09-01T00:00:00Z");
+  EXPECT_EQ(partial["until"], "2025-09-01T00:00:00Z");
+  EXPECT_EQ(Entitlement("2025-06-01")["until"], "2026-01-01T00:00:00Z");  // no version asked
   auto none = Entitlement("2025-09-01", {{"version", "9"}});
   EXPECT_FALSE(none["entitled"]);
   EXPECT_EQ(none["version_phase"], "none");
@@ -411,6 +416,30 @@ TEST_F(Domain, PortalHandbooksForActivatedUnlockedUsersOfActiveAccounts) {
   EXPECT_FALSE(portal("2025-03-02")["allowed"]);
   EXPECT_TRUE(portal("2025-02-05")["allowed"]);  // as of before
   EXPECT_EQ(Apply("PortalUserActivated", R"({"user_id":"ghost"})", "2025-03-03"), Outcome::kAnomaly);
+}
+
+TEST_F(Domain, EachHandbookIsForTheOfferingsItBelongsTo) {
+  ASSERT_EQ(Apply("PortalUserCreated", R"({"user_id":"u1","email":"u1@a.example"})", "2024-12-01"), Outcome::kApplied);
+  ASSERT_EQ(Apply("PortalUserActivated", R"({"user_id":"u1"})", "2024-12-02"), Outcome::kApplied);
+  auto portal = [&](const std::string& handbook, const std::string& at) {
+    return l_->Ask("portal", {{"account", "A"}, {"user", "u1"}, {"handbook", handbook}, {"at", at}});
+  };
+  // Account A has Essential Support (AG-1, 2025) and no Business Critical Services.
+  EXPECT_TRUE(portal("Essential Support and Basic Maintenance Handbook", "2025-06-01")["allowed"]);
+  auto critical = portal("Business Critical Services Handbook", "2025-06-01");
+  EXPECT_FALSE(critical["allowed"]);
+  EXPECT_TRUE(HasReason(critical, "the Business Critical Services Handbook is for accounts with a current Business "
+                                  "Critical Services agreement; account A has none at the time asked"));
+  EXPECT_FALSE(portal("Essential Support and Basic Maintenance Handbook", "2026-02-01")["allowed"]);  // lapsed
+  EXPECT_TRUE(l_->Ask("portal", {{"account", "A"}, {"user", "u1"}, {"at", "2026-02-01"}})["allowed"]);  // the portal itself
+  ASSERT_EQ(Apply("AgreementPurchased",
+                  R"({"agreement_id":"AG-2","offering":"BusinessCriticalServices","starts_at":"2025-05-01",
+                      "ends_at":"2026-05-01","lines":[{"line_id":"L1","product":"db"}]})",
+                  "2025-04-01"),
+            Outcome::kApplied);
+  EXPECT_TRUE(portal("Business Critical Services Handbook", "2025-06-01")["allowed"]);
+  EXPECT_EQ(l_->AskStatus("portal", {{"account", "A"}, {"user", "u1"}, {"handbook", "Gold"}}).code(),
+            Status::Code::kInvalidInput);
 }
 
 // ---- rule 9: as known at, and explain ---------------------------------------------------

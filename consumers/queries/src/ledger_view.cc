@@ -399,20 +399,43 @@ Result<Json> LedgerView::AskPortal(const Query& query) const {
   const std::string& user = e->id;
   PortalAnswer q;
   q.account = account, q.user = user, q.handbook = p.Optional("handbook");
+  if (!q.handbook.empty() && FindHandbook(q.handbook) == nullptr) {
+    std::string names;
+    for (const Handbook& h : Handbooks()) names += (names.empty() ? "\"" : " or \"") + h.name + "\"";
+    return Status::InvalidInput("handbook: \"" + q.handbook + "\" is not a handbook (" + names + ")");
+  }
   q.at = e->when.at, q.known_at = e->when.known_at;
   auto where = LocateAccount(account);
   if (!where.ok()) return where.status();
   std::optional<std::string> ab, ub;
+  std::vector<std::string> agreement_bytes;  // as known at R: the handbook check reads them
   if (where->has_value()) {
     auto a = ReadVersion(**where, keys::Account(account), q.known_at);
     if (!a.ok()) return a.status();
     auto u = ReadVersion(**where, keys::PortalUser(account, user), q.known_at);
     if (!u.ok()) return u.status();
     ab = std::move(*a), ub = std::move(*u);
+    if (!q.handbook.empty()) {
+      std::vector<std::string> agreement_keys;
+      Status s = store_->Scan(**where, keys::AgreementPrefix(account), [&](std::string_view k, std::string_view) {
+        if (keys::KindOf(k) == keys::kAgreementTag) agreement_keys.emplace_back(k);
+        return true;
+      });
+      if (!s.ok()) return s;
+      for (const auto& k : agreement_keys) {
+        auto g = ReadVersion(**where, k, q.known_at);
+        if (!g.ok()) return g.status();
+        if (g->has_value()) agreement_bytes.push_back(std::move(**g));
+      }
+    }
   }
   const auto* a = ab ? Verified<state::AccountState>(*ab) : nullptr;
   const auto* u = ub ? Verified<state::PortalUserState>(*ub) : nullptr;
-  Json j = PortalAsJson(EvaluatePortal(q, a, u));
+  std::vector<const state::AgreementState*> agreements;
+  for (const auto& bytes : agreement_bytes) {
+    if (const auto* g = Verified<state::AgreementState>(bytes)) agreements.push_back(g);
+  }
+  Json j = PortalAsJson(EvaluatePortal(q, a, u, agreements));
   if (e->explain && a) {
     std::vector<std::string> entities = {keys::Account(account)};
     if (u) entities.push_back(keys::PortalUser(account, user));

@@ -44,7 +44,7 @@ const std::vector<Question>& Questions() {
        &LedgerView::AskCase},
       {"portal", "May this portal user read a handbook?", "/v1/portal", Question::Shape::kAnswer,
        WithWhenAndExplain({Required("account", "account id"), Required("user", "portal user id"),
-                           Optional("handbook", "handbook name (echoed)")}),
+                           Optional("handbook", "\"Essential Support and Basic Maintenance Handbook\" or \"Business Critical Services Handbook\"")}),
        &LedgerView::AskPortal},
       {"list",
        "A list: agreements-lapsing, grants-expiring, open-cases, breached-cases, open-escalations, "

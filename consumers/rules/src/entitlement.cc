@@ -80,8 +80,10 @@ void JoinVersionPhase(const EntitlementQuestion& q, const ReferenceData* ref, En
   }
 }
 
+// `version_end`: the asked version's End of Support Life (kForever if none is asked or
+// known): an agreement covers the version until then at most.
 void AddAgreementBases(const EntitlementQuestion& q, const AccountFacts& f, Millis grace,
-                       const LifecycleFact* eol, EntitlementAnswer& a, bool* any) {
+                       const LifecycleFact* eol, Millis version_end, EntitlementAnswer& a, bool* any) {
   const Millis t = q.at;
   for (const state::AgreementState* g : f.agreements) {
     if (g->lines() == nullptr) continue;
@@ -111,7 +113,7 @@ void AddAgreementBases(const EntitlementQuestion& q, const AccountFacts& f, Mill
           a.reasons.push_back(name + " ended on " + FormatTime(g->ends_at()) + "; it is in its grace period until " + FormatTime(end));
         }
         a.bases.push_back({"agreement", id, OfferingName(g->offering()), std::max(g->starts_at(), l->added_at()),
-                           std::min(end, l->removed_at())});
+                           std::min({end, l->removed_at(), version_end})});
       }
     }
   }
@@ -288,10 +290,14 @@ EntitlementAnswer EvaluateEntitlement(const EntitlementQuestion& q, const Accoun
 
   JoinVersionPhase(q, ref, a);
   const LifecycleFact* eol = nullptr;
+  Millis version_end = kForever;
   if (a.version_phase == "none") eol = ref->Lifecycle(q.product, q.version, q.at, q.known_at);
+  if (a.version_phase == "full" || a.version_phase == "partial") {
+    version_end = ref->Lifecycle(q.product, q.version, q.at, q.known_at)->end_of_support_life_at;
+  }
   const Millis grace = GracePeriod(ref, t, q.known_at, &a.reasons);
   bool any = false;
-  AddAgreementBases(q, f, grace, eol, a, &any);
+  AddAgreementBases(q, f, grace, eol, version_end, a, &any);
   AddGrantBases(q, f, ref, a, &any);
   if (!any) {
     a.reasons.push_back("no agreement, extension or grant of account " + q.account + " covers product " +
@@ -316,7 +322,26 @@ EntitlementAnswer EvaluateEntitlement(const EntitlementQuestion& q, const Accoun
   return a;
 }
 
-PortalAnswer EvaluatePortal(PortalAnswer a, const state::AccountState* account, const state::PortalUserState* u) {
+const std::vector<Handbook>& Handbooks() {
+  static const auto* handbooks = new std::vector<Handbook>{
+      {"Essential Support and Basic Maintenance Handbook",
+       {static_cast<int>(fb::Offering::EssentialSupport), static_cast<int>(fb::Offering::BasicMaintenance)},
+       "Essential Support or Basic Maintenance"},
+      {"Business Critical Services Handbook", {static_cast<int>(fb::Offering::BusinessCriticalServices)},
+       "Business Critical Services"},
+  };
+  return *handbooks;
+}
+
+const Handbook* FindHandbook(const std::string& name) {
+  for (const Handbook& h : Handbooks()) {
+    if (h.name == name) return &h;
+  }
+  return nullptr;
+}
+
+PortalAnswer EvaluatePortal(PortalAnswer a, const state::AccountState* account, const state::PortalUserState* u,
+                            const std::vector<const state::AgreementState*>& agreements) {
   Millis since = 0;
   const std::string status = AccountStatusAt(account, a.at, &since);
   const std::string name = "portal user " + a.user;
@@ -333,6 +358,20 @@ PortalAnswer EvaluatePortal(PortalAnswer a, const state::AccountState* account, 
           a.reasons.push_back(Reason(name + " is locked since " + FormatTime(p->from()), p->reason()));
         }
       }
+    }
+  }
+  if (const Handbook* h = a.handbook.empty() ? nullptr : FindHandbook(a.handbook); h != nullptr && account) {
+    bool current = false;
+    for (const state::AgreementState* g : agreements) {
+      const Millis end = std::min(g->ends_at(), g->terminated_at());
+      if (std::find(h->offerings.begin(), h->offerings.end(), static_cast<int>(g->offering())) != h->offerings.end() &&
+          g->starts_at() <= a.at && a.at < end) {
+        current = true;
+      }
+    }
+    if (!current) {
+      a.reasons.push_back("the " + h->name + " is for accounts with a current " + h->offerings_text +
+                          " agreement; account " + a.account + " has none at the time asked");
     }
   }
   a.allowed = a.reasons.empty();

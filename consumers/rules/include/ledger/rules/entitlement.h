@@ -97,8 +97,17 @@ std::string AccountStatusAt(const state::AccountState* account, Millis t, Millis
 bool ContactDesignatedAt(const state::ContactState* contact, const std::string& contact_id,
                          Millis t, std::string* reason);
 
+// The handbooks of the support page, and the offerings each one is for.
+struct Handbook {
+  std::string name;            // as the support page names it
+  std::vector<int> offerings;  // fb::Offering values
+  std::string offerings_text;  // "Essential Support or Basic Maintenance"
+};
+const std::vector<Handbook>& Handbooks();
+const Handbook* FindHandbook(const std::string& name);  // null for another name
+
 // Rule 8: a portal user may read a handbook if activated, not locked, and the account is
-// active at T.
+// active at T; and a handbook only with a current agreement of an offering it is for.
 struct PortalAnswer {
   std::string account;
   std::string user;
@@ -108,8 +117,10 @@ struct PortalAnswer {
   bool allowed = false;
   std::vector<std::string> reasons;
 };
+// `agreements`: the account's agreements (the handbook check reads them).
 PortalAnswer EvaluatePortal(PortalAnswer question, const state::AccountState* account,
-                            const state::PortalUserState* user);
+                            const state::PortalUserState* user,
+                            const std::vector<const state::AgreementState*>& agreements);
 
 // The JSON forms that `ledger query … --format json` prints and the HTTP API returns.
 nlohmann::ordered_json EntitlementAsJson(const EntitlementAnswer& a);
