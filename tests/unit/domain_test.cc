@@ -258,6 +258,30 @@ TEST_F(Domain, AnAccountsStoryListsItsEventsAndAnomaliesInOrder) {
   EXPECT_EQ(l_->AccountEvents("NOBODY").status().code(), Status::Code::kNotFound);
 }
 
+TEST_F(Domain, ASeverityRaisedBeforeTheResponseTightensTheTargetFromTheOpening) {
+  // Opened at severity 3 (business hours, 240 minutes): Monday 10:00 Berlin.
+  ASSERT_EQ(Apply("CaseOpened", R"({"case_id":"K1","contact_id":"C1","product":"db","severity":3})", "2025-06-02T08:00:00Z"),
+            Outcome::kApplied);
+  EXPECT_EQ(Case("K1", "2025-06-02T08:30:00Z")["response"]["due_at"], "2025-06-02T12:00:00Z");
+  // Raised to 1 (24x7, 60 minutes) at 08:30: the target is severity 1's, from the opening.
+  ASSERT_EQ(Apply("CaseSeverityChanged", R"({"case_id":"K1","severity":1,"reason":"outage"})", "2025-06-02T08:30:00Z"),
+            Outcome::kApplied);
+  auto raised = Case("K1", "2025-06-02T08:45:00Z");
+  EXPECT_EQ(raised["response"]["severity"], 1);
+  EXPECT_EQ(raised["response"]["due_at"], "2025-06-02T09:00:00Z");
+  EXPECT_EQ(raised["response"]["status"], "pending");
+  EXPECT_TRUE(HasReason(raised["response"], "the target is for severity 1 (changed from 3), counted from the opening"));
+  EXPECT_EQ(Case("K1", "2025-06-02T09:00:00Z")["response"]["status"], "breached");
+  // As of before the change, the target was severity 3's.
+  EXPECT_EQ(Case("K1", "2025-06-02T08:15:00Z")["response"]["due_at"], "2025-06-02T12:00:00Z");
+  // Answered at 09:10, then lowered: the response was judged at severity 1.
+  ASSERT_EQ(Apply("CaseAcknowledged", R"({"case_id":"K1","engineer":"e1"})", "2025-06-02T09:10:00Z"), Outcome::kApplied);
+  ASSERT_EQ(Apply("CaseSeverityChanged", R"({"case_id":"K1","severity":3})", "2025-06-02T10:00:00Z"), Outcome::kApplied);
+  auto later = Case("K1", "2025-06-03");
+  EXPECT_EQ(later["response"]["severity"], 1);
+  EXPECT_EQ(later["response"]["status"], "breached");
+}
+
 TEST_F(Domain, ACaseRecordsItsVerdictAndItsResponseTarget) {
   // Severity 1, 24x7: 60 minutes.
   ASSERT_EQ(Apply("CaseOpened", R"({"case_id":"K1","contact_id":"C1","product":"db","severity":1})", "2025-06-02T10:00:00Z"),

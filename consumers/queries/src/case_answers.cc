@@ -68,6 +68,7 @@ Result<Json> LedgerView::AskCase(const Query& query) const {
   const ResponseTarget target = TargetOf(*c, Str(a->region()), *reference(), when.at, when.known_at);
   Json response = {{"status", target.status}};
   if (target.status != "none") {
+    response["severity"] = target.severity;
     response["coverage"] = target.coverage;
     response["minutes"] = target.minutes;
     response["due_at"] = FormatTime(target.due_at);

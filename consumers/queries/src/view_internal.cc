@@ -1,5 +1,6 @@
 #include "view_internal.h"
 
+#include <algorithm>
 #include <limits>
 #include <map>
 
@@ -140,13 +141,30 @@ ResponseTarget TargetOf(const state::CaseState& c, const std::string& region, co
     r.reasons.push_back("the case was not entitled when opened: no response target");
     return r;
   }
-  const ServiceLevelFact* sl = ref.ServiceLevel(c.offering(), c.opening_severity(), c.opened_at(), known_at);
+  // The severity in effect at the first response, or at t if none by then; the latest
+  // change by its time (ties: the one applied last).
+  const Millis until = std::min(t, c.acknowledged_at());
+  r.severity = c.opening_severity();
+  Millis latest = std::numeric_limits<Millis>::min();
+  if (c.severity_changes() != nullptr) {
+    for (const auto* change : *c.severity_changes()) {
+      if (change->effective_at() <= until && change->effective_at() >= latest) {
+        latest = change->effective_at();
+        r.severity = change->severity();
+      }
+    }
+  }
+  const ServiceLevelFact* sl = ref.ServiceLevel(c.offering(), r.severity, c.opened_at(), known_at);
   if (sl == nullptr) {
     r.status = "none";
     r.reasons.push_back("no service level is defined for " +
                         std::string(fb::EnumNameOffering(static_cast<fb::Offering>(c.offering()))) + " severity " +
-                        std::to_string(c.opening_severity()));
+                        std::to_string(r.severity));
     return r;
+  }
+  if (r.severity != c.opening_severity()) {
+    r.reasons.push_back("the target is for severity " + std::to_string(r.severity) + " (changed from " +
+                        std::to_string(c.opening_severity()) + "), counted from the opening");
   }
   r.sources.push_back(sl->source);
   r.minutes = sl->response_minutes;

@@ -144,6 +144,7 @@ int LevelAt(const state::EscalationState& x, Millis t);
 std::string LevelName(int level);
 
 struct ResponseTarget {
+  int severity = 0;  // the severity the target is for
   std::string coverage;
   int minutes = 0;
   Millis due_at = kForever;
@@ -152,7 +153,10 @@ struct ResponseTarget {
   std::vector<ReferenceSource> sources;
 };
 
-// Rule 4 and 5: the response target of a case, computed for its opening, as of t.
+// Rule 4 and 5: the response target of a case as of t, always counted from its opening,
+// for the severity in effect at its first response (or at t, before one): a severity
+// raised before the response tightens the target retroactively, one lowered relaxes it;
+// a change after the response does not move it.
 ResponseTarget TargetOf(const state::CaseState& c, const std::string& region, const ReferenceData& ref, Millis t,
                         Millis known_at);
 

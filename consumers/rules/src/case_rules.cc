@@ -131,6 +131,12 @@ Status ApplyCase(Step& s) {
       if (!open) return s.Reject(name + " is not open");
       if (severity < 1 || severity > 4) return s.Reject(name + ": severity " + std::to_string(severity) + " must be 1 to 4");
       c->severity = static_cast<int8_t>(severity);
+      {
+        auto change = std::make_unique<state::SeverityChangeT>();
+        change->effective_at = s.at();
+        change->severity = static_cast<int8_t>(severity);
+        c->severity_changes.push_back(std::move(change));
+      }
       break;
     }
     case fb::Event::CaseAcknowledged:
