@@ -4,7 +4,7 @@
 // on the resulting store.
 //
 // Usage: ledger_bench --brokers HOST:PORT [--events 1000000] [--accounts 20000] [--dir D]
-//                     [--ingest-rate 5000] [--ingest-warmup 60]
+//                     [--ingest-rate 5000] [--ingest-warmup 60] [--out-of-order 0.25]
 //        ledger_bench --queries-only [--accounts 20000] [--dir D]   (no broker: the
 //        questions alone, on the store a full run left in D)
 // Meant for a broker of its own (tests/bench/run_bench.sh starts one): it publishes into
@@ -24,6 +24,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "ledger/producers/publisher.h"
@@ -56,6 +57,9 @@ struct Args {
   bool queries_only = false;  // only step 5, on the store a previous run left in --dir
   int ingest_rate = 5000;     // step 6: events/s published while answering (0: skip)
   int ingest_warmup = 60;     // step 6: seconds of ingest before the answers are timed
+  // The share of events delivered out of business order: each such event changes places
+  // with its account's event before it (so arrives before one that occurred earlier).
+  double out_of_order = 0;
 };
 
 // A plain consumer-group member reading ledger.events to the end, touching every byte:
@@ -226,6 +230,7 @@ int main(int argc, char** argv) {
     else if (k == "--dir") a.dir = argv[i + 1];
     else if (k == "--ingest-rate") a.ingest_rate = std::atoi(argv[i + 1]);
     else if (k == "--ingest-warmup") a.ingest_warmup = std::atoi(argv[i + 1]);
+    else if (k == "--out-of-order") a.out_of_order = std::atof(argv[i + 1]);
     else { std::cerr << "unknown option " << k << "\n"; return 64; }
   }
   const std::string midway_file = a.dir + ".midway";
@@ -258,6 +263,23 @@ int main(int argc, char** argv) {
   }
   std::printf("generated      %ld events (%.0f bytes each on average) in %.1f s (JSON -> FlatBuffers: %.0f events/s)\n",
               a.events, static_cast<double>(bytes) / a.events, Seconds(t0), a.events / Seconds(t0));
+  if (a.out_of_order > 0) {
+    std::mt19937_64 rng(11);
+    std::unordered_map<std::string, size_t> last;  // account -> position of its latest event
+    long swapped = 0;
+    for (size_t i = 0; i < events.size(); ++i) {
+      auto it = last.find(events[i].account_id);
+      if (it != last.end() && std::uniform_real_distribution<double>(0, 1)(rng) < a.out_of_order) {
+        std::swap(events[it->second], events[i]);  // this one now arrives before the earlier one
+        ++swapped;
+        last.erase(it);  // not swapped again past the next
+        continue;
+      }
+      last[events[i].account_id] = i;
+    }
+    std::printf("out of order   %ld events (%.2f of all) delivered before an event of their account that occurred "
+                "earlier\n", swapped, static_cast<double>(swapped) / static_cast<double>(events.size()));
+  }
 
   // 2. Publish.
   auto pub = std::move(*ledger::Publisher::Create(kafka));
@@ -343,8 +365,9 @@ int main(int argc, char** argv) {
   std::printf("project        %9.0f events/s  (%.2f s; applied %llu, anomalies %llu, duplicates %llu)\n",
               project_rate, project_s, static_cast<unsigned long long>(t.applied),
               static_cast<unsigned long long>(t.anomalies), static_cast<unsigned long long>(t.duplicates));
-  std::printf("project cpu    %.2f s in all threads (%.2f s applying, the rest writing, compacting, fetching)\n",
-              cpu, thread_cpu);
+  std::printf("project cpu    %.2f s in all threads (%.2f s applying, the rest writing, compacting, fetching)"
+              " = %.1f CPU-us per event (target: <= 5)\n",
+              cpu, thread_cpu, cpu * 1e6 / static_cast<double>(std::max<uint64_t>(1, t.consumed)));
   std::printf("project / consume-only = %.2f  (first target: >= 0.50)\n", project_rate / consume_rate);
 
   // 5. In-process entitlement queries on the resulting store: at once, while the

@@ -234,23 +234,25 @@ struct HttpTransport::Impl {
     void Close() {
       beast::error_code ignored;
       stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream_.expires_after(std::chrono::seconds(1));  // once: a dripping client cannot extend it
       Drain();
     }
 
    private:
-    // After a last answer, reads (and drops) what the client still sends, briefly, so
-    // that closing with unread bytes does not reset the connection before the client
-    // has read the answer.
+    // After a last answer, reads (and drops) what the client still sends, for at most a
+    // second and 64 KiB, so that closing with unread bytes does not reset the connection
+    // before the client has read the answer.
     void Drain() {
-      stream_.expires_after(std::chrono::seconds(1));
-      stream_.async_read_some(asio::buffer(drain_), [s = shared_from_this()](beast::error_code ec, size_t) {
-        if (!ec) return s->Drain();
+      stream_.async_read_some(asio::buffer(drain_), [s = shared_from_this()](beast::error_code ec, size_t n) {
+        s->drained_ += n;
+        if (!ec && s->drained_ < 64 * 1024) return s->Drain();
         beast::error_code ignored;
         s->stream_.socket().close(ignored);
       });
     }
     beast::tcp_stream stream_;
     char drain_[4096];
+    size_t drained_ = 0;
   };
 
   class TlsSession : public Session<TlsSession> {
