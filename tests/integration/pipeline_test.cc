@@ -485,7 +485,8 @@ TEST_F(Pipeline, ADeadLetterThatCannotBeWrittenHoldsItsOffsetUntilItIs) {
   EXPECT_TRUE(found) << "the dead letter was not written once the topic existed";
 }
 
-// Runs last in this binary: it deletes a partition's records (as retention does).
+// Runs on a broker of its own (integration.retention): it deletes a partition's records,
+// as retention does.
 TEST_F(Pipeline, ALogThatNoLongerStartsWhereTheStoreEndsGetsAReasonNotAHang) {
   const std::string account = "GONE" + run_;
   Publish({Line("AccountOpened", account, R"({"name":"n"})", 1)});
