@@ -96,12 +96,10 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     return kExitUsage;
   }
   // The HTTP API reads the store this process writes.
-  std::unique_ptr<EventLog> events;
   std::unique_ptr<LedgerView> view;
   std::unique_ptr<QueryServer> server;
   if (!options.http_listen.empty()) {
-    events = KafkaEventLog(common.kafka);  // what explanations show
-    auto v = LedgerView::Create(store->get(), events.get());
+    auto v = LedgerView::Create(store->get());
     if (!v.ok()) {
       err << "ledger project: " << v.status().message() << "\n";
       return kExitUnavailable;
@@ -139,7 +137,8 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   Status s = (*projector)->Run(stop);
   const ProjectorTotals& t = (*projector)->totals();
   out << "ledger project: consumed " << t.consumed << " (applied " << t.applied << ", duplicates "
-      << t.duplicates << ", anomalies " << t.anomalies << ", dead-lettered " << t.dead_lettered
+      << t.duplicates << ", anomalies " << t.anomalies << ", late " << t.late << ", dead-lettered "
+      << t.dead_lettered
       << "); reference records " << t.reference << std::endl;
   if (!s.ok()) {
     err << "ledger project: stopped: " << s.message() << "\n";

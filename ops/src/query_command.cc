@@ -83,8 +83,7 @@ int RunQuery(const CommonOptions& common, const std::string& name,
     err << who << ": " << store.status().message() << "\n";
     return kExitUnavailable;
   }
-  const auto events = KafkaEventLog(common.kafka);  // connects only if an answer is explained
-  auto view = LedgerView::Create(store->get(), events.get());
+  auto view = LedgerView::Create(store->get());
   if (!view.ok()) {
     err << who << ": " << view.status().message() << "\n";
     return kExitUnavailable;
@@ -115,8 +114,7 @@ int RunQueryEvents(const CommonOptions& common, const std::string& account, std:
     err << "ledger query events: " << store.status().message() << "\n";
     return kExitUnavailable;
   }
-  const auto events = KafkaEventLog(common.kafka);  // connects only if the account has events
-  auto view = LedgerView::Create(store->get(), events.get());
+  auto view = LedgerView::Create(store->get());
   if (!view.ok()) {
     err << "ledger query events: " << view.status().message() << "\n";
     return kExitUnavailable;

@@ -74,31 +74,21 @@ std::string_view IdOf(std::string_view key) {
   return key.substr(std::min(key.size(), sep + (key.front() == kAccountTag ? 2 : 1)));
 }
 
-std::string HistoryPrefix(std::string_view key) {
-  std::string k = "H";
-  const auto n = static_cast<uint32_t>(key.size());
-  for (int i = 0; i < 4; ++i) k.push_back(static_cast<char>(n >> (24 - 8 * i)));
-  k.append(key);
-  return k;
+std::string Journal(std::string_view account, int64_t occurred_at, int64_t offset) {
+  return Join(kJournalTag, account, EncodeOffset(occurred_at) + EncodeOffset(offset));
 }
-std::string_view HistoryOf(std::string_view key) {
-  if (key.size() < 1 + 4 + 8 || key.front() != 'H') return {};
-  uint32_t n = 0;
-  for (int i = 1; i <= 4; ++i) n = n << 8 | static_cast<unsigned char>(key[i]);
-  if (key.size() != size_t{1} + 4 + n + 8) return {};
-  return key.substr(0, 1 + 4 + n);
+std::string JournalPrefix(std::string_view account) { return Join(kJournalTag, account, ""); }
+std::string_view JournalOf(std::string_view key) {
+  if (key.empty() || key.front() != kJournalTag) return {};
+  const size_t sep = key.find('\0', 1);
+  if (sep == std::string_view::npos) return {};
+  return key.substr(0, sep + 1);
 }
-std::string History(std::string_view key, int64_t superseded_at) {
-  return HistoryPrefix(key) + EncodeOffset(superseded_at);
-}
+std::string FoldHead(std::string_view account) { return Join(kFoldHeadTag, account); }
 
 std::string SeenEvent(const UuidBytes& id) {
   return Join('E', std::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
 }
-std::string EventLog(std::string_view account, int64_t offset) {
-  return Join('L', account, EncodeOffset(offset));
-}
-std::string EventLogPrefix(std::string_view account) { return Join('L', account, ""); }
 std::string Anomaly(std::string_view account, int64_t offset) {
   return Join('X', account, EncodeOffset(offset));
 }

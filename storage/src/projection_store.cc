@@ -38,24 +38,12 @@ std::optional<int> PartitionOf(const std::string& family) {
   return std::atoi(family.c_str() + 1);
 }
 
-// The first key after the group `start` is in (an account group or one entity's
-// history, as FirstInGroup checks).
-std::string GroupEnd(std::string_view start) {
-  if (!keys::AccountGroupOf(start).empty()) return keys::AccountGroupEnd(keys::AccountOf(start));
-  std::string end(keys::HistoryOf(start));  // 'H', length, key: ends in the key's last byte
-  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
-  if (!end.empty()) ++end.back();
-  return end;
-}
-
 // The prefix of the store's bloom filters: an account group's ('A' + account, for the
-// account's key and its group of facts) or one entity's history ('H', length, entity
-// key, for its superseded versions; keys.h). Other keys are outside its domain and
-// filtered by whole key only. (".1" filtered account groups only; RocksDB reads the
-// files it wrote without their prefix filters.)
+// account's key and its group of facts) or an account's journal ('J', account, '\0';
+// keys.h). Other keys are outside its domain and filtered by whole key only.
 class GroupPrefix : public rocksdb::SliceTransform {
  public:
-  const char* Name() const override { return "ledger.AccountGroupAndHistory.1"; }
+  const char* Name() const override { return "ledger.AccountGroupAndJournal.1"; }
   // RocksDB's iterators also ask for the prefix of keys outside the domain (the key a
   // group's seek ends on, under prefix_same_as_start) and compare it: an empty prefix
   // there, but never a null one (Debian's build asserts on comparing that).
@@ -69,7 +57,7 @@ class GroupPrefix : public rocksdb::SliceTransform {
   static std::string_view Group(const rocksdb::Slice& key) {
     const std::string_view k(key.data(), key.size());
     const std::string_view account = keys::AccountGroupOf(k);
-    return account.empty() ? keys::HistoryOf(k) : account;
+    return account.empty() ? keys::JournalOf(k) : account;
   }
 };
 
@@ -130,7 +118,7 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
   // Most point lookups miss (is this event id new? is there state yet?): a memtable
   // bloom filter answers those without walking the skip list.
   r.family_options.memtable_prefix_bloom_size_ratio = 0.1;
-  // Account groups and histories are read by prefix (ScanAccountGroup, FirstInGroup): a
+  // Account groups and journals are read by prefix (ScanAccountGroup, ScanJournal): a
   // memtable or file without the group is skipped by its prefix bloom filter. Every
   // other iterator seeks in total order. Files written before this extractor (or with
   // another) are read without it.
@@ -325,24 +313,27 @@ Status ProjectionStore::ScanAccountGroup(
                                      std::to_string(partition));
 }
 
-Result<std::optional<std::pair<std::string, std::string>>> ProjectionStore::FirstInGroup(
-    int partition, std::string_view start) const {
-  using Found = std::optional<std::pair<std::string, std::string>>;
-  if (keys::AccountGroupOf(start).empty() && keys::HistoryOf(start).empty()) {
-    return Status::InvalidInput("FirstInGroup: the start key is in no account group or history");
-  }
+Status ProjectionStore::ScanJournal(int partition, std::string_view account,
+                                    const std::function<bool(std::string_view, std::string_view)>& visit) const {
   auto* h = Family(partition);
-  if (h == nullptr) return Found();
+  if (h == nullptr) return Status::Ok();
+  const std::string from = keys::JournalPrefix(account);
+  std::string to = from;
+  to.back() = '\x01';
+  const rocksdb::Slice upper(to);
   rocksdb::ReadOptions ro;
-  ro.prefix_same_as_start = true;  // the group's prefix: bloom filters skip what lacks it
-  const std::string end = GroupEnd(start);
-  const rocksdb::Slice upper(end);
-  ro.iterate_upper_bound = &upper;  // not even a step past the group
+  ro.iterate_upper_bound = &upper;
+  ro.prefix_same_as_start = true;  // the journal's prefix: bloom filters skip what lacks it
   std::unique_ptr<rocksdb::Iterator> it(rocks_->db->NewIterator(ro, h));
-  it->Seek(rocksdb::Slice(start.data(), start.size()));
-  if (it->Valid()) return Found(std::in_place, it->key().ToString(), it->value().ToString());
-  if (it->status().ok()) return Found();
-  return FromRocks(it->status(), "reading partition " + std::to_string(partition));
+  for (it->Seek(from); it->Valid(); it->Next()) {
+    if (!visit(std::string_view(it->key().data(), it->key().size()),
+               std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  if (it->status().ok()) return Status::Ok();
+  return FromRocks(it->status(), "reading the journal of account " + std::string(account) + " in partition " +
+                                     std::to_string(partition));
 }
 
 Status ProjectionStore::Write(const std::map<int, std::vector<KeyValue>>& puts) {
@@ -351,8 +342,9 @@ Status ProjectionStore::Write(const std::map<int, std::vector<KeyValue>>& puts) 
   for (const auto& [partition, kv] : puts) {
     auto h = FamilyForWrite(partition);
     if (!h.ok()) return h.status();
-    for (const auto& [key, value] : kv) {
-      auto s = batch.Put(*h, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
+    for (const auto& [key, value, erase] : kv) {
+      auto s = erase ? batch.Delete(*h, rocksdb::Slice(key.data(), key.size()))
+                     : batch.Put(*h, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
       if (!s.ok()) return FromRocks(s, "staging a write");
     }
   }
@@ -584,6 +576,31 @@ void StagedBatch::Put(int partition, std::string_view key, std::string_view valu
   it->second.written = true;
 }
 
+void StagedBatch::Delete(int partition, std::string_view key) {
+  auto& entries = stage_->Of(partition);
+  auto it = entries.find(key);
+  if (it == entries.end()) it = entries.try_emplace(stage_->Copy(key)).first;
+  it->second.value = {};
+  it->second.present = false;
+  if (!it->second.written) ++count_;
+  it->second.written = true;
+}
+
+void StagedBatch::ForEachWritten(
+    int partition, const std::function<void(std::string_view key, std::optional<std::string_view> value)>& visit) const {
+  auto p = stage_->partitions.find(partition);
+  if (p == stage_->partitions.end()) return;
+  for (const auto& [k, e] : p->second) {
+    if (e.written) visit(k, e.present ? std::optional<std::string_view>(e.value) : std::nullopt);
+  }
+}
+
+std::vector<int> StagedBatch::partitions() const {
+  std::vector<int> out;
+  for (const auto& entry : stage_->partitions) out.push_back(entry.first);
+  return out;
+}
+
 void StagedBatch::SetNextOffset(int partition, int64_t next_offset) {
   Put(partition, keys::kNextOffset, keys::EncodeOffset(next_offset));
 }
@@ -595,7 +612,7 @@ Status StagedBatch::WriteToStore() const {
     std::vector<ProjectionStore::KeyValue> v;
     v.reserve(entries.size());
     for (const auto& [k, e] : entries) {
-      if (e.written) v.push_back({k, e.value});
+      if (e.written) v.push_back({k, e.value, !e.present});
     }
     if (v.empty()) continue;
     std::sort(v.begin(), v.end(), [](const auto& x, const auto& y) { return x.key < y.key; });

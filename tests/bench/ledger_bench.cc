@@ -362,9 +362,10 @@ int main(int argc, char** argv) {
   if (!status.ok()) { std::cerr << status.message() << "\n"; return 1; }
   const auto& t = projector->totals();
   const double project_rate = t.consumed / project_s;
-  std::printf("project        %9.0f events/s  (%.2f s; applied %llu, anomalies %llu, duplicates %llu)\n",
+  std::printf("project        %9.0f events/s  (%.2f s; applied %llu, anomalies %llu, late %llu, duplicates %llu)\n",
               project_rate, project_s, static_cast<unsigned long long>(t.applied),
-              static_cast<unsigned long long>(t.anomalies), static_cast<unsigned long long>(t.duplicates));
+              static_cast<unsigned long long>(t.anomalies), static_cast<unsigned long long>(t.late),
+              static_cast<unsigned long long>(t.duplicates));
   std::printf("project cpu    %.2f s in all threads (%.2f s applying, the rest writing, compacting, fetching)"
               " = %.1f CPU-us per event (target: <= 5)\n",
               cpu, thread_cpu, cpu * 1e6 / static_cast<double>(std::max<uint64_t>(1, t.consumed)));

@@ -138,8 +138,7 @@ class Scenarios : public testing::Test {
         }
         q.params[k] = value;
       }
-      const auto events = KafkaEventLog(settings_);  // explanations read the broker's log
-      auto view = LedgerView::Create(store_.get(), events.get());
+      auto view = LedgerView::Create(store_.get());
       ASSERT_TRUE(view.ok()) << view.status().message();
       auto answer = (*view)->Ask(q);
       ++asked_;

@@ -71,7 +71,8 @@ Applied StoreLedger::ApplyLine(const std::string& line, const std::string& recor
   auto applied = FoldRecord(record, **env, batch, nullptr);
   EXPECT_TRUE(applied.ok()) << applied.status().message();
   if (!applied.ok()) return {};
-  published_.events[{partition, record.offset}] = e->bytes;
+  auto refolded = RefoldStale(batch);
+  EXPECT_TRUE(refolded.ok()) << refolded.status().message();
   Status committed = batch.Commit();
   EXPECT_TRUE(committed.ok()) << committed.message();
   return *applied;
@@ -91,31 +92,22 @@ void StoreLedger::Reference(const std::string& type, const std::string& data, co
   ASSERT_TRUE(WriteAll(*store_, keys::kReferencePartition, puts).ok());
 }
 
-Result<std::map<int64_t, std::string>> StoreLedger::Published::Read(int partition,
-                                                                   std::vector<int64_t> offsets) const {
-  std::map<int64_t, std::string> out;
-  for (int64_t offset : offsets) {
-    if (auto it = events.find({partition, offset}); it != events.end()) out[offset] = it->second;
-  }
-  return out;
-}
-
 Status StoreLedger::AskStatus(const std::string& name, const std::map<std::string, std::string>& params) {
-  auto view = LedgerView::Create(store_.get(), &published_);
+  auto view = LedgerView::Create(store_.get());
   if (!view.ok()) return view.status();
   auto answer = (*view)->Ask({name, params});
   return answer.ok() ? Status::Ok() : answer.status();
 }
 
 Result<std::vector<Json>> StoreLedger::AccountEvents(const std::string& account) {
-  auto view = LedgerView::Create(store_.get(), &published_);
+  auto view = LedgerView::Create(store_.get());
   if (!view.ok()) return view.status();
   return (*view)->AccountEvents(account);
 }
 
 Json StoreLedger::Ask(const std::string& name, const std::map<std::string, std::string>& params,
                       bool expect_error) {
-  auto view = LedgerView::Create(store_.get(), &published_);
+  auto view = LedgerView::Create(store_.get());
   EXPECT_TRUE(view.ok()) << view.status().message();
   auto answer = (*view)->Ask({name, params});
   if (!answer.ok()) {

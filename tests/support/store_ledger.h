@@ -1,7 +1,6 @@
 // A ledger without Kafka, for unit tests: events (in their JSON form) are applied by the
 // real rules into a real ProjectionStore in a temporary directory, at record times the
-// test chooses, and questions are asked through the real LedgerView. The events it
-// applied stand in for ledger.events when an answer is explained.
+// test chooses, and questions are asked through the real LedgerView.
 #pragma once
 
 #include <filesystem>
@@ -37,8 +36,7 @@ class StoreLedger {
   Json Ask(const std::string& name, const std::map<std::string, std::string>& params,
            bool expect_error = false);
   Status AskStatus(const std::string& name, const std::map<std::string, std::string>& params);
-  // The account's story (LedgerView::AccountEvents), the events read from what Apply
-  // published.
+  // The account's story (LedgerView::AccountEvents).
   Result<std::vector<Json>> AccountEvents(const std::string& account);
 
   Millis last_recorded_at() const { return recorded_at_; }
@@ -48,17 +46,9 @@ class StoreLedger {
   Millis NextRecordTime(const std::string& recorded_at);
   std::string NextId();
 
-  // What Apply published, by partition and offset.
-  class Published : public EventLog {
-   public:
-    Result<std::map<int64_t, std::string>> Read(int partition, std::vector<int64_t> offsets) const override;
-    std::map<std::pair<int, int64_t>, std::string> events;
-  };
-
   std::filesystem::path dir_;
   std::unique_ptr<EventCodec> codec_;
   std::unique_ptr<ProjectionStore> store_;
-  Published published_;
   int64_t offset_ = 0;
   int64_t reference_offset_ = 0;
   int ids_ = 0;

@@ -9,6 +9,7 @@
 #include "ledger/schema/event_codec.h"
 #include "ledger/storage/keys.h"
 #include "ledger/storage/state_generated.h"
+#include "memory_state.h"
 
 namespace ledger {
 namespace {
@@ -27,14 +28,9 @@ class MemoryLedger {
     auto e = codec_->FromJson(line, 0);
     EXPECT_TRUE(e.ok()) << line << ": " << e.status().message();
     auto env = VerifyEnvelope(e->bytes.data(), e->bytes.size());
-    EventPosition pos{0, offset_++, 1735689600000 + offset_};
-    auto applied = ApplyEvent(**env, pos, [this](std::string_view k) {
-      auto it = kv_.find(std::string(k));
-      return Result<std::optional<std::string_view>>(
-          it == kv_.end() ? std::nullopt : std::optional<std::string_view>(it->second));
-    });
+    EventPosition pos{0, offset_++, 1735689600000 + offset_, 0, e->bytes};
+    auto applied = test_support::ApplyToMemory(kv_, **env, pos);
     EXPECT_TRUE(applied.ok());
-    for (const auto& c : applied->changes) kv_[c.key] = c.value;
     return *applied;
   }
 
@@ -58,7 +54,7 @@ class MemoryLedger {
     return Ask(account, product, at).entitled;
   }
 
-  const std::map<std::string, std::string>& kv() const { return kv_; }
+  const test_support::MemoryState& kv() const { return kv_; }
 
  private:
   std::string NextId() {
@@ -67,7 +63,7 @@ class MemoryLedger {
     return buf;
   }
   std::unique_ptr<EventCodec> codec_;
-  std::map<std::string, std::string> kv_;
+  test_support::MemoryState kv_;
   int64_t offset_ = 0;
   int ids_ = 0;
 };

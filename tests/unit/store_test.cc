@@ -88,12 +88,14 @@ TEST(KeysTest, AnAccountsEntitlementFactsSortTogetherRightAfterItsOwnKey) {
     EXPECT_EQ(keys::AccountGroupOf(k), keys::Account(k.starts_with(keys::Account("ACME2")) ? "ACME2" : "ACME"));
   }
   EXPECT_EQ(keys::AccountGroupOf(keys::Case("ACME", "K-1")), "");
-  const std::string g = keys::Agreement("ACME", "AG-1");
-  EXPECT_EQ(keys::HistoryOf(keys::History(g, 42)), keys::HistoryPrefix(g));
-  EXPECT_EQ(keys::HistoryOf(keys::HistoryPrefix(g)), "");  // no time: not a history key
-  EXPECT_EQ(keys::HistoryOf(keys::History(g, 42) + "x"), "");
-  EXPECT_EQ(keys::HistoryOf(g), "");
-  EXPECT_EQ(keys::AccountGroupOf(keys::History(g, 42)), "");
+  EXPECT_EQ(keys::JournalOf(keys::Journal("ACME", 42, 7)), keys::JournalPrefix("ACME"));
+  EXPECT_EQ(keys::JournalOf(keys::JournalPrefix("ACME")), keys::JournalPrefix("ACME"));
+  EXPECT_EQ(keys::JournalOf(keys::FoldHead("ACME")), "");
+  EXPECT_EQ(keys::JournalOf(keys::Agreement("ACME", "AG-1")), "");
+  EXPECT_EQ(keys::AccountGroupOf(keys::Journal("ACME", 42, 7)), "");
+  // A journal sorts by business time, then offset.
+  EXPECT_LT(keys::Journal("ACME", 41, 900), keys::Journal("ACME", 42, 7));
+  EXPECT_LT(keys::Journal("ACME", 42, 7), keys::Journal("ACME", 42, 8));
   EXPECT_TRUE(keys::Agreement("ACME", "AG-9").starts_with(keys::AgreementPrefix("ACME")));
   EXPECT_FALSE(keys::Agreement("ACME2", "AG-1").starts_with(keys::AgreementPrefix("ACME")));
   // Other kinds keep their own ranges, across accounts.
@@ -151,7 +153,7 @@ TEST_F(StoreTest, AStoreOfAnotherKeyLayoutIsRefusedWithTheRemedy) {
   for (auto mode : {ProjectionStore::Mode::kReadWrite, ProjectionStore::Mode::kReadOnly}) {
     auto old = ProjectionStore::Open(dir_, mode);
     ASSERT_FALSE(old.ok());
-    EXPECT_NE(old.status().message().find("has key layout 1; this release reads layout 3"), std::string::npos)
+    EXPECT_NE(old.status().message().find("has key layout 1; this release reads layout 4"), std::string::npos)
         << old.status().message();
     EXPECT_NE(old.status().message().find("ledger rebuild"), std::string::npos);
   }
@@ -220,12 +222,12 @@ TEST_F(StoreTest, ReadOnlyOpenOfAMissingStoreSaysSo) {
 TEST_F(StoreTest, ScanVisitsAPrefixInOrderAndDigestTracksContent) {
   auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
   StagedBatch batch(store->get());
-  batch.Put(1, keys::EventLog("A", 10), "ten");
-  batch.Put(1, keys::EventLog("A", 2), "two");
-  batch.Put(1, keys::EventLog("AB", 1), "other account");
+  batch.Put(1, keys::Anomaly("A", 10), "ten");
+  batch.Put(1, keys::Anomaly("A", 2), "two");
+  batch.Put(1, keys::Anomaly("AB", 1), "other account");
   ASSERT_TRUE(batch.Commit().ok());
   std::vector<std::string> seen;
-  ASSERT_TRUE((*store)->Scan(1, keys::EventLogPrefix("A"), [&](std::string_view, std::string_view v) {
+  ASSERT_TRUE((*store)->Scan(1, keys::AnomalyPrefix("A"), [&](std::string_view, std::string_view v) {
                        seen.emplace_back(v);
                        return true;
                      }).ok());
@@ -234,11 +236,17 @@ TEST_F(StoreTest, ScanVisitsAPrefixInOrderAndDigestTracksContent) {
   auto d1 = (*store)->ComputeDigest();
   ASSERT_TRUE(d1.ok());
   EXPECT_EQ(d1->keys, 3u);
-  batch.Put(1, keys::EventLog("A", 2), "TWO");
+  batch.Put(1, keys::Anomaly("A", 2), "TWO");
   ASSERT_TRUE(batch.Commit().ok());
   auto d2 = (*store)->ComputeDigest();
   EXPECT_NE(d1->hex, d2->hex);
   EXPECT_EQ(d2->keys, 3u);
+  batch.Delete(1, keys::Anomaly("A", 2));
+  EXPECT_FALSE(batch.Get(1, keys::Anomaly("A", 2))->has_value());  // staged: absent
+  ASSERT_TRUE(batch.Commit().ok());
+  auto d3 = (*store)->ComputeDigest();
+  EXPECT_EQ(d3->keys, 2u);
+  EXPECT_FALSE((*store)->Get(1, keys::Anomaly("A", 2))->has_value());
 }
 
 TEST_F(StoreTest, MultiGetPassesEachPresentValueWithItsIndex) {
@@ -260,59 +268,34 @@ TEST_F(StoreTest, MultiGetPassesEachPresentValueWithItsIndex) {
 
 // An account's group is read by prefix (bloom filters on 'A' + account skip the files
 // without it), while every other scan still sees all keys in order, in every file.
-TEST_F(StoreTest, FirstInGroupSeeksOneHistoryAcrossFilesAndStopsAtItsEnd) {
+TEST_F(StoreTest, ScanJournalReadsOneAccountsJournalInBusinessOrderAcrossFiles) {
   auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
   ASSERT_TRUE(store.ok()) << store.status().message();
-  const std::string g1 = keys::Agreement("ACME", "AG-1"), g10 = keys::Agreement("ACME", "AG-10");
-  StagedBatch batch(store->get());
-  batch.Put(2, keys::History(g1, 100), "g1 until 100");
-  batch.Put(2, keys::History(g10, 150), "g10 until 150");  // sorts right after g1's history
-  ASSERT_TRUE(batch.Commit().ok());
-  ASSERT_TRUE((*store)->CompactLevel0(2, 0).ok());  // into a file
-  batch.Put(2, keys::History(g1, 200), "g1 until 200");
-  ASSERT_TRUE(batch.Commit().ok());  // in the memtable
-
-  auto first = [&](std::string_view start) -> std::string {
-    auto r = (*store)->FirstInGroup(2, start);
-    EXPECT_TRUE(r.ok()) << r.status().message();
-    return r.ok() && r->has_value() ? (*r)->first + "=" + (*r)->second : "none";
-  };
-  EXPECT_EQ(first(keys::History(g1, 0)), keys::History(g1, 100) + "=g1 until 100");
-  EXPECT_EQ(first(keys::History(g1, 101)), keys::History(g1, 200) + "=g1 until 200");
-  EXPECT_EQ(first(keys::History(g1, 201)), "none");  // not g10's, the next key
-  EXPECT_EQ(first(keys::History(g10, 0)), keys::History(g10, 150) + "=g10 until 150");
-  EXPECT_EQ(first(keys::History(keys::Agreement("ACME", "AG-2"), 0)), "none");
-  EXPECT_EQ(first(keys::Account("ACME")), "none");  // an account group: none stored
-  auto outside = (*store)->FirstInGroup(2, keys::Case("ACME", "K-1"));
-  EXPECT_EQ(outside.status().code(), Status::Code::kInvalidInput);
-}
-
-// A seek past the last version of the last history in a partition lands on a key in
-// no group (an event's position, 'L'): the group ends there. RocksDB's iterator asks the
-// prefix extractor for that key's prefix too (Debian's build asserted on the answer
-// before: seen in the benchmark, as known at, during ingest).
-TEST_F(StoreTest, FirstInGroupEndsAtAKeyInNoGroup) {
-  auto store = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
-  ASSERT_TRUE(store.ok()) << store.status().message();
-  const std::string g1 = keys::Agreement("ACME", "AG-1");
   for (bool in_file : {true, false}) {
     StagedBatch batch(store->get());
-    batch.Put(2, keys::History(g1, 100), "g1 until 100");
-    batch.Put(2, keys::EventLog("ACME", 7), "");
+    const int64_t base = in_file ? 0 : 1000;
+    batch.Put(2, keys::Journal("ACME", base + 20, base + 1), "late");
+    batch.Put(2, keys::Journal("ACME", base + 10, base + 2), "early");
+    batch.Put(2, keys::Journal("ACME2", base + 5, base + 3), "another account");  // sorts right after
+    batch.Put(2, keys::FoldHead("ACME"), "head");
     batch.Put(2, keys::SeenEvent(UuidBytes{}), "");
     ASSERT_TRUE(batch.Commit().ok());
     if (in_file) {
       ASSERT_TRUE((*store)->CompactLevel0(2, 0).ok());
     }
-    for (const std::string& start : {keys::History(g1, 101), keys::History(keys::Agreement("ACME", "AG-9"), 0)}) {
-      auto r = (*store)->FirstInGroup(2, start);
-      ASSERT_TRUE(r.ok()) << r.status().message();
-      EXPECT_FALSE(r->has_value()) << (in_file ? "file: " : "memtable: ") << (*r)->first;
-    }
-    auto found = (*store)->FirstInGroup(2, keys::History(g1, 0));
-    ASSERT_TRUE(found.ok() && found->has_value());
-    EXPECT_EQ((*found)->second, "g1 until 100");
   }
+  std::vector<std::string> seen;
+  ASSERT_TRUE((*store)->ScanJournal(2, "ACME", [&](std::string_view, std::string_view v) {
+                        seen.emplace_back(v);
+                        return true;
+                      }).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"early", "late", "early", "late"}));
+  seen.clear();
+  ASSERT_TRUE((*store)->ScanJournal(2, "NOBODY", [&](std::string_view, std::string_view v) {
+                        seen.emplace_back(v);
+                        return true;
+                      }).ok());
+  EXPECT_TRUE(seen.empty());
 }
 
 TEST_F(StoreTest, ScanAccountGroupReadsOneAccountAcrossFilesAndOtherScansSeeEverything) {

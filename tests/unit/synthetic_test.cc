@@ -6,6 +6,7 @@
 
 #include "ledger/rules/rules.h"
 #include "ledger/schema/event_codec.h"
+#include "memory_state.h"
 #include "synthetic.h"
 
 namespace ledger {
@@ -14,7 +15,7 @@ namespace {
 TEST(SyntheticStream, EveryLineEncodesAndMostEventsApply) {
   auto codec = std::move(*EventCodec::Create());
   test_support::SyntheticStream stream({"SYN", 500, 3});
-  std::map<std::string, std::string> kv;
+  test_support::MemoryState kv;
   std::map<std::string, int> types;
   int anomalies = 0;
   std::map<std::string, int> reasons;
@@ -26,13 +27,8 @@ TEST(SyntheticStream, EveryLineEncodesAndMostEventsApply) {
     auto env = VerifyEnvelope(e->bytes.data(), e->bytes.size());
     ASSERT_TRUE(env.ok());
     // Recorded after the stream's last day, as a stream published now is.
-    auto applied = ApplyEvent(**env, {0, i, *ParseTime("2026-07-01") + i}, [&](std::string_view k) {
-      auto it = kv.find(std::string(k));
-      return Result<std::optional<std::string_view>>(it == kv.end() ? std::nullopt
-                                                                    : std::optional<std::string_view>(it->second));
-    });
+    auto applied = test_support::ApplyToMemory(kv, **env, {0, i, *ParseTime("2026-07-01") + i, 0, e->bytes});
     ASSERT_TRUE(applied.ok());
-    for (auto& c : applied->changes) kv[c.key] = std::move(c.value);
     types[e->type] += 1;
     if (applied->outcome == Outcome::kAnomaly) {
       ++anomalies;

@@ -56,7 +56,7 @@ class BatchCommitter {
   size_t in_flight_events_ = 0;
   Clock::time_point in_flight_started_;
   // Events applied since the metrics were last updated, by event type and outcome.
-  std::array<std::array<uint64_t, 3>, static_cast<size_t>(fb::Event::MAX) + 1> outcome_counts_{};
+  std::array<std::array<uint64_t, 4>, static_cast<size_t>(fb::Event::MAX) + 1> outcome_counts_{};
   size_t batch_events_ = 0;
   int64_t batch_oldest_ = std::numeric_limits<int64_t>::max();  // record time, ms
   int64_t in_flight_oldest_ = std::numeric_limits<int64_t>::max();

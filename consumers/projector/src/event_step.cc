@@ -1,9 +1,15 @@
 #include "ledger/projector/event_step.h"
 
+#include <map>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ledger/base/text.h"
 #include "ledger/kafka/partitioner.h"
+#include "ledger/rules/journal.h"
+#include "ledger/storage/keys.h"
 
 namespace ledger {
 
@@ -46,7 +52,7 @@ Seen SeenIn(const SeenFilter* filter, const fb::Envelope& event) {
 Result<Applied> FoldRecord(const EventRecord& record, const fb::Envelope& event, StagedBatch& staged,
                            SeenFilter* filter) {
   const int p = record.partition;
-  const EventPosition pos{p, record.offset, record.recorded_at, ContentHash(event)};
+  const EventPosition pos{p, record.offset, record.recorded_at, ContentHash(event), record.payload};
   auto applied =
       ApplyEvent(event, pos, [&](std::string_view key) { return staged.Get(p, key); }, SeenIn(filter, event));
   if (!applied.ok()) return applied;
@@ -58,6 +64,55 @@ Result<Applied> FoldRecord(const EventRecord& record, const fb::Envelope& event,
 
 void PassRecord(const EventRecord& record, StagedBatch& staged) {
   staged.SetNextOffset(record.partition, record.offset + 1);
+}
+
+Result<RefoldCounts> RefoldStale(StagedBatch& staged) {
+  RefoldCounts counts;
+  for (const int p : staged.partitions()) {
+    // One pass over what the batch wrote: the stale accounts, and the journal entries
+    // staged for each (the store has the rest).
+    std::map<std::string, std::map<std::string, std::optional<std::string>>> stale;
+    std::vector<std::pair<std::string, std::string>> journaled;
+    staged.ForEachWritten(p, [&](std::string_view key, std::optional<std::string_view> value) {
+      if (keys::KindOf(key) == keys::kFoldHeadTag && value) {
+        if (auto head = DecodeFoldHead(*value); head && head->stale) stale[std::string(keys::AccountOf(key))];
+      } else if (keys::KindOf(key) == keys::kJournalTag && value) {
+        journaled.emplace_back(std::string(key), std::string(*value));
+      }
+    });
+    if (stale.empty()) continue;
+    for (auto& [key, value] : journaled) {
+      auto it = stale.find(std::string(keys::AccountOf(key)));
+      if (it != stale.end()) it->second.emplace(std::move(key), std::move(value));
+    }
+    const StateLookup lookup = [&](std::string_view key) { return staged.Get(p, key); };
+    for (auto& [account, entries] : stale) {
+      const JournalScan scan = [&](const std::function<void(std::string_view, std::string_view)>& visit) {
+        // The store's entries and the batch's, merged in key order.
+        Status s = staged.store()->ScanJournal(p, account, [&](std::string_view k, std::string_view v) {
+          entries.try_emplace(std::string(k), std::string(v));
+          return true;
+        });
+        if (!s.ok()) return s;
+        for (const auto& [k, v] : entries) {
+          if (v) visit(k, *v);
+        }
+        return Status::Ok();
+      };
+      auto changes = RefoldAccount(account, p, scan, lookup);
+      if (!changes.ok()) return changes.status();
+      for (const Change& c : *changes) {
+        if (c.erase) {
+          staged.Delete(p, c.key);
+        } else {
+          staged.Put(p, c.key, c.value);
+        }
+      }
+      ++counts.accounts;
+      counts.events += entries.size();
+    }
+  }
+  return counts;
 }
 
 }  // namespace ledger

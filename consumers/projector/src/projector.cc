@@ -238,7 +238,8 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     std::vector<RecentEvent> recent;
     for (size_t i = 0; i < messages.size(); ++i) {
       const uint64_t dead_before = totals.dead_lettered, applied_before = totals.applied,
-                     anomalies_before = totals.anomalies, consumed_before = totals.consumed;
+                     anomalies_before = totals.anomalies, late_before = totals.late,
+                     consumed_before = totals.consumed;
       if (Status s = HandleMessage(*messages[i], records[i], verified[i]); !s.ok()) return s;
       if (metrics_ && i >= recent_from && totals.consumed > consumed_before) {
         const auto& m = *messages[i];
@@ -254,6 +255,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         r.outcome = totals.dead_lettered > dead_before ? "dead_lettered"
                     : totals.applied > applied_before   ? "applied"
                     : totals.anomalies > anomalies_before ? "anomaly"
+                    : totals.late > late_before           ? "late"
                                                           : "duplicate";
         recent.push_back(std::move(r));
       }
@@ -281,6 +283,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         case Outcome::kApplied: ++totals.applied; break;
         case Outcome::kDuplicate: ++totals.duplicates; break;
         case Outcome::kAnomaly: ++totals.anomalies; break;
+        case Outcome::kLate: ++totals.late; break;
       }
       committer_.NoteOutcome(e.event_type(), applied->outcome);
     }
@@ -363,6 +366,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     if (committer_.staged().empty()) return Status::Ok();
     if (Status s = WaitForDiskSpace(); !s.ok()) return s;
     if (Status s = WaitForDeadLetters(); !s.ok()) return s;
+    auto refolded = RefoldStale(committer_.staged());
+    if (!refolded.ok()) return refolded.status();
+    if (metrics_ && refolded->accounts > 0) metrics_->CountRefolds(refolded->accounts, refolded->events);
     committer_.Start(next_);
     return Status::Ok();
   }

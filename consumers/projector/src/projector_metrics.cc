@@ -52,7 +52,17 @@ ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
                   .Name("ledger_projector_paused")
                   .Help("1 while consumption is paused, by reason: disk_full (the store's disk is below "
                         "--min-free-disk-mb), dead_letters (a dead letter is not acknowledged)")
-                  .Register(registry)) {
+                  .Register(registry)),
+      refolds_(prometheus::BuildCounter()
+                   .Name("ledger_projector_refolds_total")
+                   .Help("Accounts folded again from their journal after an event arrived out of business order")
+                   .Register(registry)
+                   .Add({})),
+      refolded_events_(prometheus::BuildCounter()
+                           .Name("ledger_projector_refolded_events_total")
+                           .Help("Journal entries folded again by those refolds")
+                           .Register(registry)
+                           .Add({})) {
   // Every kind exists from the start at 0, so that rate() and alerts see the first error.
   // Every series exists from the start at 0, so that increase() and alerts see the
   // first event of each kind.
@@ -61,7 +71,7 @@ ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
   for (size_t t = 1; t <= static_cast<size_t>(fb::Event::MAX); ++t) {
     const std::string type = EventTypeName(static_cast<fb::Event>(t));
     if (IsReferenceEvent(static_cast<fb::Event>(t))) continue;  // counted as reference records
-    for (Outcome o : {Outcome::kApplied, Outcome::kDuplicate, Outcome::kAnomaly}) {
+    for (Outcome o : {Outcome::kApplied, Outcome::kDuplicate, Outcome::kAnomaly, Outcome::kLate}) {
       event_counters_[{type, OutcomeName(o)}] = &events_.Add({{"type", type}, {"outcome", OutcomeName(o)}});
     }
   }
@@ -71,6 +81,11 @@ ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
     errors_.Add({{"kind", kind}});
     error_counts_[kind] = 0;
   }
+}
+
+void ProjectorMetrics::CountRefolds(uint64_t accounts, uint64_t events) {
+  refolds_.Increment(static_cast<double>(accounts));
+  refolded_events_.Increment(static_cast<double>(events));
 }
 
 void ProjectorMetrics::CountEvents(const std::string& type, const std::string& outcome, uint64_t n) {

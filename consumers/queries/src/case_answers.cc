@@ -10,7 +10,6 @@
 
 namespace ledger {
 
-using view::AddExplanation;
 using view::CaseStatusAt;
 using view::EntityQuestionOf;
 using view::LevelAt;
@@ -120,7 +119,7 @@ Result<Json> LedgerView::AskCase(const Query& query) const {
   j["next_levels"] = next;
   if (!why_not.empty()) j["escalation_reasons"] = why_not;
   if (q->explain) {
-    if (Status s = AddExplanation(j, *store_, events_, part, q->account, sources, when.known_at, target.sources); !s.ok()) {
+    if (Status s = Explain(j, part, q->account, sources, when.known_at, target.sources); !s.ok()) {
       return s;
     }
   }

@@ -12,23 +12,12 @@
 
 namespace ledger {
 
-using view::AddExplanation;
 using view::EntityQuestionOf;
 using view::Params;
 using view::PutWhen;
 using view::Str;
 using view::Verified;
 using view::WhenOf;
-
-std::optional<Millis> RecordedAtOf(std::string_view entity) {
-  if (entity.size() < 8) return std::nullopt;
-  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(entity.data()), entity.size());
-  const auto root = flatbuffers::ReadScalar<flatbuffers::uoffset_t>(entity.data());
-  if (root + 4 > entity.size()) return std::nullopt;
-  const auto* t = flatbuffers::GetRoot<flatbuffers::Table>(entity.data());
-  if (!t->VerifyTableStart(v) || !t->VerifyField<int64_t>(v, 4, 8)) return std::nullopt;
-  return t->GetField<int64_t>(4, 0);
-}
 
 // ---- reading as known at ----------------------------------------------------------------
 
@@ -43,8 +32,8 @@ struct LedgerView::Facts {
   }
 };
 
-Result<std::unique_ptr<LedgerView>> LedgerView::Create(const ProjectionStore* store, const EventLog* events) {
-  std::unique_ptr<LedgerView> view(new LedgerView(store, events));
+Result<std::unique_ptr<LedgerView>> LedgerView::Create(const ProjectionStore* store) {
+  std::unique_ptr<LedgerView> view(new LedgerView(store));
   if (Status s = view->RefreshReference(); !s.ok()) return s;
   return view;
 }
@@ -94,27 +83,6 @@ Result<std::optional<int>> LedgerView::LocateAccount(const std::string& account)
     if (v->has_value()) return std::optional<int>(p);
   }
   return std::optional<int>();
-}
-
-Result<std::optional<std::string>> LedgerView::ReadVersion(int p, const std::string& key, Millis known_at) const {
-  auto current = store_->Get(p, key);
-  if (!current.ok()) return current.status();
-  return VersionAt(p, key, std::move(*current), known_at);
-}
-
-Result<std::optional<std::string>> LedgerView::VersionAt(int p, const std::string& key,
-                                                         std::optional<std::string> current, Millis known_at) const {
-  if (known_at == kForever || !current) return current;
-  if (auto r = RecordedAtOf(*current); r && *r <= known_at) return current;
-  // The version superseded first after R, if it was recorded by R: one seek into the
-  // key's history (record times are never negative).
-  auto first = store_->FirstInGroup(p, keys::History(key, std::max<Millis>(known_at + 1, 0)));
-  if (!first.ok()) return first.status();
-  if (!*first) return std::optional<std::string>();
-  if (auto r = RecordedAtOf((*first)->second); r && *r <= known_at) {
-    return std::optional<std::string>(std::move((*first)->second));
-  }
-  return std::optional<std::string>();
 }
 
 namespace {
@@ -175,44 +143,47 @@ Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::stri
                               "replays the log into the current format; `ledger verify` checks a store)");
   };
   // The account and its group (agreements, grants, consents, the indexes: neighbouring
-  // keys, read with one iterator seek), from the likeliest partition first. Contacts
-  // and portal users, also in the group, are not needed here.
+  // keys, read with one iterator seek), from the likeliest partition first; as known at
+  // R, from the fold of its journal. Contacts and portal users, also in the group, are
+  // not needed here.
   const std::string account_key = keys::Account(account);
   ValueCopies values;
-  for (int p : CandidatePartitions(account)) {
-    bool here = false;
-    Status s = store_->ScanAccountGroup(p, account, [&](std::string_view k, std::string_view v) {
-      if (!here && k != account_key) return false;  // the account is not in this partition
-      here = true;
-      const char kind = keys::KindOf(k);
-      if (kind != keys::kContactTag && kind != keys::kPortalUserTag) values.Add(k, v);
-      return true;
-    });
-    if (!s.ok()) return s;
-    if (here) {
-      f->partition = p;
-      break;
+  auto add = [&](std::string_view k, std::string_view v) {
+    const char kind = keys::KindOf(k);
+    if (kind != keys::kContactTag && kind != keys::kPortalUserTag) values.Add(k, v);
+  };
+  if (known_at == kForever) {
+    for (int p : CandidatePartitions(account)) {
+      bool here = false;
+      Status s = store_->ScanAccountGroup(p, account, [&](std::string_view k, std::string_view v) {
+        if (!here && k != account_key) return false;  // the account is not in this partition
+        here = true;
+        add(k, v);
+        return true;
+      });
+      if (!s.ok()) return s;
+      if (here) {
+        f->partition = p;
+        break;
+      }
+      values.Clear();
     }
-    values.Clear();
+  } else {
+    auto where = LocateAccount(account);
+    if (!where.ok()) return where.status();
+    if (!where->has_value()) return f;
+    f->partition = **where;
+    auto known = FoldedAt(f->partition, account, known_at);
+    if (!known.ok()) return known.status();
+    const FoldedState& state = (*known)->state;
+    const std::string end = keys::AccountGroupEnd(account);
+    for (auto it = state.lower_bound(account_key); it != state.end() && it->first < end; ++it) add(it->first, it->second);
   }
   if (values.empty()) return f;
   values.Settle(f->buffers);
-  const int p = f->partition;
-  // The version of `key` known at R: the stored one when it was recorded by then, else a
-  // superseded one from its history (kept in f), else none.
-  auto known = [&](const std::string& key, std::optional<std::string_view> current)
-      -> Result<std::optional<std::string_view>> {
-    if (!current || known_at == kForever) return current;
-    if (auto r = RecordedAtOf(*current); r && *r <= known_at) return current;
-    auto v = VersionAt(p, key, std::string(*current), known_at);
-    if (!v.ok()) return v.status();
-    if (!v->has_value()) return std::optional<std::string_view>();
-    return std::optional<std::string_view>(f->Keep(std::move(**v)));
-  };
-  auto a = known(account_key, values.Take(account_key));
-  if (!a.ok()) return a.status();
-  if (!a->has_value()) return f;
-  f->facts.account = Verified<state::AccountState>(**a);
+  const auto a = values.Take(account_key);
+  if (!a) return f;
+  f->facts.account = Verified<state::AccountState>(*a);
   if (f->facts.account == nullptr) return bad("state");
   // The product's index and the consents' index name the facts the answer needs.
   std::vector<std::string> ks;
@@ -226,10 +197,9 @@ Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::stri
     }
   }
   for (size_t i = 0; i < ks.size(); ++i) {
-    auto v = known(ks[i], values.Take(ks[i]));
-    if (!v.ok()) return v.status();
-    if (!v->has_value()) continue;
-    const std::string_view value = **v;
+    const auto v = values.Take(ks[i]);
+    if (!v) continue;
+    const std::string_view value = *v;
     switch (keys::KindOf(ks[i])) {
       case keys::kAgreementTag: {
         const auto* g = Verified<state::AgreementState>(value);
@@ -257,6 +227,7 @@ Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::stri
 }
 
 Result<EntitlementAnswer> LedgerView::Entitlement(const EntitlementQuestion& q) const {
+  QuestionScope scope;
   auto f = ReadFacts(q.account, q.product, q.known_at);
   if (!f.ok()) return f.status();
   return EvaluateEntitlement(q, (*f)->facts, reference().get());
@@ -272,6 +243,7 @@ Result<Json> LedgerView::Ask(const Query& q) const {
     return Status::NotFound("unknown question \"" + q.name + "\" (known: " + known + ")");
   }
   if (Status s = Params(q).CheckKnown(*question); !s.ok()) return s;
+  QuestionScope scope;
   return (this->*question->answer)(q);
 }
 
@@ -337,7 +309,7 @@ Result<Json> LedgerView::AskEntitlement(const Query& query) const {
   const EntitlementAnswer a = EvaluateEntitlement(*q, (*f)->facts, ref.get());
   Json j = EntitlementAsJson(a);
   if (*explain && (*f)->facts.account) {
-    if (Status s = AddExplanation(j, *store_, events_, (*f)->partition, q->account, EntitiesOf((*f)->facts, q->account),
+    if (Status s = Explain(j, (*f)->partition, q->account, EntitiesOf((*f)->facts, q->account),
                                   q->known_at, ReferenceUsed(*q, a.region, a.offering, *ref));
         !s.ok()) {
       return s;
@@ -382,7 +354,7 @@ Result<Json> LedgerView::AskIntake(const Query& query) const {
   if (*explain && (*f)->facts.account) {
     auto sources = EntitiesOf((*f)->facts, q->account);
     if (contact) sources.push_back(keys::Contact(q->account, *contact_id));
-    if (Status s = AddExplanation(out, *store_, events_, (*f)->partition, q->account, sources, q->known_at,
+    if (Status s = Explain(out, (*f)->partition, q->account, sources, q->known_at,
                                   ReferenceUsed(*q, a.region, a.offering, *ref));
         !s.ok()) {
       return s;
@@ -416,17 +388,12 @@ Result<Json> LedgerView::AskPortal(const Query& query) const {
     if (!u.ok()) return u.status();
     ab = std::move(*a), ub = std::move(*u);
     if (!q.handbook.empty()) {
-      std::vector<std::string> agreement_keys;
-      Status s = store_->Scan(**where, keys::AgreementPrefix(account), [&](std::string_view k, std::string_view) {
-        if (keys::KindOf(k) == keys::kAgreementTag) agreement_keys.emplace_back(k);
-        return true;
-      });
+      Status s = ScanAt(**where, account, keys::AgreementPrefix(account), q.known_at,
+                        [&](std::string_view k, std::string_view v) {
+                          if (keys::KindOf(k) == keys::kAgreementTag) agreement_bytes.emplace_back(v);
+                          return true;
+                        });
       if (!s.ok()) return s;
-      for (const auto& k : agreement_keys) {
-        auto g = ReadVersion(**where, k, q.known_at);
-        if (!g.ok()) return g.status();
-        if (g->has_value()) agreement_bytes.push_back(std::move(**g));
-      }
     }
   }
   const auto* a = ab ? Verified<state::AccountState>(*ab) : nullptr;
@@ -439,7 +406,7 @@ Result<Json> LedgerView::AskPortal(const Query& query) const {
   if (e->explain && a) {
     std::vector<std::string> entities = {keys::Account(account)};
     if (u) entities.push_back(keys::PortalUser(account, user));
-    if (Status s = AddExplanation(j, *store_, events_, **where, q.account, entities, q.known_at, {}); !s.ok()) return s;
+    if (Status s = Explain(j, **where, q.account, entities, q.known_at, {}); !s.ok()) return s;
   }
   return j;
 }

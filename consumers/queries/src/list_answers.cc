@@ -56,14 +56,6 @@ Result<Json> LedgerView::AskList(const Query& query) const {
   // Each row is built from the entity version known at R.
   auto visit = [&](int part, std::string_view key, std::string_view value) -> Status {
     const std::string account(keys::AccountOf(key));
-    std::optional<std::string> version;
-    if (r != kForever && tag->second != keys::kAnomalyTag) {
-      auto v = VersionAt(part, std::string(key), std::string(value), r);  // the scan read the current one
-      if (!v.ok()) return v.status();
-      if (!v->has_value()) return Status::Ok();
-      version = std::move(*v);
-      value = *version;
-    }
     switch (tag->second) {
       case keys::kAgreementTag: {
         const auto* g = Verified<state::AgreementState>(value);
@@ -178,10 +170,49 @@ Result<Json> LedgerView::AskList(const Query& query) const {
     partitions = {**where};
     prefix = keys::KindPrefix(tag->second, only_account);
   }
+  auto visit_kind = [&](int part) {
+    return [&, part](std::string_view k, std::string_view v) {
+      if (keys::KindOf(k) != tag->second) return true;  // another kind of the account group
+      failed = visit(part, k, v);
+      return failed.ok();
+    };
+  };
   for (int part : partitions) {
     if (part == keys::kReferencePartition) continue;
+    if (r == kForever) {
+      Status s = store_->Scan(part, prefix, visit_kind(part));
+      if (!s.ok()) return s;
+      if (!failed.ok()) return failed;
+      continue;
+    }
+    // As known at R: each account's state folded from its journal entries recorded by R
+    // (the accounts with a journal have a fold head), then the anomalies that no journal
+    // entry accounts for (duplicated ids, implausible times), as recorded by R.
+    std::vector<std::string> accounts;
+    if (!only_account.empty()) {
+      accounts.push_back(only_account);
+    } else {
+      Status s = store_->Scan(part, keys::KindPrefix(keys::kFoldHeadTag), [&](std::string_view k, std::string_view) {
+        accounts.emplace_back(keys::AccountOf(k));
+        return true;
+      });
+      if (!s.ok()) return s;
+    }
+    for (const auto& account : accounts) {
+      Status s = ScanAt(part, account, keys::KindPrefix(tag->second, account), r, visit_kind(part));
+      if (!s.ok()) return s;
+      if (!failed.ok()) return failed;
+    }
+    if (tag->second != keys::kAnomalyTag) continue;
     Status s = store_->Scan(part, prefix, [&](std::string_view k, std::string_view v) {
-      if (keys::KindOf(k) != tag->second) return true;  // another kind of the account group
+      const auto* a = Verified<state::Anomaly>(v);
+      if (a == nullptr || a->recorded_at() > r) return true;
+      auto journaled = store_->Get(part, keys::Journal(keys::AccountOf(k), a->occurred_at(), a->offset()));
+      if (!journaled.ok()) {
+        failed = journaled.status();
+        return false;
+      }
+      if (journaled->has_value()) return true;  // the fold says whether it is one
       failed = visit(part, k, v);
       return failed.ok();
     });

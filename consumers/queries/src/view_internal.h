@@ -17,6 +17,22 @@
 #include "ledger/rules/reference.h"
 #include "ledger/storage/state_generated.h"
 
+namespace ledger {
+
+// An account's journal as read from the store.
+struct LedgerView::AccountJournal {
+  std::vector<std::string> bytes;  // the values the entries view
+  std::vector<JournalEntry> entries;
+};
+
+// An account's state as known at a record time.
+struct LedgerView::KnownState {
+  std::shared_ptr<const AccountJournal> journal;
+  FoldedState state;
+};
+
+}  // namespace ledger
+
 namespace ledger::view {
 
 inline std::string Str(const flatbuffers::String* s) { return s ? s->str() : ""; }
@@ -126,14 +142,6 @@ inline void PutWhen(Json& j, const When& w) {
   j["at"] = FormatTime(w.at);
   if (w.known_at != kForever) j["known_at"] = FormatTime(w.known_at);
 }
-
-// ---- explain ----------------------------------------------------------------------------
-
-// Adds "events" to an answer: the event that wrote each version (current and history) of
-// the entities used, as known at R, in log order; then the reference records joined in.
-Status AddExplanation(Json& answer, const ProjectionStore& store, const EventLog* events, int partition,
-                      const std::string& account, const std::vector<std::string>& entity_keys, Millis known_at,
-                      const std::vector<ReferenceSource>& reference);
 
 // ---- cases ------------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ std::string Pack(const T& object) {
 inline std::string Str(const flatbuffers::String* s) { return s ? s->str() : ""; }
 inline Millis Or(Millis t, Millis fallback) { return t != 0 ? t : fallback; }
 
-// A stored entity: its bytes as read (for its history) and its object form.
+// A stored entity: its bytes as read and its object form.
 template <typename T>
 struct Entity {
   std::string key;
@@ -79,25 +79,20 @@ struct Step {
   void Write(std::string key, std::string value) {
     out.changes.push_back({std::move(key), std::move(value)});
   }
-  // Writes a new version of an entity, recorded now, and keeps the version it replaces
-  // under its history key (unless that one was recorded at this very time: then no
-  // record time ever saw it).
+  // Writes the entity's new version, recorded now, naming this event among its sources.
   template <typename T>
   void Save(Entity<T>& entity) {
-    // The version replaced keeps its own sources in history; one never seen (recorded at
-    // this same millisecond) hands them on.
-    // A second Save in one event supersedes nothing recorded.
-    if (!entity.saved && (!entity.bytes || flatbuffers::GetRoot<typename T::TableType>(entity.bytes->data())
-                                                   ->recorded_at() != pos.recorded_at)) {
-      if (entity.bytes) Write(keys::History(entity.key, pos.recorded_at), std::string(*entity.bytes));
-      entity->sources.clear();
-    }
     entity->recorded_at = pos.recorded_at;
-    entity->sources.emplace_back(pos.offset, pos.recorded_at);
+    if (!entity.saved) entity->sources.emplace_back(pos.offset, pos.recorded_at);
     entity.saved = true;
     Write(entity.key, Pack(*entity.value));
   }
 };
+
+// The rules applied to one event of the journal, onto the state `lookup` reads: the
+// changes (an anomaly record instead when they reject it). No journal, no fold head, no
+// duplicate check: ApplyEvent and FoldJournal add those.
+Result<Applied> FoldEvent(const fb::Envelope& e, const EventPosition& pos, const StateLookup& lookup);
 
 // ---- the rules of each family (one event each; a rejection is an Ok status with the
 // step's outcome set to kAnomaly) -----------------------------------------------------------

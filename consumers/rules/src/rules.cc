@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ledger/rules/journal.h"
 #include "ledger/storage/keys.h"
 #include "ledger/storage/state_generated.h"
 #include "rule_step.h"
@@ -144,6 +145,7 @@ const char* OutcomeName(Outcome o) {
     case Outcome::kApplied: return "applied";
     case Outcome::kAnomaly: return "anomaly";
     case Outcome::kDuplicate: return "duplicate";
+    case Outcome::kLate: return "late";
   }
   return "unknown";
 }
@@ -160,9 +162,50 @@ std::string ImplausibleTime(Millis occurred_at, Millis recorded_at) {
   return "";
 }
 
+namespace rules_detail {
+
+Result<Applied> FoldEvent(const fb::Envelope& e, const EventPosition& pos, const StateLookup& lookup) {
+  Step s{e, pos, lookup, e.account_id() ? e.account_id()->str() : "", {}};
+  const fb::Event type = e.event_type();
+  Status st;
+  // Only the lifecycle rules need the account's state; the others need it to exist.
+  auto account = lookup(keys::Account(s.account));
+  if (!account.ok()) return account.status();
+  if (!account->has_value() && type != fb::Event::AccountOpened) {
+    st = s.Reject("account " + s.account + " is unknown (no AccountOpened for it)");
+  } else if (Between(type, fb::Event::AccountOpened, fb::Event::AccountClosed)) {
+    auto state = Decode<state::AccountStateT>(keys::Account(s.account), *account);
+    if (!state.ok()) return state.status();
+    st = ApplyAccount(s, *state);
+  } else if (Between(type, fb::Event::PortalUserCreated, fb::Event::PortalUserUnlocked)) {
+    st = ApplyPortal(s);
+  } else if (Between(type, fb::Event::ContactDesignated, fb::Event::ContactRemoved)) {
+    st = ApplyContact(s);
+  } else if (Between(type, fb::Event::AgreementPurchased, fb::Event::AgreementLineRemoved)) {
+    st = ApplyAgreement(s);
+  } else if (Between(type, fb::Event::SupportExtensionPurchased, fb::Event::GrantRevoked)) {
+    st = ApplyGrant(s);
+  } else if (Between(type, fb::Event::RemoteAccessConsentGiven, fb::Event::RemoteSessionEnded)) {
+    st = ApplyRemoteAccess(s);
+  } else if (Between(type, fb::Event::CaseOpened, fb::Event::ContinuousEffortsRequested)) {
+    st = ApplyCase(s);
+  } else if (Between(type, fb::Event::EscalationRequested, fb::Event::EscalationClosed)) {
+    st = ApplyEscalation(s);
+  }
+  if (!st.ok()) return st;
+  if (s.out.outcome == Outcome::kAnomaly) {
+    s.out.changes.clear();
+    s.Write(keys::Anomaly(s.account, pos.offset), EncodeAnomaly(e, pos, s.out.reason));
+  }
+  return std::move(s.out);
+}
+
+}  // namespace rules_detail
+
 Result<Applied> ApplyEvent(const fb::Envelope& e, const EventPosition& pos,
                            const StateLookup& lookup, Seen seen) {
   const std::string seen_key = keys::SeenEvent(EventIdOf(e));
+  const std::string account = e.account_id() ? e.account_id()->str() : "";
   if (seen == Seen::kMaybe) {
     auto stored = lookup(seen_key);
     if (!stored.ok()) return stored.status();
@@ -180,55 +223,45 @@ Result<Applied> ApplyEvent(const fb::Envelope& e, const EventPosition& pos,
                          std::to_string(keys::DecodeOffset(before.substr(0, 8))) +
                          " of this partition) for other content: an event id names one event; this one is not applied",
                      {}};
-      reused.changes.push_back({keys::Anomaly(e.account_id() ? e.account_id()->str() : "", pos.offset),
-                                EncodeAnomaly(e, pos, reused.reason)});
+      reused.changes.push_back({keys::Anomaly(account, pos.offset), EncodeAnomaly(e, pos, reused.reason)});
       return reused;
     }
   }
+  const std::string seen_value =
+      keys::EncodeOffset(pos.offset) + keys::EncodeOffset(static_cast<int64_t>(pos.content_hash));
 
-  Step s{e, pos, lookup, e.account_id() ? e.account_id()->str() : "", {}};
+  // Rejected whatever else is recorded: not journaled.
   const fb::Event type = e.event_type();
-  Status st;
-  if (IsReferenceEvent(type)) {
-    st = s.Reject(EventTypeName(type) + " is reference data and belongs on " + std::string(kReferenceTopic));
-  } else if (std::string why = ImplausibleTime(e.occurred_at(), pos.recorded_at); !why.empty()) {
-    st = s.Reject(why);
-  } else {
-    // Only the lifecycle rules need the account's state; the others need it to exist.
-    auto account = lookup(keys::Account(s.account));
-    if (!account.ok()) return account.status();
-    if (!account->has_value() && type != fb::Event::AccountOpened) {
-      st = s.Reject("account " + s.account + " is unknown (no AccountOpened for it)");
-    } else if (Between(type, fb::Event::AccountOpened, fb::Event::AccountClosed)) {
-      auto state = Decode<state::AccountStateT>(keys::Account(s.account), *account);
-      if (!state.ok()) return state.status();
-      st = ApplyAccount(s, *state);
-    } else if (Between(type, fb::Event::PortalUserCreated, fb::Event::PortalUserUnlocked)) {
-      st = ApplyPortal(s);
-    } else if (Between(type, fb::Event::ContactDesignated, fb::Event::ContactRemoved)) {
-      st = ApplyContact(s);
-    } else if (Between(type, fb::Event::AgreementPurchased, fb::Event::AgreementLineRemoved)) {
-      st = ApplyAgreement(s);
-    } else if (Between(type, fb::Event::SupportExtensionPurchased, fb::Event::GrantRevoked)) {
-      st = ApplyGrant(s);
-    } else if (Between(type, fb::Event::RemoteAccessConsentGiven, fb::Event::RemoteSessionEnded)) {
-      st = ApplyRemoteAccess(s);
-    } else if (Between(type, fb::Event::CaseOpened, fb::Event::ContinuousEffortsRequested)) {
-      st = ApplyCase(s);
-    } else if (Between(type, fb::Event::EscalationRequested, fb::Event::EscalationClosed)) {
-      st = ApplyEscalation(s);
-    }
+  std::string why = IsReferenceEvent(type)
+                        ? EventTypeName(type) + " is reference data and belongs on " + std::string(kReferenceTopic)
+                        : ImplausibleTime(e.occurred_at(), pos.recorded_at);
+  if (!why.empty()) {
+    Applied out{Outcome::kAnomaly, std::move(why), {}};
+    out.changes.push_back({keys::Anomaly(account, pos.offset), EncodeAnomaly(e, pos, out.reason)});
+    out.changes.push_back({seen_key, seen_value});
+    return out;
   }
-  if (!st.ok()) return st;
 
-  if (s.out.outcome == Outcome::kAnomaly) {
-    s.out.changes.clear();
-    s.Write(keys::Anomaly(s.account, pos.offset), EncodeAnomaly(e, pos, s.out.reason));
+  const std::string head_key = keys::FoldHead(account);
+  auto head_bytes = lookup(head_key);
+  if (!head_bytes.ok()) return head_bytes.status();
+  std::optional<FoldHead> head = *head_bytes ? DecodeFoldHead(**head_bytes) : std::nullopt;
+  Applied out;
+  if (head && (head->stale || e.occurred_at() < head->occurred_at)) {
+    // Behind what was folded: the account is folded again before the batch is written.
+    out.outcome = Outcome::kLate;
+    head->stale = true;
   } else {
-    s.Write(keys::EventLog(s.account, pos.offset), "");  // where it is; its bytes stay in Kafka
+    auto folded = rules_detail::FoldEvent(e, pos, lookup);
+    if (!folded.ok()) return folded.status();
+    out = std::move(*folded);
+    head = FoldHead{e.occurred_at(), pos.offset, false};
   }
-  s.Write(seen_key, keys::EncodeOffset(pos.offset) + keys::EncodeOffset(static_cast<int64_t>(pos.content_hash)));
-  return std::move(s.out);
+  out.changes.push_back({keys::Journal(account, e.occurred_at(), pos.offset),
+                         EncodeJournalValue(pos.recorded_at, pos.bytes)});
+  out.changes.push_back({head_key, EncodeFoldHead(*head)});
+  out.changes.push_back({seen_key, seen_value});
+  return out;
 }
 
 }  // namespace ledger

@@ -16,8 +16,9 @@ inline constexpr std::string_view kNextOffset = "M:next_offset";
 // Layout 1 (no marker): every entity key starts with its kind tag.
 // Layout 2: an account's entitlement facts sit in its group (below).
 // Layout 3: a seen event id's value holds its content hash after its offset.
+// Layout 4: each account's events in its journal, in business-time order; no history.
 inline constexpr std::string_view kLayoutKey = "M:layout";
-inline constexpr std::string_view kLayout = "3";
+inline constexpr std::string_view kLayout = "4";
 
 // Reference data lives in the column family "reference", addressed as this partition
 // number; its keys are the Kafka keys of ledger.reference (ReferenceKey), its offsets
@@ -54,7 +55,8 @@ std::string EntitlementIndex(std::string_view account, std::string_view product)
 // The kind tags of entity keys, e.g. kCaseTag.
 inline constexpr char kAccountTag = 'A', kAgreementTag = 'G', kGrantTag = 'N', kContactTag = 'C',
                       kPortalUserTag = 'U', kConsentTag = 'R', kSessionTag = 'V', kCaseTag = 'K',
-                      kEscalationTag = 'S', kAnomalyTag = 'X', kEntitlementIndexTag = 'I';
+                      kEscalationTag = 'S', kAnomalyTag = 'X', kEntitlementIndexTag = 'I',
+                      kJournalTag = 'J', kFoldHeadTag = 'F';
 // The kind tag of a key (kAccountTag for an account's own key).
 char KindOf(std::string_view key);
 // The prefix of every key of `kind` of one account, or of all accounts when `account` is
@@ -66,19 +68,19 @@ std::string_view AccountOf(std::string_view key);
 // The entity id of an entity key ("" for an account key).
 std::string_view IdOf(std::string_view key);
 
-// A superseded version of the entity under `key`, kept for "as known at" answers:
-// 'H', the key's length (4 bytes BE), the key, the record time it was superseded at (8
-// bytes BE). The versions of one key are contiguous and ordered by that time.
-std::string History(std::string_view key, int64_t superseded_at);
-std::string HistoryPrefix(std::string_view key);
-// HistoryPrefix(entity) for a history key (every version of one entity); empty for any
-// other key. The store's prefix bloom filters are built on it and on AccountGroupOf
-// (ProjectionStore::FirstInGroup).
-std::string_view HistoryOf(std::string_view key);
+// The account's journal: every event of the account that its rules judge (not
+// duplicates, not events rejected whatever else is recorded), in business-time order:
+// 'J', account, '\0', occurred_at (8 bytes BE), offset (8 bytes BE). The account's
+// state is the fold of its journal (ledger/rules/journal.h).
+std::string Journal(std::string_view account, int64_t occurred_at, int64_t offset);
+std::string JournalPrefix(std::string_view account);
+// JournalPrefix(account) for a journal key or prefix; empty for any other key. The store's prefix
+// bloom filters are built on it and on AccountGroupOf (ProjectionStore::ScanJournal).
+std::string_view JournalOf(std::string_view key);
+// Where the account's journal has been folded to (ledger/rules/journal.h): 'F', account.
+std::string FoldHead(std::string_view account);
 
 std::string SeenEvent(const UuidBytes& id);
-std::string EventLog(std::string_view account, int64_t offset);
-std::string EventLogPrefix(std::string_view account);
 std::string Anomaly(std::string_view account, int64_t offset);
 std::string AnomalyPrefix(std::string_view account);
 

@@ -97,19 +97,20 @@ class ProjectionStore {
   Status ScanAccountGroup(int partition, std::string_view account,
                           const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
 
-  // The first key at or after `start` in start's group (an account group, or one
-  // entity's history: keys::AccountGroupOf, keys::HistoryOf), with its value; nullopt
-  // when the group has none there. One seek, for "the version of this entity superseded
-  // first after T"; bloom filters skip the memtables and files without the group. Fails
-  // if `start` is in no group, or on a read error.
-  Result<std::optional<std::pair<std::string, std::string>>> FirstInGroup(int partition, std::string_view start) const;
+  // Calls `visit` for each entry of the account's journal (keys::Journal), in key order
+  // (business time, then offset), until it returns false. One iterator; bloom filters
+  // skip the memtables and files without the journal. The views are valid during the
+  // call only. Fails if the iterator reports an error.
+  Status ScanJournal(int partition, std::string_view account,
+                     const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
 
-  // Writes every put of every partition atomically (one WriteBatch), from views the
-  // caller keeps alive during the call; each partition's puts in key order (the
-  // memtable inserts sorted keys markedly faster) and unique. kReadWrite only.
+  // Writes every put (and deletion) of every partition atomically (one WriteBatch),
+  // from views the caller keeps alive during the call; each partition's in key order
+  // (the memtable inserts sorted keys markedly faster) and unique. kReadWrite only.
   struct KeyValue {
     std::string_view key;
     std::string_view value;
+    bool erase = false;  // delete the key (value unused)
   };
   Status Write(const std::map<int, std::vector<KeyValue>>& puts);
 
@@ -191,10 +192,19 @@ class StagedBatch {
   // Reads `keys` from the store in one MultiGet, for the Gets that follow.
   Status Prefetch(int partition, std::vector<std::string> keys);
   void Put(int partition, std::string_view key, std::string_view value);
+  // Stages the key's deletion: Get sees it absent, the commit deletes it.
+  void Delete(int partition, std::string_view key);
+  // Calls `visit` for every key this batch wrote in `partition` (nullopt: deleted), in no
+  // particular order.
+  void ForEachWritten(int partition,
+                      const std::function<void(std::string_view key, std::optional<std::string_view> value)>& visit) const;
+  // The partitions this batch touched.
+  std::vector<int> partitions() const;
   void SetNextOffset(int partition, int64_t next_offset);
 
   bool empty() const;
   size_t puts() const { return count_; }
+  const ProjectionStore* store() const { return store_; }
 
   // Makes Get consult `previous` (a batch being committed meanwhile) after this batch's
   // own writes. Null to stop.

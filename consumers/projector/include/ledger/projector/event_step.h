@@ -48,6 +48,16 @@ Seen SeenIn(const SeenFilter* filter, const fb::Envelope& event);
 Result<Applied> FoldRecord(const EventRecord& record, const fb::Envelope& event, StagedBatch& staged,
                            SeenFilter* filter);
 
+// Folds again every account that FoldRecord marked stale in `staged` (an event arrived
+// behind events it precedes in business time), from its whole journal (the store's and
+// the batch's), staging the changes: call before writing the batch, once the batch
+// before it is in the store. How many accounts, and how many journal entries folded.
+struct RefoldCounts {
+  uint64_t accounts = 0;
+  uint64_t events = 0;
+};
+Result<RefoldCounts> RefoldStale(StagedBatch& staged);
+
 // Moves past a record that is not folded (it failed verification and was
 // dead-lettered): stages only the partition's next offset.
 void PassRecord(const EventRecord& record, StagedBatch& staged);

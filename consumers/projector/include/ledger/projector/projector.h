@@ -72,7 +72,7 @@ struct ProjectorOptions {
 };
 
 struct ProjectorTotals {
-  uint64_t consumed = 0, applied = 0, duplicates = 0, anomalies = 0, dead_lettered = 0;
+  uint64_t consumed = 0, applied = 0, duplicates = 0, anomalies = 0, late = 0, dead_lettered = 0;
   uint64_t reference = 0;  // reference records stored
   bool store_switched = false;  // stopped because the data dir now names another store
 };

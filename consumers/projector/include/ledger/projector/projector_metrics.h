@@ -20,7 +20,7 @@ namespace ledger {
 struct RecentEvent {
   std::string type;
   std::string account;
-  std::string outcome;  // applied, duplicate, anomaly, dead_lettered
+  std::string outcome;  // applied, duplicate, anomaly, late, dead_lettered
   int partition = 0;
   int64_t offset = 0;
   int64_t recorded_at = 0;  // ms
@@ -45,8 +45,11 @@ class ProjectorMetrics {
  public:
   explicit ProjectorMetrics(prometheus::Registry& registry);
 
-  // `n` events of a type with an outcome: applied, duplicate, anomaly or dead_lettered.
+  // `n` events of a type with an outcome: applied, duplicate, anomaly, late or
+  // dead_lettered.
   void CountEvents(const std::string& type, const std::string& outcome, uint64_t n = 1);
+  // Accounts folded again from their journal, and the journal entries that took.
+  void CountRefolds(uint64_t accounts, uint64_t events);
   void ObserveCommit(double seconds, size_t events);
   // Applying one batch (verify, read, rules), before its commit.
   void ObserveApply(double seconds);
@@ -75,6 +78,8 @@ class ProjectorMetrics {
   prometheus::Family<prometheus::Gauge>& next_offset_;
   prometheus::Family<prometheus::Gauge>& lag_;
   prometheus::Family<prometheus::Gauge>& paused_;
+  prometheus::Counter& refolds_;
+  prometheus::Counter& refolded_events_;
   mutable Mutex mu_;
   std::vector<RecentEvent> recent_ LEDGER_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, prometheus::Counter*> event_counters_ LEDGER_GUARDED_BY(mu_);

@@ -1,8 +1,9 @@
 // The ledger's questions answered from a projection store: entitlement, case intake,
 // cases and escalations, portal access, lists, and the events behind each answer. Every
-// question takes a valid time `at` and a record time `known_at`; facts are read as
-// known at that record time from each entity's versions (storage/state.fbs), reference
-// data as recorded by then. `ledger query` and the HTTP API both call Ask().
+// question takes a valid time `at` and a record time `known_at`; an account's facts as
+// known at that record time are the fold of its journal entries recorded by then
+// (ledger/rules/journal.h), reference data as recorded by then. `ledger query` and the
+// HTTP API both call Ask().
 #pragma once
 
 #include <map>
@@ -14,8 +15,8 @@
 
 #include "ledger/base/mutex.h"
 #include "ledger/base/status.h"
-#include "ledger/kafka/event_log.h"
 #include "ledger/rules/entitlement.h"
+#include "ledger/rules/journal.h"
 #include "ledger/rules/reference.h"
 #include "ledger/storage/projection_store.h"
 
@@ -33,15 +34,13 @@ struct Query {
 
 struct Question;
 
-// Reads `store` (which must outlive it), and for explanations the events themselves from
-// `events` (which must outlive it; null: explanations list where the events are, without
-// their content). Reference data is loaded at creation; call RefreshReference() to see
-// newer records. Thread-safe: questions may be asked from
-// several threads while another refreshes the reference data.
+// Reads `store` (which must outlive it): the state, and the events behind an answer from
+// the accounts' journals. Reference data is loaded at creation; call RefreshReference()
+// to see newer records. Thread-safe: questions may be asked from several threads while
+// another refreshes the reference data.
 class LedgerView {
  public:
-  static Result<std::unique_ptr<LedgerView>> Create(const ProjectionStore* store,
-                                                    const EventLog* events = nullptr);
+  static Result<std::unique_ptr<LedgerView>> Create(const ProjectionStore* store);
   Status RefreshReference();
 
   // Answers one query. Errors: InvalidInput for a bad or missing parameter (the message
@@ -51,10 +50,9 @@ class LedgerView {
   // The entitlement answer itself (the in-process API the benchmark measures).
   Result<EntitlementAnswer> Entitlement(const EntitlementQuestion& q) const;
 
-  // The account's story, in offset order: each event applied to it ({"partition",
-  // "offset", "event"}, the event read from the event log; "error" instead if it cannot
-  // be) and each anomaly recorded ({"partition", "offset", "anomaly"}). NotFound for an
-  // unknown account; Unavailable if the store or the event log cannot be read.
+  // The account's story, in offset order: each event of its journal ({"partition",
+  // "offset", "event"}) and each anomaly recorded ({"partition", "offset", "anomaly"},
+  // with "event" when the rejected event is journaled). NotFound for an unknown account.
   Result<std::vector<Json>> AccountEvents(const std::string& account) const;
 
   // The partition holding the account's state, or nullopt for an unknown account.
@@ -64,17 +62,40 @@ class LedgerView {
   std::shared_ptr<const ReferenceData> reference() const;
 
  private:
-  LedgerView(const ProjectionStore* store, const EventLog* events) : store_(store), events_(events) {}
+  explicit LedgerView(const ProjectionStore* store) : store_(store) {}
   struct Facts;
+  struct AccountJournal;
+  struct KnownState;
+  // While one lives on a thread, the journals and folds read on it are kept for reuse
+  // (one question reads an account's state as known at R once).
+  class QuestionScope {
+   public:
+    QuestionScope();
+    ~QuestionScope();
+    QuestionScope(const QuestionScope&) = delete;
+    QuestionScope& operator=(const QuestionScope&) = delete;
+
+   private:
+    bool owner_ = false;
+  };
+  Result<std::shared_ptr<const AccountJournal>> ReadJournal(int partition, const std::string& account) const;
+  // The account's state as known at R: the fold of its journal entries recorded by R.
+  Result<std::shared_ptr<const KnownState>> FoldedAt(int partition, const std::string& account, Millis known_at) const;
+  // The keys with `prefix` (of `account`) and their values, as known at R, in key order.
+  Status ScanAt(int partition, const std::string& account, const std::string& prefix, Millis known_at,
+                const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
   // The account's facts about one product, as known at a record time.
   Result<std::unique_ptr<Facts>> ReadFacts(const std::string& account, const std::string& product,
                                            Millis known_at) const;
   // The partitions to look for an account in, the likeliest first.
   std::vector<int> CandidatePartitions(const std::string& account) const;
+  // Adds "events" to an answer: the events that wrote the entities used (their
+  // sources, as known at R), in log order, from the account's journal; then the
+  // reference records joined in.
+  Status Explain(Json& answer, int partition, const std::string& account, const std::vector<std::string>& entity_keys,
+                 Millis known_at, const std::vector<ReferenceSource>& reference) const;
+  // The value of an account's key as known at R.
   Result<std::optional<std::string>> ReadVersion(int partition, const std::string& key, Millis known_at) const;
-  // The version known at R given the current value (already read).
-  Result<std::optional<std::string>> VersionAt(int partition, const std::string& key,
-                                               std::optional<std::string> current, Millis known_at) const;
   // The answers, one per row of Questions() (ledger/queries/questions.h).
   friend const std::vector<Question>& Questions();
   Result<Json> AskEntitlement(const Query& q) const;
@@ -84,7 +105,6 @@ class LedgerView {
   Result<Json> AskList(const Query& q) const;
 
   const ProjectionStore* store_;
-  const EventLog* events_;
   mutable Mutex reference_mu_;
   std::shared_ptr<const ReferenceData> reference_ LEDGER_GUARDED_BY(reference_mu_) =
       std::make_shared<ReferenceData>();
@@ -92,9 +112,5 @@ class LedgerView {
   std::string reference_offsets_ LEDGER_GUARDED_BY(reference_mu_);
   bool reference_loaded_ LEDGER_GUARDED_BY(reference_mu_) = false;
 };
-
-// The record time (field 0, `recorded_at`) of a stored entity version; nullopt if the
-// bytes are not such a table.
-std::optional<Millis> RecordedAtOf(std::string_view entity);
 
 }  // namespace ledger

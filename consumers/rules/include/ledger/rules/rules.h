@@ -1,6 +1,9 @@
 // The projection rules: a pure function of (the partition's stored state, one event)
 // to the changes it makes. No clock, no randomness, no other partition, no reference
-// data: two replays of the same log produce byte-identical stores.
+// data: two replays of the same log produce byte-identical stores. An account's state is
+// the fold of its journal in business-time order (ledger/rules/journal.h): an event that
+// arrives in that order is folded onto the state at once; one that arrives behind events
+// it precedes is journaled, and the account is folded again (RefoldAccount).
 #pragma once
 
 #include <functional>
@@ -23,12 +26,17 @@ struct EventPosition {
   // ContentHash of the event (event_codec.h); 0: unknown, then a seen event id counts as
   // a duplicate without comparing.
   uint64_t content_hash = 0;
+  // The envelope's bytes, as the account's journal keeps them.
+  std::string_view bytes;
 };
 
 enum class Outcome {
   kApplied,    // the state changed as the event says
   kAnomaly,    // a fact that was rejected: recorded with its reason, state unchanged
   kDuplicate,  // an event id seen before: skipped
+  // Journaled behind events recorded before it that it precedes in business time: the
+  // account is folded again (RefoldAccount), which decides whether it applies.
+  kLate,
 };
 const char* OutcomeName(Outcome o);
 
@@ -44,6 +52,7 @@ std::string ImplausibleTime(Millis occurred_at, Millis recorded_at);
 struct Change {
   std::string key;
   std::string value;
+  bool erase = false;  // delete the key (value unused)
 };
 
 struct Applied {
@@ -66,8 +75,11 @@ UuidBytes EventIdOf(const fb::Envelope& event);
 // The keys ApplyEvent may read for this event, so a batch can fetch them together.
 std::vector<std::string> KeysRead(const fb::Envelope& event, Seen seen = Seen::kMaybe);
 
-// Applies one verified envelope. Its bytes stay in ledger.events: the account's event
-// log keeps its position only (see EventLog). Fails only when `lookup` fails.
+// Applies one verified envelope (its bytes in position.bytes): skips a duplicate; records
+// an event that no other fact could make valid (reference data, an implausible time) as an
+// anomaly; journals any other, and folds it onto the account's state when it comes last
+// in business time (kApplied or kAnomaly), else marks the account for RefoldAccount
+// (kLate). Fails only when `lookup` fails.
 Result<Applied> ApplyEvent(const fb::Envelope& event, const EventPosition& position, const StateLookup& lookup,
                            Seen seen = Seen::kMaybe);
 

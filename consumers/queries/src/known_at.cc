@@ -1,0 +1,103 @@
+// Reading an account's state as known at a record time R: the fold of the entries of its
+// journal recorded by R (ledger/rules/journal.h), which is what a ledger that had recorded
+// only those events would hold. The current state (R = kForever) is read from the store
+// as it is. Within one question (LedgerView::Ask), an account's journal and each fold are
+// read once.
+#include <map>
+#include <tuple>
+
+#include "ledger/queries/ledger_view.h"
+#include "ledger/storage/keys.h"
+#include "view_internal.h"
+
+namespace ledger {
+
+namespace {
+
+// What one question has read: journals and folds by (store, partition, account, R).
+struct Memo {
+  std::map<std::tuple<const void*, int, std::string>, std::shared_ptr<const void>> journals;
+  std::map<std::tuple<const void*, int, std::string, Millis>, std::shared_ptr<const void>> folds;
+};
+thread_local Memo* active_memo = nullptr;
+
+}  // namespace
+
+LedgerView::QuestionScope::QuestionScope() {
+  if (active_memo == nullptr) active_memo = new Memo, owner_ = true;
+}
+LedgerView::QuestionScope::~QuestionScope() {
+  if (owner_) {
+    delete active_memo;
+    active_memo = nullptr;
+  }
+}
+
+Result<std::shared_ptr<const LedgerView::AccountJournal>> LedgerView::ReadJournal(int p,
+                                                                                  const std::string& account) const {
+  const auto memo_key = std::make_tuple(static_cast<const void*>(store_), p, account);
+  if (active_memo != nullptr) {
+    if (auto it = active_memo->journals.find(memo_key); it != active_memo->journals.end()) {
+      return std::static_pointer_cast<const AccountJournal>(it->second);
+    }
+  }
+  auto journal = std::make_shared<AccountJournal>();
+  std::vector<std::string> keys;
+  Status s = store_->ScanJournal(p, account, [&](std::string_view k, std::string_view v) {
+    keys.emplace_back(k);
+    journal->bytes.emplace_back(v);
+    return true;
+  });
+  if (!s.ok()) return s;
+  journal->entries.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto entry = DecodeJournalEntry(keys[i], journal->bytes[i]);
+    if (!entry.ok()) return entry.status();
+    journal->entries.push_back(*entry);
+  }
+  if (active_memo != nullptr) active_memo->journals[memo_key] = journal;
+  return std::shared_ptr<const AccountJournal>(std::move(journal));
+}
+
+Result<std::shared_ptr<const LedgerView::KnownState>> LedgerView::FoldedAt(int p, const std::string& account,
+                                                                           Millis known_at) const {
+  const auto memo_key = std::make_tuple(static_cast<const void*>(store_), p, account, known_at);
+  if (active_memo != nullptr) {
+    if (auto it = active_memo->folds.find(memo_key); it != active_memo->folds.end()) {
+      return std::static_pointer_cast<const KnownState>(it->second);
+    }
+  }
+  auto journal = ReadJournal(p, account);
+  if (!journal.ok()) return journal.status();
+  auto folded = FoldJournal((*journal)->entries, p, known_at);
+  if (!folded.ok()) return folded.status();
+  auto known = std::make_shared<KnownState>();
+  known->journal = *journal;
+  known->state = std::move(*folded);
+  if (active_memo != nullptr) active_memo->folds[memo_key] = known;
+  return std::shared_ptr<const KnownState>(std::move(known));
+}
+
+Result<std::optional<std::string>> LedgerView::ReadVersion(int p, const std::string& key, Millis known_at) const {
+  if (known_at == kForever) return store_->Get(p, key);
+  auto known = FoldedAt(p, std::string(keys::AccountOf(key)), known_at);
+  if (!known.ok()) return known.status();
+  auto it = (*known)->state.find(key);
+  if (it == (*known)->state.end()) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
+}
+
+Status LedgerView::ScanAt(int p, const std::string& account, const std::string& prefix, Millis known_at,
+                          const std::function<bool(std::string_view key, std::string_view value)>& visit) const {
+  if (known_at == kForever) return store_->Scan(p, prefix, visit);
+  auto known = FoldedAt(p, account, known_at);
+  if (!known.ok()) return known.status();
+  const FoldedState& state = (*known)->state;
+  for (auto it = state.lower_bound(prefix); it != state.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+       ++it) {
+    if (!visit(it->first, it->second)) break;
+  }
+  return Status::Ok();
+}
+
+}  // namespace ledger

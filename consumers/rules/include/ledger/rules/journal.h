@@ -1,0 +1,66 @@
+// An account's journal: the events its rules judge, kept in the store in business-time
+// order (occurred_at, then offset), and their fold. The account's state (its entities,
+// entitlement indexes and anomalies) is the fold of its journal, whatever order the events
+// arrived in: ApplyEvent folds an event that comes last in business time onto the state
+// at once; RefoldAccount folds the whole journal again after one that did not. An answer
+// "as known at R" folds the entries recorded by R (FoldJournal with recorded_by = R).
+// Pure: no store, no Kafka, no clock.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/base/status.h"
+#include "ledger/base/time.h"
+#include "ledger/rules/rules.h"
+
+namespace ledger {
+
+// One journal entry (keys::Journal), viewing the bytes it was decoded from.
+struct JournalEntry {
+  Millis occurred_at = 0;
+  int64_t offset = 0;
+  Millis recorded_at = 0;
+  std::string_view envelope;  // verified when journaled
+};
+
+// The value of a journal key: the record time (8 bytes big-endian), then the envelope.
+std::string EncodeJournalValue(Millis recorded_at, std::string_view envelope);
+// Corruption naming the key's account when the key or value is not a journal entry.
+Result<JournalEntry> DecodeJournalEntry(std::string_view key, std::string_view value);
+
+// Where the account's journal has been folded to (keys::FoldHead): the last entry in
+// business-time order, and whether entries arrived behind it since (then the state is
+// stale until RefoldAccount).
+struct FoldHead {
+  Millis occurred_at = 0;
+  int64_t offset = 0;
+  bool stale = false;
+};
+std::string EncodeFoldHead(const FoldHead& head);
+std::optional<FoldHead> DecodeFoldHead(std::string_view bytes);
+
+// An account's state as the fold of its journal writes it: key -> value.
+using FoldedState = std::map<std::string, std::string, std::less<>>;
+
+// Folds `entries` (in business-time order) from nothing, skipping those recorded after
+// `recorded_by`: every key the fold writes, with its value. Corruption if an entry's
+// envelope does not verify.
+Result<FoldedState> FoldJournal(const std::vector<JournalEntry>& entries, int partition,
+                                Millis recorded_by = kForever);
+
+// Reads the account's whole journal, in key order, as the caller stores it.
+using JournalScan = std::function<Status(const std::function<void(std::string_view key, std::string_view value)>&)>;
+
+// Folds the account's journal again: the changes that make the stored state (read through
+// `lookup`) the fold of the journal: puts of what differs, deletions of what the fold no
+// longer writes, and a fold head that is not stale.
+Result<std::vector<Change>> RefoldAccount(std::string_view account, int partition, const JournalScan& journal,
+                                          const StateLookup& lookup);
+
+}  // namespace ledger

@@ -1,0 +1,128 @@
+#include "ledger/rules/journal.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <set>
+
+#include "ledger/schema/ledger_generated.h"
+#include "ledger/storage/keys.h"
+#include "rule_step.h"
+
+namespace ledger {
+
+std::string EncodeJournalValue(Millis recorded_at, std::string_view envelope) {
+  std::string v = keys::EncodeOffset(recorded_at);
+  v.append(envelope);
+  return v;
+}
+
+Result<JournalEntry> DecodeJournalEntry(std::string_view key, std::string_view value) {
+  const std::string_view prefix = keys::JournalOf(key);
+  if (prefix.empty() || key.size() != prefix.size() + 16 || value.size() < 8) {
+    return Status::Corruption("a journal entry of account " + std::string(keys::AccountOf(key)) +
+                              " is malformed (" + std::to_string(key.size()) + "-byte key, " +
+                              std::to_string(value.size()) + "-byte value)");
+  }
+  JournalEntry e;
+  e.occurred_at = keys::DecodeOffset(key.substr(prefix.size(), 8));
+  e.offset = keys::DecodeOffset(key.substr(prefix.size() + 8, 8));
+  e.recorded_at = keys::DecodeOffset(value.substr(0, 8));
+  e.envelope = value.substr(8);
+  return e;
+}
+
+std::string EncodeFoldHead(const FoldHead& head) {
+  std::string v = keys::EncodeOffset(head.occurred_at) + keys::EncodeOffset(head.offset);
+  v.push_back(head.stale ? '\1' : '\0');
+  return v;
+}
+
+std::optional<FoldHead> DecodeFoldHead(std::string_view bytes) {
+  if (bytes.size() != 17) return std::nullopt;
+  return FoldHead{keys::DecodeOffset(bytes.substr(0, 8)), keys::DecodeOffset(bytes.substr(8, 8)), bytes[16] != 0};
+}
+
+namespace {
+
+Result<const fb::Envelope*> EnvelopeOf(const JournalEntry& entry) {
+  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(entry.envelope.data()), entry.envelope.size());
+  if (!fb::VerifyEnvelopeBuffer(v)) {
+    return Status::Corruption("the journaled event at offset " + std::to_string(entry.offset) +
+                              " does not verify (a store written by another release? `ledger rebuild` "
+                              "replays the log into a new store)");
+  }
+  return fb::GetEnvelope(entry.envelope.data());
+}
+
+}  // namespace
+
+Result<FoldedState> FoldJournal(const std::vector<JournalEntry>& entries, int partition, Millis recorded_by) {
+  FoldedState state;
+  const StateLookup lookup = [&state](std::string_view key) -> Result<std::optional<std::string_view>> {
+    auto it = state.find(key);
+    if (it == state.end()) return std::optional<std::string_view>();
+    return std::optional<std::string_view>(it->second);
+  };
+  for (const JournalEntry& entry : entries) {
+    if (entry.recorded_at > recorded_by) continue;
+    auto e = EnvelopeOf(entry);
+    if (!e.ok()) return e.status();
+    const EventPosition pos{partition, entry.offset, entry.recorded_at, 0, entry.envelope};
+    auto applied = rules_detail::FoldEvent(**e, pos, lookup);
+    if (!applied.ok()) return applied.status();
+    for (auto& c : applied->changes) {
+      auto it = state.find(c.key);
+      if (it == state.end()) {
+        state.emplace(std::move(c.key), std::move(c.value));
+      } else {
+        it->second = std::move(c.value);
+      }
+    }
+  }
+  return state;
+}
+
+Result<std::vector<Change>> RefoldAccount(std::string_view account, int partition, const JournalScan& journal,
+                                          const StateLookup& lookup) {
+  std::vector<JournalEntry> entries;
+  Status bad;
+  Status scanned = journal([&](std::string_view key, std::string_view value) {
+    auto entry = DecodeJournalEntry(key, value);
+    if (!entry.ok()) {
+      if (bad.ok()) bad = entry.status();
+      return;
+    }
+    entries.push_back(*entry);
+  });
+  if (!scanned.ok()) return scanned;
+  if (!bad.ok()) return bad;
+  auto folded = FoldJournal(entries, partition);
+  if (!folded.ok()) return folded.status();
+  // Every key the journal's events could have written before: the keys their rules read
+  // and write, and the anomaly each may have left.
+  std::set<std::string, std::less<>> candidates;
+  for (const JournalEntry& entry : entries) {
+    auto e = EnvelopeOf(entry);
+    if (!e.ok()) return e.status();
+    for (auto& k : KeysRead(**e, Seen::kNew)) candidates.insert(std::move(k));
+    candidates.insert(keys::Anomaly(account, entry.offset));
+  }
+  for (const auto& entry : *folded) candidates.insert(entry.first);
+  std::vector<Change> changes;
+  for (const auto& key : candidates) {
+    auto now = lookup(key);
+    if (!now.ok()) return now.status();
+    auto it = folded->find(key);
+    if (it != folded->end()) {
+      if (!*now || **now != it->second) changes.push_back({key, it->second});
+    } else if (*now) {
+      changes.push_back({key, "", true});
+    }
+  }
+  FoldHead head;
+  if (!entries.empty()) head = FoldHead{entries.back().occurred_at, entries.back().offset, false};
+  changes.push_back({keys::FoldHead(account), EncodeFoldHead(head)});
+  return changes;
+}
+
+}  // namespace ledger
