@@ -99,6 +99,12 @@ Status StoreLedger::AskStatus(const std::string& name, const std::map<std::strin
   return answer.ok() ? Status::Ok() : answer.status();
 }
 
+Result<Json> StoreLedger::TryAsk(const std::string& name, const std::map<std::string, std::string>& params) {
+  auto view = LedgerView::Create(store_.get());
+  if (!view.ok()) return view.status();
+  return (*view)->Ask({name, params});
+}
+
 Result<std::vector<Json>> StoreLedger::AccountEvents(const std::string& account) {
   auto view = LedgerView::Create(store_.get());
   if (!view.ok()) return view.status();

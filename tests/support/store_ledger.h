@@ -36,6 +36,8 @@ class StoreLedger {
   Json Ask(const std::string& name, const std::map<std::string, std::string>& params,
            bool expect_error = false);
   Status AskStatus(const std::string& name, const std::map<std::string, std::string>& params);
+  // The answer, or the error, as it is.
+  Result<Json> TryAsk(const std::string& name, const std::map<std::string, std::string>& params);
   // The account's story (LedgerView::AccountEvents).
   Result<std::vector<Json>> AccountEvents(const std::string& account);
 

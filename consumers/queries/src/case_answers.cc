@@ -29,7 +29,7 @@ Result<Json> LedgerView::AskCase(const Query& query) const {
   const std::string& account = q->account;
   const std::string& case_id = q->id;
   const When& when = q->when;
-  auto where = LocateAccount(account);
+  auto where = LocateAccountAt(account, when.known_at);
   if (!where.ok()) return where.status();
   if (!where->has_value()) return Status::NotFound("account " + account + " is unknown to the ledger");
   const int part = **where;

@@ -78,6 +78,15 @@ Result<std::shared_ptr<const LedgerView::KnownState>> LedgerView::FoldedAt(int p
   return std::shared_ptr<const KnownState>(std::move(known));
 }
 
+Result<std::optional<int>> LedgerView::LocateAccountAt(const std::string& account, Millis known_at) const {
+  auto where = LocateAccount(account);
+  if (!where.ok() || !where->has_value() || known_at == kForever) return where;
+  auto known = FoldedAt(**where, account, known_at);
+  if (!known.ok()) return known.status();
+  if (!(*known)->state.count(keys::Account(account))) return std::optional<int>();
+  return where;
+}
+
 Result<std::optional<std::string>> LedgerView::ReadVersion(int p, const std::string& key, Millis known_at) const {
   if (known_at == kForever) return store_->Get(p, key);
   auto known = FoldedAt(p, std::string(keys::AccountOf(key)), known_at);

@@ -169,7 +169,7 @@ Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::stri
       values.Clear();
     }
   } else {
-    auto where = LocateAccount(account);
+    auto where = LocateAccountAt(account, known_at);
     if (!where.ok()) return where.status();
     if (!where->has_value()) return f;
     f->partition = **where;

@@ -164,7 +164,7 @@ Result<Json> LedgerView::AskList(const Query& query) const {
   std::string prefix = keys::KindPrefix(tag->second);
   std::vector<int> partitions = store_->Partitions();
   if (!only_account.empty()) {
-    auto where = LocateAccount(only_account);
+    auto where = LocateAccountAt(only_account, r);
     if (!where.ok()) return where.status();
     if (!where->has_value()) return Status::NotFound("account " + only_account + " is unknown to the ledger");
     partitions = {**where};

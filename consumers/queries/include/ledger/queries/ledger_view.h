@@ -94,6 +94,8 @@ class LedgerView {
   // reference records joined in.
   Status Explain(Json& answer, int partition, const std::string& account, const std::vector<std::string>& entity_keys,
                  Millis known_at, const std::vector<ReferenceSource>& reference) const;
+  // The partition of an account known at R (opened in the fold of what was recorded by R).
+  Result<std::optional<int>> LocateAccountAt(const std::string& account, Millis known_at) const;
   // The value of an account's key as known at R.
   Result<std::optional<std::string>> ReadVersion(int partition, const std::string& key, Millis known_at) const;
   // The answers, one per row of Questions() (ledger/queries/questions.h).
