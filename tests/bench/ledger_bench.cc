@@ -5,6 +5,7 @@
 //
 // Usage: ledger_bench --brokers HOST:PORT [--events 1000000] [--accounts 20000] [--dir D]
 //                     [--ingest-rate 5000] [--ingest-warmup 60] [--out-of-order 0.25]
+//                     [--newest-first] [--facts-per-account N] [--skip-queries]
 //        ledger_bench --queries-only [--accounts 20000] [--dir D]   (no broker: the
 //        questions alone, on the store a full run left in D)
 // Meant for a broker of its own (tests/bench/run_bench.sh starts one): it publishes into
@@ -12,6 +13,7 @@
 #include <librdkafka/rdkafkacpp.h>
 #include <rocksdb/env.h>
 #include <sys/resource.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,7 +62,19 @@ struct Args {
   // The share of events delivered out of business order: each such event changes places
   // with its account's event before it (so arrives before one that occurred earlier).
   double out_of_order = 0;
+  // Every event published in reverse business-time order (a backfill, newest first).
+  bool newest_first = false;
+  bool skip_queries = false;  // stop after the projection
+  int facts_per_account = 0;  // SyntheticOptions::max_facts
 };
+
+// The resident set size of this process now, in bytes.
+uint64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
 
 // A plain consumer-group member reading ledger.events to the end, touching every byte:
 // what any consumer can do at best with this broker, topic and librdkafka.
@@ -223,6 +237,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; i += 2) {
     std::string k = argv[i];
     if (k == "--queries-only") { a.queries_only = true; --i; continue; }
+    if (k == "--newest-first") { a.newest_first = true; --i; continue; }
+    if (k == "--skip-queries") { a.skip_queries = true; --i; continue; }
     if (i + 1 == argc) { std::cerr << "option " << k << " needs a value\n"; return 64; }
     if (k == "--brokers") a.brokers = argv[i + 1];
     else if (k == "--events") a.events = std::atol(argv[i + 1]);
@@ -231,6 +247,7 @@ int main(int argc, char** argv) {
     else if (k == "--ingest-rate") a.ingest_rate = std::atoi(argv[i + 1]);
     else if (k == "--ingest-warmup") a.ingest_warmup = std::atoi(argv[i + 1]);
     else if (k == "--out-of-order") a.out_of_order = std::atof(argv[i + 1]);
+    else if (k == "--facts-per-account") a.facts_per_account = std::atoi(argv[i + 1]);
     else { std::cerr << "unknown option " << k << "\n"; return 64; }
   }
   const std::string midway_file = a.dir + ".midway";
@@ -251,7 +268,7 @@ int main(int argc, char** argv) {
   // 1. Make the events (not timed as publishing).
   auto t0 = Clock::now();
   auto codec = std::move(*ledger::EventCodec::Create());
-  ledger::test_support::SyntheticStream stream({"BENCH", a.accounts, 42});
+  ledger::test_support::SyntheticStream stream({"BENCH", a.accounts, 42, a.facts_per_account});
   std::vector<ledger::EncodedEvent> events;
   events.reserve(a.events);
   size_t bytes = 0;
@@ -279,6 +296,13 @@ int main(int argc, char** argv) {
     }
     std::printf("out of order   %ld events (%.2f of all) delivered before an event of their account that occurred "
                 "earlier\n", swapped, static_cast<double>(swapped) / static_cast<double>(events.size()));
+  }
+
+  if (a.newest_first) {
+    std::stable_sort(events.begin(), events.end(), [](const auto& x, const auto& y) {
+      return ledger::fb::GetEnvelope(x.bytes.data())->occurred_at() > ledger::fb::GetEnvelope(y.bytes.data())->occurred_at();
+    });
+    std::printf("newest first   every event published in reverse business-time order\n");
   }
 
   // 2. Publish.
@@ -332,6 +356,7 @@ int main(int argc, char** argv) {
   }
   events.clear();
   events.shrink_to_fit();
+  malloc_trim(0);  // the projection's resident memory, measured below, without the events'
 
   // 3. The ceiling: consume only, the whole topic (as the projector will).
   const uint64_t in_topic = TopicSize(kafka);
@@ -354,10 +379,21 @@ int main(int argc, char** argv) {
   po.on_caught_up = [&compactor] { compactor->WriterCaughtUp(); };
   auto projector = std::move(*ledger::Projector::Create(po, store.get(), nullptr));
   std::atomic<bool> stop{false};
+  const uint64_t rss_before = ResidentBytes();
+  std::atomic<uint64_t> rss_peak{rss_before};
+  std::atomic<bool> sampling{true};
+  std::thread rss_sampler([&] {
+    while (sampling.load()) {
+      rss_peak.store(std::max(rss_peak.load(), ResidentBytes()));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
   t0 = Clock::now();
   const double cpu0 = CpuSeconds(RUSAGE_SELF), thread_cpu0 = CpuSeconds(RUSAGE_THREAD);
   auto status = projector->Run(stop);
   const double project_s = Seconds(t0);
+  sampling.store(false);
+  rss_sampler.join();
   const double cpu = CpuSeconds(RUSAGE_SELF) - cpu0, thread_cpu = CpuSeconds(RUSAGE_THREAD) - thread_cpu0;
   if (!status.ok()) { std::cerr << status.message() << "\n"; return 1; }
   const auto& t = projector->totals();
@@ -370,6 +406,9 @@ int main(int argc, char** argv) {
               " = %.1f CPU-us per event (target: <= 5)\n",
               cpu, thread_cpu, cpu * 1e6 / static_cast<double>(std::max<uint64_t>(1, t.consumed)));
   std::printf("project / consume-only = %.2f  (first target: >= 0.50)\n", project_rate / consume_rate);
+  std::printf("project memory resident %.0f MiB at most while projecting (%.0f MiB before; target: < 1536 MiB)\n",
+              static_cast<double>(rss_peak.load()) / (1 << 20), static_cast<double>(rss_before) / (1 << 20));
+  if (a.skip_queries) return 0;
 
   // 5. In-process entitlement queries on the resulting store: at once, while the
   // compactor (told by the projector that it caught up) and RocksDB's own background

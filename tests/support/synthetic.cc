@@ -53,8 +53,10 @@ std::string SyntheticStream::Next() {
   Account& a = accounts_[rng_() % accounts_.size()];
   const auto& products = Products();
   const int roll = static_cast<int>(rng_() % 100);
+  const bool facts_full = options_.max_facts > 0 && a.facts >= options_.max_facts;
+  if (!facts_full && ((roll >= 38 && roll < 46) || roll < 14)) ++a.facts;
 
-  if (a.agreements.empty() || roll < 14) {  // a purchase
+  if (a.agreements.empty() || (roll < 14 && !facts_full)) {  // a purchase
     static const char* kOfferings[] = {"EssentialSupport", "BasicMaintenance", "BusinessCriticalServices"};
     Agreement g{a.id + "-AG" + std::to_string(a.agreements.size() + 1), clock_day_ + 365};
     json lines = json::array();
@@ -93,20 +95,20 @@ std::string SyntheticStream::Next() {
     a.contact = true;
     return Line("ContactDesignated", a, json{{"contact_id", contact}, {"name", "Contact"}}.dump());
   }
-  if (roll < 41) {
+  if (roll < 41 && !facts_full) {
     return Line("RemoteAccessConsentGiven", a,
                 json{{"consent_id", "RC" + std::to_string(produced_)}, {"contact_id", a.id + "-C0"},
                      {"terms_version", "2024-06"}, {"expires_at", Day(clock_day_ + 365)}}
                     .dump());
   }
-  if (roll < 44) {
+  if (roll < 44 && !facts_full) {
     const bool courtesy = rng_() % 2 == 0;
     return Line(courtesy ? "CourtesyGranted" : "TemporaryEntitlementGranted", a,
                 json{{"grant_id", "GR" + std::to_string(produced_)}, {"product", product},
                      {"starts_at", Day(clock_day_)}, {"ends_at", Day(clock_day_ + 30)}, {"reason", "synthetic"}}
                     .dump());
   }
-  if (roll < 46) {
+  if (roll < 46 && !facts_full) {
     return Line("SupportExtensionPurchased", a,
                 json{{"extension_id", "EX" + std::to_string(produced_)}, {"product", product},
                      {"version", "14." + std::to_string(rng_() % 4)}, {"starts_at", Day(clock_day_)},

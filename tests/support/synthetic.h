@@ -16,6 +16,10 @@ struct SyntheticOptions {
   std::string prefix = "SYN";  // account ids are <prefix>-<n>
   int accounts = 1000;
   uint64_t seed = 1;
+  // At most this many agreements, grants, extensions and consents per account (0: no
+  // limit); past it, a roll for one of those opens a case, as a large account's history
+  // grows mostly by its cases.
+  int max_facts = 0;
 };
 
 class SyntheticStream {
@@ -39,6 +43,7 @@ class SyntheticStream {
     int cases = 0;
     int escalations = 0;
     int escalation_level = 0;
+    int facts = 0;
     bool contact = false;
     bool portal_user = false;
   };

@@ -1,6 +1,8 @@
 // The rules of cases and escalations (DESIGN.md rules 4 to 6).
 #include "rule_step.h"
 
+#include <algorithm>
+
 #include "ledger/rules/entitlement.h"
 #include "ledger/storage/keys.h"
 #include "ledger/storage/state_generated.h"
@@ -94,7 +96,15 @@ Status OpenCase(Step& s, Entity<state::CaseStateT>& c) {
     if (fb::EnumNamesOffering()[i] == verdict.offering) offering = static_cast<fb::Offering>(i);
   }
   c->offering = static_cast<int8_t>(offering);
-  c->verdict_reasons = verdict.reasons;
+  // The first reasons (the basis first), not one per fact of a large account: a case is
+  // rewritten by each of its events.
+  constexpr size_t kReasonsKept = 16;
+  c->verdict_reasons.assign(verdict.reasons.begin(),
+                            verdict.reasons.begin() + std::min(verdict.reasons.size(), kReasonsKept));
+  if (verdict.reasons.size() > kReasonsKept) {
+    c->verdict_reasons.push_back("... and " + std::to_string(verdict.reasons.size() - kReasonsKept) +
+                                 " more about the account's other agreements and grants");
+  }
   s.Save(c);
   return Status::Ok();
 }
