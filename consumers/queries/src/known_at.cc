@@ -16,8 +16,8 @@ namespace {
 
 // What one question has read: journals and folds by (store, partition, account, R).
 struct Memo {
-  std::map<std::tuple<const void*, int, std::string>, std::shared_ptr<const void>> journals;
-  std::map<std::tuple<const void*, int, std::string, Millis>, std::shared_ptr<const void>> folds;
+  std::map<std::tuple<const void*, int, std::string, FoldScope>, std::shared_ptr<const void>> journals;
+  std::map<std::tuple<const void*, int, std::string, Millis, FoldScope>, std::shared_ptr<const void>> folds;
 };
 thread_local Memo* active_memo = nullptr;
 
@@ -33,25 +33,33 @@ LedgerView::QuestionScope::~QuestionScope() {
   }
 }
 
-Result<std::shared_ptr<const LedgerView::AccountJournal>> LedgerView::ReadJournal(int p,
-                                                                                  const std::string& account) const {
-  const auto memo_key = std::make_tuple(static_cast<const void*>(store_), p, account);
+Result<std::shared_ptr<const LedgerView::AccountJournal>> LedgerView::ReadJournal(int p, const std::string& account,
+                                                                                  FoldScope scope) const {
+  const auto memo_key = std::make_tuple(static_cast<const void*>(store_), p, account, scope);
   if (active_memo != nullptr) {
     if (auto it = active_memo->journals.find(memo_key); it != active_memo->journals.end()) {
       return std::static_pointer_cast<const AccountJournal>(it->second);
     }
   }
+  // The entries in scope, copied into one buffer (the type byte says which without
+  // reading the envelope), then decoded from there.
   auto journal = std::make_shared<AccountJournal>();
-  std::vector<std::string> keys;
+  std::vector<std::pair<size_t, size_t>> at;  // key offset, value offset in the buffer
+  std::string& buffer = journal->bytes;
+  Status bad;
   Status s = store_->ScanJournal(p, account, [&](std::string_view k, std::string_view v) {
-    keys.emplace_back(k);
-    journal->bytes.emplace_back(v);
+    if (v.size() > 8 && !InScope(scope, static_cast<fb::Event>(static_cast<uint8_t>(v[8])))) return true;
+    at.emplace_back(buffer.size(), buffer.size() + k.size());
+    buffer.append(k).append(v);
     return true;
   });
   if (!s.ok()) return s;
-  journal->entries.reserve(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    auto entry = DecodeJournalEntry(keys[i], journal->bytes[i]);
+  journal->entries.reserve(at.size());
+  for (size_t i = 0; i < at.size(); ++i) {
+    const size_t end = i + 1 < at.size() ? at[i + 1].first : buffer.size();
+    const std::string_view key(buffer.data() + at[i].first, at[i].second - at[i].first);
+    const std::string_view value(buffer.data() + at[i].second, end - at[i].second);
+    auto entry = DecodeJournalEntry(key, value);
     if (!entry.ok()) return entry.status();
     journal->entries.push_back(*entry);
   }
@@ -60,16 +68,16 @@ Result<std::shared_ptr<const LedgerView::AccountJournal>> LedgerView::ReadJourna
 }
 
 Result<std::shared_ptr<const LedgerView::KnownState>> LedgerView::FoldedAt(int p, const std::string& account,
-                                                                           Millis known_at) const {
-  const auto memo_key = std::make_tuple(static_cast<const void*>(store_), p, account, known_at);
+                                                                           Millis known_at, FoldScope scope) const {
+  const auto memo_key = std::make_tuple(static_cast<const void*>(store_), p, account, known_at, scope);
   if (active_memo != nullptr) {
     if (auto it = active_memo->folds.find(memo_key); it != active_memo->folds.end()) {
       return std::static_pointer_cast<const KnownState>(it->second);
     }
   }
-  auto journal = ReadJournal(p, account);
+  auto journal = ReadJournal(p, account, scope);
   if (!journal.ok()) return journal.status();
-  auto folded = FoldJournal((*journal)->entries, p, known_at);
+  auto folded = FoldJournal((*journal)->entries, p, known_at, scope);
   if (!folded.ok()) return folded.status();
   auto known = std::make_shared<KnownState>();
   known->journal = *journal;
@@ -81,7 +89,7 @@ Result<std::shared_ptr<const LedgerView::KnownState>> LedgerView::FoldedAt(int p
 Result<std::optional<int>> LedgerView::LocateAccountAt(const std::string& account, Millis known_at) const {
   auto where = LocateAccount(account);
   if (!where.ok() || !where->has_value() || known_at == kForever) return where;
-  auto known = FoldedAt(**where, account, known_at);
+  auto known = FoldedAt(**where, account, known_at, FoldScope::kAccountFacts);
   if (!known.ok()) return known.status();
   if (!(*known)->state.count(keys::Account(account))) return std::optional<int>();
   return where;
@@ -89,7 +97,9 @@ Result<std::optional<int>> LedgerView::LocateAccountAt(const std::string& accoun
 
 Result<std::optional<std::string>> LedgerView::ReadVersion(int p, const std::string& key, Millis known_at) const {
   if (known_at == kForever) return store_->Get(p, key);
-  auto known = FoldedAt(p, std::string(keys::AccountOf(key)), known_at);
+  // A key of the account group is written by the account's own facts alone.
+  const FoldScope scope = keys::AccountGroupOf(key).empty() ? FoldScope::kAll : FoldScope::kAccountFacts;
+  auto known = FoldedAt(p, std::string(keys::AccountOf(key)), known_at, scope);
   if (!known.ok()) return known.status();
   auto it = (*known)->state.find(key);
   if (it == (*known)->state.end()) return std::optional<std::string>();
@@ -99,7 +109,8 @@ Result<std::optional<std::string>> LedgerView::ReadVersion(int p, const std::str
 Status LedgerView::ScanAt(int p, const std::string& account, const std::string& prefix, Millis known_at,
                           const std::function<bool(std::string_view key, std::string_view value)>& visit) const {
   if (known_at == kForever) return store_->Scan(p, prefix, visit);
-  auto known = FoldedAt(p, account, known_at);
+  const FoldScope scope = keys::AccountGroupOf(prefix).empty() ? FoldScope::kAll : FoldScope::kAccountFacts;
+  auto known = FoldedAt(p, account, known_at, scope);
   if (!known.ok()) return known.status();
   const FoldedState& state = (*known)->state;
   for (auto it = state.lower_bound(prefix); it != state.end() && it->first.compare(0, prefix.size(), prefix) == 0;

@@ -173,7 +173,7 @@ Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::stri
     if (!where.ok()) return where.status();
     if (!where->has_value()) return f;
     f->partition = **where;
-    auto known = FoldedAt(f->partition, account, known_at);
+    auto known = FoldedAt(f->partition, account, known_at, FoldScope::kAccountFacts);
     if (!known.ok()) return known.status();
     const FoldedState& state = (*known)->state;
     const std::string end = keys::AccountGroupEnd(account);

@@ -21,7 +21,7 @@ namespace ledger {
 
 // An account's journal as read from the store.
 struct LedgerView::AccountJournal {
-  std::vector<std::string> bytes;  // the values the entries view
+  std::string bytes;  // the keys and values the entries view
   std::vector<JournalEntry> entries;
 };
 

@@ -10,15 +10,16 @@
 
 namespace ledger {
 
-std::string EncodeJournalValue(Millis recorded_at, std::string_view envelope) {
+std::string EncodeJournalValue(Millis recorded_at, fb::Event type, std::string_view envelope) {
   std::string v = keys::EncodeOffset(recorded_at);
+  v.push_back(static_cast<char>(type));
   v.append(envelope);
   return v;
 }
 
 Result<JournalEntry> DecodeJournalEntry(std::string_view key, std::string_view value) {
   const std::string_view prefix = keys::JournalOf(key);
-  if (prefix.empty() || key.size() != prefix.size() + 16 || value.size() < 8) {
+  if (prefix.empty() || key.size() != prefix.size() + 16 || value.size() < 9) {
     return Status::Corruption("a journal entry of account " + std::string(keys::AccountOf(key)) +
                               " is malformed (" + std::to_string(key.size()) + "-byte key, " +
                               std::to_string(value.size()) + "-byte value)");
@@ -27,7 +28,8 @@ Result<JournalEntry> DecodeJournalEntry(std::string_view key, std::string_view v
   e.occurred_at = keys::DecodeOffset(key.substr(prefix.size(), 8));
   e.offset = keys::DecodeOffset(key.substr(prefix.size() + 8, 8));
   e.recorded_at = keys::DecodeOffset(value.substr(0, 8));
-  e.envelope = value.substr(8);
+  e.type = static_cast<fb::Event>(static_cast<uint8_t>(value[8]));
+  e.envelope = value.substr(9);
   return e;
 }
 
@@ -51,12 +53,26 @@ Result<const fb::Envelope*> EnvelopeOf(const JournalEntry& entry) {
                               " does not verify (a store written by another release? `ledger rebuild` "
                               "replays the log into a new store)");
   }
-  return fb::GetEnvelope(entry.envelope.data());
+  const fb::Envelope* e = fb::GetEnvelope(entry.envelope.data());
+  if (e->event_type() != entry.type) {
+    return Status::Corruption("the journaled event at offset " + std::to_string(entry.offset) +
+                              " is not of the type its entry says");
+  }
+  return e;
 }
 
 }  // namespace
 
-Result<FoldedState> FoldJournal(const std::vector<JournalEntry>& entries, int partition, Millis recorded_by) {
+bool InScope(FoldScope scope, fb::Event type) {
+  if (scope == FoldScope::kAll) return true;
+  auto between = [type](fb::Event first, fb::Event last) { return type >= first && type <= last; };
+  return between(fb::Event::AccountOpened, fb::Event::ContactRemoved) ||
+         between(fb::Event::AgreementPurchased, fb::Event::GrantRevoked) ||
+         between(fb::Event::RemoteAccessConsentGiven, fb::Event::RemoteAccessConsentRevoked);
+}
+
+Result<FoldedState> FoldJournal(const std::vector<JournalEntry>& entries, int partition, Millis recorded_by,
+                                FoldScope scope) {
   FoldedState state;
   const StateLookup lookup = [&state](std::string_view key) -> Result<std::optional<std::string_view>> {
     auto it = state.find(key);
@@ -64,7 +80,7 @@ Result<FoldedState> FoldJournal(const std::vector<JournalEntry>& entries, int pa
     return std::optional<std::string_view>(it->second);
   };
   for (const JournalEntry& entry : entries) {
-    if (entry.recorded_at > recorded_by) continue;
+    if (entry.recorded_at > recorded_by || !InScope(scope, entry.type)) continue;
     auto e = EnvelopeOf(entry);
     if (!e.ok()) return e.status();
     const EventPosition pos{partition, entry.offset, entry.recorded_at, 0, entry.envelope};

@@ -78,9 +78,13 @@ class LedgerView {
    private:
     bool owner_ = false;
   };
-  Result<std::shared_ptr<const AccountJournal>> ReadJournal(int partition, const std::string& account) const;
-  // The account's state as known at R: the fold of its journal entries recorded by R.
-  Result<std::shared_ptr<const KnownState>> FoldedAt(int partition, const std::string& account, Millis known_at) const;
+  // The account's journal entries in `scope`.
+  Result<std::shared_ptr<const AccountJournal>> ReadJournal(int partition, const std::string& account,
+                                                            FoldScope scope = FoldScope::kAll) const;
+  // The account's state as known at R: the fold of its journal entries recorded by R
+  // (those in `scope`).
+  Result<std::shared_ptr<const KnownState>> FoldedAt(int partition, const std::string& account, Millis known_at,
+                                                     FoldScope scope = FoldScope::kAll) const;
   // The keys with `prefix` (of `account`) and their values, as known at R, in key order.
   Status ScanAt(int partition, const std::string& account, const std::string& prefix, Millis known_at,
                 const std::function<bool(std::string_view key, std::string_view value)>& visit) const;

@@ -26,11 +26,13 @@ struct JournalEntry {
   Millis occurred_at = 0;
   int64_t offset = 0;
   Millis recorded_at = 0;
+  fb::Event type = fb::Event::NONE;
   std::string_view envelope;  // verified when journaled
 };
 
-// The value of a journal key: the record time (8 bytes big-endian), then the envelope.
-std::string EncodeJournalValue(Millis recorded_at, std::string_view envelope);
+// The value of a journal key: the record time (8 bytes big-endian), the event type (one
+// byte: a fold that needs some families only skips the others unread), then the envelope.
+std::string EncodeJournalValue(Millis recorded_at, fb::Event type, std::string_view envelope);
 // Corruption naming the key's account when the key or value is not a journal entry.
 Result<JournalEntry> DecodeJournalEntry(std::string_view key, std::string_view value);
 
@@ -48,11 +50,18 @@ std::optional<FoldHead> DecodeFoldHead(std::string_view bytes);
 // An account's state as the fold of its journal writes it: key -> value.
 using FoldedState = std::map<std::string, std::string, std::less<>>;
 
+// Which events a fold takes: all, or those that write the account's own facts (its
+// status, contacts, agreements, grants, consents, portal users and their indexes: the
+// account group, keys.h), which no other family's rules read or write. Folding those
+// alone gives the same account group, cheaper.
+enum class FoldScope { kAll, kAccountFacts };
+bool InScope(FoldScope scope, fb::Event type);
+
 // Folds `entries` (in business-time order) from nothing, skipping those recorded after
-// `recorded_by`: every key the fold writes, with its value. Corruption if an entry's
-// envelope does not verify.
+// `recorded_by` and those outside `scope`: every key the fold writes, with its value.
+// Corruption if an entry's envelope does not verify.
 Result<FoldedState> FoldJournal(const std::vector<JournalEntry>& entries, int partition,
-                                Millis recorded_by = kForever);
+                                Millis recorded_by = kForever, FoldScope scope = FoldScope::kAll);
 
 // Reads the account's whole journal, in key order, as the caller stores it.
 using JournalScan = std::function<Status(const std::function<void(std::string_view key, std::string_view value)>&)>;
