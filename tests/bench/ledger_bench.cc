@@ -34,6 +34,7 @@
 #include "ledger/queries/ledger_view.h"
 #include "ledger/schema/event_codec.h"
 #include "ledger/storage/idle_compactor.h"
+#include "ledger/storage/keys.h"
 #include "synthetic.h"
 
 namespace {
@@ -171,6 +172,24 @@ void MeasureMachineNoise(double median_us, int samples) {
   }
   std::printf("machine noise  %s for fixed CPU work of the answers' median, as often (the same run's baseline)\n",
               Percentiles(us).c_str());
+}
+
+// An account's story (`ledger query events`: every event and anomaly, from its journal)
+// for `n` random accounts, timed one by one.
+void MeasureAccountEvents(const ledger::ProjectionStore* store, int accounts, int n) {
+  auto view = std::move(*ledger::LedgerView::Create(store));
+  std::mt19937_64 rng(5);
+  std::vector<double> us;
+  size_t lines = 0;
+  for (int i = 0; i < n; ++i) {
+    const std::string account = "BENCH-" + std::to_string(rng() % accounts);
+    auto t0 = Clock::now();
+    auto story = view->AccountEvents(account);
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    if (story.ok()) lines += story->size();
+  }
+  std::printf("query events   %s over %d accounts (%.0f events and anomalies each; target: milliseconds)\n",
+              Percentiles(us).c_str(), n, static_cast<double>(lines) / n);
 }
 
 // In-process entitlement questions on a projected store, timed one by one: twice now
@@ -408,6 +427,21 @@ int main(int argc, char** argv) {
   std::printf("project / consume-only = %.2f  (first target: >= 0.50)\n", project_rate / consume_rate);
   std::printf("project memory resident %.0f MiB at most while projecting (%.0f MiB before; target: < 1536 MiB)\n",
               static_cast<double>(rss_peak.load()) / (1 << 20), static_cast<double>(rss_before) / (1 << 20));
+  {
+    // The verdicts as the store holds them once every refold is done: the same events
+    // give the same count whatever order they came in.
+    uint64_t rejected = 0;
+    for (int p : store->Partitions()) {
+      if (p == ledger::keys::kReferencePartition) continue;
+      (void)store->Scan(p, std::string(1, ledger::keys::kAnomalyTag), [&](std::string_view, std::string_view) {
+        ++rejected;
+        return true;
+      });
+    }
+    std::printf("project result %llu rejected facts in the store (after every refold)\n",
+                static_cast<unsigned long long>(rejected));
+  }
+  MeasureAccountEvents(store.get(), a.accounts, a.accounts == 1 ? 3 : 1000);
   if (a.skip_queries) return 0;
 
   // 5. In-process entitlement queries on the resulting store: at once, while the

@@ -32,10 +32,13 @@ std::string SyntheticStream::Line(const std::string& type, const Account& a, con
                 static_cast<unsigned>((options_.seed >> 32) & 0xffff), 0u,
                 static_cast<unsigned>(produced_ >> 48) & 0xfff,
                 static_cast<unsigned long long>(produced_ & 0xffffffffffffULL));
+  // From 09:00 on its day, one millisecond after the event before: no two events share a
+  // business time, so the business-time order of a stream is the order it was made in.
+  const int64_t occurred_at = clock_day_ * 86400000LL + 9 * 3600000LL + static_cast<int64_t>(produced_);
   ++produced_;
   std::string out = R"({"type":")" + type + R"(","event_id":")" + id + R"(","account_id":")" +
-                    a.id + R"(","occurred_at":")" + Day(clock_day_) +
-                    R"(T09:00:00Z","source":"synthetic","data":)" + data + "}";
+                    a.id + R"(","occurred_at":")" + FormatTime(occurred_at) +
+                    R"(","source":"synthetic","data":)" + data + "}";
   return out;
 }
 

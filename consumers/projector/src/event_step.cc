@@ -99,7 +99,8 @@ Result<RefoldCounts> RefoldStale(StagedBatch& staged) {
         }
         return Status::Ok();
       };
-      auto changes = RefoldAccount(account, p, scan, lookup);
+      auto changes = RefoldAccount(account, p, scan, lookup,
+                                   [&](std::vector<std::string> keys) { return staged.Prefetch(p, std::move(keys)); });
       if (!changes.ok()) return changes.status();
       for (const Change& c : *changes) {
         if (c.erase) {

@@ -99,7 +99,7 @@ Result<FoldedState> FoldJournal(const std::vector<JournalEntry>& entries, int pa
 }
 
 Result<std::vector<Change>> RefoldAccount(std::string_view account, int partition, const JournalScan& journal,
-                                          const StateLookup& lookup) {
+                                          const StateLookup& lookup, const StatePrefetch& prefetch) {
   std::vector<JournalEntry> entries;
   Status bad;
   Status scanned = journal([&](std::string_view key, std::string_view value) {
@@ -124,6 +124,9 @@ Result<std::vector<Change>> RefoldAccount(std::string_view account, int partitio
     candidates.insert(keys::Anomaly(account, entry.offset));
   }
   for (const auto& entry : *folded) candidates.insert(entry.first);
+  if (prefetch) {
+    if (Status s = prefetch(std::vector<std::string>(candidates.begin(), candidates.end())); !s.ok()) return s;
+  }
   std::vector<Change> changes;
   for (const auto& key : candidates) {
     auto now = lookup(key);

@@ -66,10 +66,13 @@ Result<FoldedState> FoldJournal(const std::vector<JournalEntry>& entries, int pa
 // Reads the account's whole journal, in key order, as the caller stores it.
 using JournalScan = std::function<Status(const std::function<void(std::string_view key, std::string_view value)>&)>;
 
+// Reads the keys given together (e.g. one MultiGet), before `lookup` is asked for them.
+using StatePrefetch = std::function<Status(std::vector<std::string> keys)>;
+
 // Folds the account's journal again: the changes that make the stored state (read through
 // `lookup`) the fold of the journal: puts of what differs, deletions of what the fold no
 // longer writes, and a fold head that is not stale.
 Result<std::vector<Change>> RefoldAccount(std::string_view account, int partition, const JournalScan& journal,
-                                          const StateLookup& lookup);
+                                          const StateLookup& lookup, const StatePrefetch& prefetch = nullptr);
 
 }  // namespace ledger
