@@ -78,6 +78,31 @@ Applied StoreLedger::ApplyLine(const std::string& line, const std::string& recor
   return *applied;
 }
 
+void StoreLedger::ApplyBatch(const std::vector<std::string>& lines) {
+  StagedBatch batch(store_.get());
+  std::vector<EncodedEvent> events;  // the records view them until the batch is written
+  events.reserve(lines.size());
+  for (const auto& line : lines) {
+    auto e = codec_->FromJson(line, NowMillis());
+    ASSERT_TRUE(e.ok()) << line << ": " << e.status().message();
+    events.push_back(std::move(*e));
+    const EncodedEvent& encoded = events.back();
+    EventRecord record;
+    record.partition = KafkaPartitionOf(encoded.key, 4);
+    record.offset = offset_++;
+    record.recorded_at = NextRecordTime("");
+    record.key = encoded.key;
+    record.payload = encoded.bytes;
+    auto env = VerifyRecord(record);
+    ASSERT_TRUE(env.ok()) << line << ": " << env.status().message();
+    auto applied = FoldRecord(record, **env, batch, nullptr);
+    ASSERT_TRUE(applied.ok()) << applied.status().message();
+  }
+  auto refolded = RefoldStale(batch);
+  ASSERT_TRUE(refolded.ok()) << refolded.status().message();
+  ASSERT_TRUE(batch.Commit().ok());
+}
+
 void StoreLedger::Reference(const std::string& type, const std::string& data, const std::string& recorded_at) {
   const std::string line = R"({"type":")" + type + R"(","event_id":")" + NextId() +
                            R"(","occurred_at":"2020-01-01","data":)" + data + "}";

@@ -28,6 +28,9 @@ class StoreLedger {
                 const std::string& occurred_at, const std::string& recorded_at = "");
   // Applies one account event given as a whole JSON line (its own event_id).
   Applied ApplyLine(const std::string& line, const std::string& recorded_at = "");
+  // Applies whole JSON lines as the projector does one batch: each at the next offset,
+  // one second apart, into one staged batch, refolded and written at once.
+  void ApplyBatch(const std::vector<std::string>& lines);
   // Stores one reference record, as the reference follower would.
   void Reference(const std::string& type, const std::string& data, const std::string& recorded_at = "");
 

@@ -48,7 +48,7 @@ Result<std::shared_ptr<const LedgerView::AccountJournal>> LedgerView::ReadJourna
   std::string& buffer = journal->bytes;
   Status bad;
   Status s = store_->ScanJournal(p, account, [&](std::string_view k, std::string_view v) {
-    if (v.size() > 8 && !InScope(scope, static_cast<fb::Event>(static_cast<uint8_t>(v[8])))) return true;
+    if (v.size() > 8 && !InScope(scope, static_cast<fb::Event>(static_cast<uint8_t>(v[8]) & 0x7f))) return true;
     at.emplace_back(buffer.size(), buffer.size() + k.size());
     buffer.append(k).append(v);
     return true;

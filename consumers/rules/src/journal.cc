@@ -2,6 +2,8 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <algorithm>
+#include <optional>
 #include <set>
 
 #include "ledger/schema/ledger_generated.h"
@@ -10,9 +12,9 @@
 
 namespace ledger {
 
-std::string EncodeJournalValue(Millis recorded_at, fb::Event type, std::string_view envelope) {
+std::string EncodeJournalValue(Millis recorded_at, fb::Event type, std::string_view envelope, bool pending) {
   std::string v = keys::EncodeOffset(recorded_at);
-  v.push_back(static_cast<char>(type));
+  v.push_back(static_cast<char>(static_cast<uint8_t>(type) | (pending ? 0x80 : 0)));
   v.append(envelope);
   return v;
 }
@@ -28,7 +30,8 @@ Result<JournalEntry> DecodeJournalEntry(std::string_view key, std::string_view v
   e.occurred_at = keys::DecodeOffset(key.substr(prefix.size(), 8));
   e.offset = keys::DecodeOffset(key.substr(prefix.size() + 8, 8));
   e.recorded_at = keys::DecodeOffset(value.substr(0, 8));
-  e.type = static_cast<fb::Event>(static_cast<uint8_t>(value[8]));
+  e.type = static_cast<fb::Event>(static_cast<uint8_t>(value[8]) & 0x7f);
+  e.pending = (static_cast<uint8_t>(value[8]) & 0x80) != 0;
   e.envelope = value.substr(9);
   return e;
 }
@@ -98,6 +101,58 @@ Result<FoldedState> FoldJournal(const std::vector<JournalEntry>& entries, int pa
   return state;
 }
 
+namespace {
+
+// What one event's rules may read and write, for telling whether two events commute.
+struct Footprint {
+  std::vector<std::string> reads;   // KeysRead: every key its rules read (and write)
+  bool writes_account = false;      // a lifecycle event writes the account's own key
+  bool reads_facts = false;         // a case's verdict reads the agreements and grants indexed
+  bool writes_facts = false;        // it writes an agreement or a grant
+  bool unknown = false;             // its rules read a key its event does not name
+};
+
+Footprint FootprintOf(const fb::Envelope& e) {
+  Footprint f;
+  f.reads = KeysRead(e, Seen::kNew);
+  std::sort(f.reads.begin(), f.reads.end());
+  const fb::Event t = e.event_type();
+  f.writes_account = t >= fb::Event::AccountOpened && t <= fb::Event::AccountClosed;
+  f.reads_facts = t == fb::Event::CaseOpened;
+  f.writes_facts = t >= fb::Event::AgreementPurchased && t <= fb::Event::GrantRevoked;
+  // An escalation's later events read and write its case, named only in the escalation.
+  f.unknown = t >= fb::Event::EscalationLevelRaised && t <= fb::Event::EscalationClosed;
+  return f;
+}
+
+// Whether `x` writes a key `y` reads (every key written is read first, keys.h's KeysRead;
+// the account's own key is written by lifecycle events only).
+bool WritesWhatIsRead(const Footprint& x, const Footprint& y, std::string_view account_key) {
+  if (x.writes_facts && y.reads_facts) return true;
+  size_t i = 0, j = 0;
+  while (i < x.reads.size() && j < y.reads.size()) {
+    const int c = x.reads[i].compare(y.reads[j]);
+    if (c == 0) {
+      if (x.reads[i] != account_key || x.writes_account) return true;
+      ++i, ++j;
+    } else if (c < 0) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+  return false;
+}
+
+bool Commute(const Footprint& a, const Footprint& b, std::string_view account_key) {
+  return !a.unknown && !b.unknown && !WritesWhatIsRead(a, b, account_key) && !WritesWhatIsRead(b, a, account_key);
+}
+
+// At most this many pairs are compared before folding the whole journal instead.
+constexpr size_t kMostPairs = 4096;
+
+}  // namespace
+
 Result<std::vector<Change>> RefoldAccount(std::string_view account, int partition, const JournalScan& journal,
                                           const StateLookup& lookup, const StatePrefetch& prefetch) {
   std::vector<JournalEntry> entries;
@@ -112,6 +167,71 @@ Result<std::vector<Change>> RefoldAccount(std::string_view account, int partitio
   });
   if (!scanned.ok()) return scanned;
   if (!bad.ok()) return bad;
+  FoldHead head;
+  if (!entries.empty()) head = FoldHead{entries.back().occurred_at, entries.back().offset, false};
+  // The pending entries, journaled again as folded.
+  std::vector<Change> cleared;
+  for (const JournalEntry& entry : entries) {
+    if (!entry.pending) continue;
+    cleared.push_back({keys::Journal(account, entry.occurred_at, entry.offset),
+                       EncodeJournalValue(entry.recorded_at, entry.type, entry.envelope)});
+  }
+  cleared.push_back({keys::FoldHead(account), EncodeFoldHead(head)});
+
+  // The common case: pending events that share no key with the events folded after them.
+  {
+    const std::string account_key = keys::Account(account);
+    std::vector<std::optional<Footprint>> footprints(entries.size());
+    auto footprint = [&](size_t i) -> Result<const Footprint*> {
+      if (!footprints[i]) {
+        auto e = EnvelopeOf(entries[i]);
+        if (!e.ok()) return e.status();
+        footprints[i] = FootprintOf(**e);
+      }
+      return &*footprints[i];
+    };
+    bool commute = true;
+    size_t pairs = 0;
+    for (size_t i = 0; i < entries.size() && commute; ++i) {
+      if (!entries[i].pending) continue;
+      for (size_t j = i + 1; j < entries.size() && commute; ++j) {
+        if (entries[j].pending) continue;
+        if (++pairs > kMostPairs) {
+          commute = false;
+          break;
+        }
+        auto a = footprint(i);
+        if (!a.ok()) return a.status();
+        auto b = footprint(j);
+        if (!b.ok()) return b.status();
+        commute = Commute(**a, **b, account_key);
+      }
+    }
+    if (commute) {
+      // Folded onto the stored state in business-time order, each reading what the ones
+      // before it wrote.
+      FoldedState written;
+      const StateLookup over = [&](std::string_view key) -> Result<std::optional<std::string_view>> {
+        if (auto it = written.find(key); it != written.end()) return std::optional<std::string_view>(it->second);
+        return lookup(key);
+      };
+      for (const JournalEntry& entry : entries) {
+        if (!entry.pending) continue;
+        auto e = EnvelopeOf(entry);
+        if (!e.ok()) return e.status();
+        auto applied = rules_detail::FoldEvent(**e, EventPosition{partition, entry.offset, entry.recorded_at, 0,
+                                                                  entry.envelope},
+                                               over);
+        if (!applied.ok()) return applied.status();
+        for (auto& c : applied->changes) written.insert_or_assign(std::move(c.key), std::move(c.value));
+      }
+      std::vector<Change> changes;
+      for (auto& [k, v] : written) changes.push_back({k, std::move(v)});
+      changes.insert(changes.end(), cleared.begin(), cleared.end());
+      return changes;
+    }
+  }
+
   auto folded = FoldJournal(entries, partition);
   if (!folded.ok()) return folded.status();
   // Every key the journal's events could have written before: the keys their rules read
@@ -138,9 +258,7 @@ Result<std::vector<Change>> RefoldAccount(std::string_view account, int partitio
       changes.push_back({key, "", true});
     }
   }
-  FoldHead head;
-  if (!entries.empty()) head = FoldHead{entries.back().occurred_at, entries.back().offset, false};
-  changes.push_back({keys::FoldHead(account), EncodeFoldHead(head)});
+  changes.insert(changes.end(), cleared.begin(), cleared.end());
   return changes;
 }
 

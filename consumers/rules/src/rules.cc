@@ -258,7 +258,8 @@ Result<Applied> ApplyEvent(const fb::Envelope& e, const EventPosition& pos,
     head = FoldHead{e.occurred_at(), pos.offset, false};
   }
   out.changes.push_back({keys::Journal(account, e.occurred_at(), pos.offset),
-                         EncodeJournalValue(pos.recorded_at, e.event_type(), pos.bytes)});
+                         EncodeJournalValue(pos.recorded_at, e.event_type(), pos.bytes,
+                                            out.outcome == Outcome::kLate)});
   out.changes.push_back({head_key, EncodeFoldHead(*head)});
   out.changes.push_back({seen_key, seen_value});
   return out;

@@ -27,12 +27,16 @@ struct JournalEntry {
   int64_t offset = 0;
   Millis recorded_at = 0;
   fb::Event type = fb::Event::NONE;
+  // Journaled behind events already folded, and not folded yet itself (only ever within
+  // the batch that journaled it: RefoldAccount folds it before the batch is written).
+  bool pending = false;
   std::string_view envelope;  // verified when journaled
 };
 
-// The value of a journal key: the record time (8 bytes big-endian), the event type (one
-// byte: a fold that needs some families only skips the others unread), then the envelope.
-std::string EncodeJournalValue(Millis recorded_at, fb::Event type, std::string_view envelope);
+// The value of a journal key: the record time (8 bytes big-endian), one byte (the event
+// type, so that a fold of some families only skips the others unread; its high bit:
+// pending), then the envelope.
+std::string EncodeJournalValue(Millis recorded_at, fb::Event type, std::string_view envelope, bool pending = false);
 // Corruption naming the key's account when the key or value is not a journal entry.
 Result<JournalEntry> DecodeJournalEntry(std::string_view key, std::string_view value);
 
@@ -69,9 +73,13 @@ using JournalScan = std::function<Status(const std::function<void(std::string_vi
 // Reads the keys given together (e.g. one MultiGet), before `lookup` is asked for them.
 using StatePrefetch = std::function<Status(std::vector<std::string> keys)>;
 
-// Folds the account's journal again: the changes that make the stored state (read through
-// `lookup`) the fold of the journal: puts of what differs, deletions of what the fold no
-// longer writes, and a fold head that is not stale.
+// Folds the pending entries of the account's journal: the changes that make the stored
+// state (read through `lookup`) the fold of the whole journal, and a fold head that is not
+// stale. When no pending entry shares a key with an event folded after it in business
+// time (neither reads what the other writes), the pending entries are folded onto the
+// stored state in business-time order, which gives the same state; otherwise the whole
+// journal is folded again: puts of what differs, deletions of what the fold no longer
+// writes.
 Result<std::vector<Change>> RefoldAccount(std::string_view account, int partition, const JournalScan& journal,
                                           const StateLookup& lookup, const StatePrefetch& prefetch = nullptr);
 
