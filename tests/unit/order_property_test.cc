@@ -270,15 +270,26 @@ int Seeds() {
   return v ? std::max(1, std::atoi(v)) : 4;
 }
 
+// Two accounts, <prefix><seed>-A and -B, with `events` random events each (after their
+// openings), in the order they were made; their ids in `accounts` if given.
+std::vector<Event> Histories(const std::string& prefix, int seed, uint64_t seed_base, int events,
+                             std::vector<std::string>* accounts = nullptr) {
+  std::vector<Event> out;
+  uint64_t i = 0;
+  for (const char* suffix : {"-A", "-B"}) {
+    const std::string account = prefix + std::to_string(seed) + suffix;
+    if (accounts) accounts->push_back(account);
+    auto h = HistoryGenerator(seed * seed_base + i++, account).Generate(events);
+    out.insert(out.end(), h.begin(), h.end());
+  }
+  return out;
+}
+
 TEST(OrderProperty, AnyOrderOfArrivalGivesTheAnswersOfBusinessOrder) {
   for (int seed = 1; seed <= Seeds(); ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed) + " (LEDGER_PROPERTY_SEEDS reruns it)");
-    const std::vector<std::string> accounts = {"P" + std::to_string(seed) + "-A", "P" + std::to_string(seed) + "-B"};
-    std::vector<Event> events;
-    for (size_t i = 0; i < accounts.size(); ++i) {
-      auto h = HistoryGenerator(seed * 1000 + i, accounts[i]).Generate(60);
-      events.insert(events.end(), h.begin(), h.end());
-    }
+    std::vector<std::string> accounts;
+    const std::vector<Event> events = Histories("P", seed, 1000, 60, &accounts);
     std::vector<Event> in_order = events;
     std::stable_sort(in_order.begin(), in_order.end(),
                      [](const Event& a, const Event& b) { return a.occurred_at < b.occurred_at; });
@@ -320,11 +331,7 @@ TEST(OrderProperty, AnyOrderOfArrivalGivesTheAnswersOfBusinessOrder) {
 TEST(OrderProperty, TheStoreDoesNotDependOnWhereTheBatchesEnd) {
   for (int seed = 1; seed <= Seeds(); ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed) + " (LEDGER_PROPERTY_SEEDS reruns it)");
-    std::vector<Event> events;
-    for (int i = 0; i < 2; ++i) {
-      auto h = HistoryGenerator(seed * 104729 + i, "B" + std::to_string(seed) + "-" + std::to_string(i)).Generate(60);
-      events.insert(events.end(), h.begin(), h.end());
-    }
+    std::vector<Event> events = Histories("B", seed, 104729, 60);
     std::mt19937_64 rng(seed);
     std::shuffle(events.begin(), events.end(), rng);
     auto one_by_one = Deliver("batches-one", events);
@@ -348,12 +355,8 @@ TEST(OrderProperty, TheStoreDoesNotDependOnWhereTheBatchesEnd) {
 TEST(OrderProperty, AsKnownAtRIsTheAnswerOfALedgerThatRecordedOnlyWhatWasRecordedByR) {
   for (int seed = 1; seed <= Seeds(); ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed) + " (LEDGER_PROPERTY_SEEDS reruns it)");
-    const std::vector<std::string> accounts = {"Q" + std::to_string(seed) + "-A", "Q" + std::to_string(seed) + "-B"};
-    std::vector<Event> events;
-    for (size_t i = 0; i < accounts.size(); ++i) {
-      auto h = HistoryGenerator(seed * 7919 + i, accounts[i]).Generate(50);
-      events.insert(events.end(), h.begin(), h.end());
-    }
+    std::vector<std::string> accounts;
+    std::vector<Event> events = Histories("Q", seed, 7919, 50, &accounts);
     std::mt19937_64 rng(seed);
     std::shuffle(events.begin(), events.end(), rng);
     auto full = Deliver("known-full", events);
