@@ -14,7 +14,7 @@ Result<std::vector<Json>> LedgerView::AccountEvents(const std::string& account) 
   auto where = LocateAccount(account);
   if (!where.ok()) return where.status();
   if (!where->has_value()) return Status::NotFound("account " + account + " is unknown to the ledger");
-  auto codec = EventCodec::Create();
+  auto codec = view::ThreadCodec();
   if (!codec.ok()) return codec.status();
   const int p = **where;
   std::map<int64_t, Json> lines;  // journaled events and anomalies, merged by offset

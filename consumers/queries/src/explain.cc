@@ -42,7 +42,7 @@ Status LedgerView::Explain(Json& answer, int partition, const std::string& accou
   for (const JournalEntry& e : (*journal)->entries) {
     if (offsets.count(e.offset)) envelopes[e.offset] = e.envelope;
   }
-  auto codec = EventCodec::Create();
+  auto codec = view::ThreadCodec();
   if (!codec.ok()) return codec.status();
   Json out = Json::array();
   for (const auto& [offset, recorded_at] : offsets) {

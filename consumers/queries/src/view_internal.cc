@@ -10,6 +10,16 @@
 
 namespace ledger::view {
 
+Result<const EventCodec*> ThreadCodec() {
+  thread_local std::unique_ptr<EventCodec> codec;
+  if (codec == nullptr) {
+    auto created = EventCodec::Create();
+    if (!created.ok()) return created.status();
+    codec = std::move(*created);
+  }
+  return codec.get();
+}
+
 // ---- cases ------------------------------------------------------------------------------
 
 namespace {

@@ -15,6 +15,7 @@
 #include "ledger/queries/ledger_view.h"
 #include "ledger/queries/questions.h"
 #include "ledger/rules/reference.h"
+#include "ledger/schema/event_codec.h"
 #include "ledger/storage/state_generated.h"
 
 namespace ledger {
@@ -43,6 +44,10 @@ const T* Verified(std::string_view bytes) {
   if (!v.VerifyBuffer<T>(nullptr)) return nullptr;
   return flatbuffers::GetRoot<T>(bytes.data());
 }
+
+// The JSON form of events for this thread: building a codec parses the schema, which
+// costs more than rendering an account's events.
+Result<const EventCodec*> ThreadCodec();
 
 inline Millis Now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
