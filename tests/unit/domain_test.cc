@@ -508,12 +508,10 @@ TEST_F(Domain, AsKnownAtFollowsEveryVersionOfAnEntity) {
 }
 
 // As known at R, an agreement recorded after R does not count, while one renewed before
-// R counts as renewed. (The new agreement has no history: its versions are sought where
-// they would sort, after every other history key. StoreTest.FirstInGroupEndsAtAKeyInNoGroup
-// covers a seek that runs off the last history key.)
+// R counts as renewed: the fold of the journal entries recorded by R.
 TEST_F(Domain, AsKnownAtAnEntityRecordedLaterDoesNotCountAndOneChangedEarlierDoes) {
   ASSERT_EQ(Apply("AgreementRenewed", R"({"agreement_id":"AG-1","ends_at":"2027-01-01"})", "2025-12-01", "2026-02-01"),
-            Outcome::kApplied);  // a history key for AG-1
+            Outcome::kApplied);
   ASSERT_EQ(Apply("AgreementPurchased",
                   R"({"agreement_id":"AG-with-the-longest-id-of-all","offering":"BasicMaintenance",
                       "starts_at":"2025-01-01","ends_at":"2027-01-01","lines":[{"line_id":"L9","product":"mail"}]})",
