@@ -74,10 +74,11 @@ std::string_view IdOf(std::string_view key) {
   return key.substr(std::min(key.size(), sep + (key.front() == kAccountTag ? 2 : 1)));
 }
 
-std::string Journal(std::string_view account, int64_t occurred_at, int64_t offset) {
-  return Join(kJournalTag, account, EncodeOffset(occurred_at) + EncodeOffset(offset));
+std::string Journal(std::string_view account, char part, int64_t occurred_at, int64_t offset) {
+  return Join(kJournalTag, account, part + EncodeOffset(occurred_at) + EncodeOffset(offset));
 }
 std::string JournalPrefix(std::string_view account) { return Join(kJournalTag, account, ""); }
+std::string JournalPrefix(std::string_view account, char part) { return Join(kJournalTag, account, std::string(1, part)); }
 std::string_view JournalOf(std::string_view key) {
   if (key.empty() || key.front() != kJournalTag) return {};
   const size_t sep = key.find('\0', 1);

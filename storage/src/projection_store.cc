@@ -314,12 +314,13 @@ Status ProjectionStore::ScanAccountGroup(
 }
 
 Status ProjectionStore::ScanJournal(int partition, std::string_view account,
-                                    const std::function<bool(std::string_view, std::string_view)>& visit) const {
+                                    const std::function<bool(std::string_view, std::string_view)>& visit,
+                                    char part) const {
   auto* h = Family(partition);
   if (h == nullptr) return Status::Ok();
-  const std::string from = keys::JournalPrefix(account);
+  const std::string from = part == '\0' ? keys::JournalPrefix(account) : keys::JournalPrefix(account, part);
   std::string to = from;
-  to.back() = '\x01';
+  ++to.back();  // the prefix's last byte is '\0' or a part, never 0xff
   const rocksdb::Slice upper(to);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper;

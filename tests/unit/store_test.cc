@@ -88,14 +88,16 @@ TEST(KeysTest, AnAccountsEntitlementFactsSortTogetherRightAfterItsOwnKey) {
     EXPECT_EQ(keys::AccountGroupOf(k), keys::Account(k.starts_with(keys::Account("ACME2")) ? "ACME2" : "ACME"));
   }
   EXPECT_EQ(keys::AccountGroupOf(keys::Case("ACME", "K-1")), "");
-  EXPECT_EQ(keys::JournalOf(keys::Journal("ACME", 42, 7)), keys::JournalPrefix("ACME"));
+  EXPECT_EQ(keys::JournalOf(keys::Journal("ACME", keys::kFactsPart, 42, 7)), keys::JournalPrefix("ACME"));
   EXPECT_EQ(keys::JournalOf(keys::JournalPrefix("ACME")), keys::JournalPrefix("ACME"));
   EXPECT_EQ(keys::JournalOf(keys::FoldHead("ACME")), "");
   EXPECT_EQ(keys::JournalOf(keys::Agreement("ACME", "AG-1")), "");
-  EXPECT_EQ(keys::AccountGroupOf(keys::Journal("ACME", 42, 7)), "");
-  // A journal sorts by business time, then offset.
-  EXPECT_LT(keys::Journal("ACME", 41, 900), keys::Journal("ACME", 42, 7));
-  EXPECT_LT(keys::Journal("ACME", 42, 7), keys::Journal("ACME", 42, 8));
+  EXPECT_EQ(keys::AccountGroupOf(keys::Journal("ACME", keys::kFactsPart, 42, 7)), "");
+  EXPECT_EQ(keys::JournalOf(keys::JournalPrefix("ACME", keys::kOtherPart)), keys::JournalPrefix("ACME"));
+  // Each part of a journal sorts by business time, then offset.
+  EXPECT_LT(keys::Journal("ACME", keys::kOtherPart, 41, 900), keys::Journal("ACME", keys::kOtherPart, 42, 7));
+  EXPECT_LT(keys::Journal("ACME", keys::kOtherPart, 42, 7), keys::Journal("ACME", keys::kOtherPart, 42, 8));
+  EXPECT_LT(keys::Journal("ACME", keys::kFactsPart, 99, 9), keys::Journal("ACME", keys::kOtherPart, 1, 1));
   EXPECT_TRUE(keys::Agreement("ACME", "AG-9").starts_with(keys::AgreementPrefix("ACME")));
   EXPECT_FALSE(keys::Agreement("ACME2", "AG-1").starts_with(keys::AgreementPrefix("ACME")));
   // Other kinds keep their own ranges, across accounts.
@@ -274,9 +276,10 @@ TEST_F(StoreTest, ScanJournalReadsOneAccountsJournalInBusinessOrderAcrossFiles) 
   for (bool in_file : {true, false}) {
     StagedBatch batch(store->get());
     const int64_t base = in_file ? 0 : 1000;
-    batch.Put(2, keys::Journal("ACME", base + 20, base + 1), "late");
-    batch.Put(2, keys::Journal("ACME", base + 10, base + 2), "early");
-    batch.Put(2, keys::Journal("ACME2", base + 5, base + 3), "another account");  // sorts right after
+    batch.Put(2, keys::Journal("ACME", keys::kOtherPart, base + 20, base + 1), "late");
+    batch.Put(2, keys::Journal("ACME", keys::kOtherPart, base + 10, base + 2), "early");
+    batch.Put(2, keys::Journal("ACME", keys::kFactsPart, base + 15, base + 4), "fact");
+    batch.Put(2, keys::Journal("ACME2", keys::kFactsPart, base + 5, base + 3), "another account");  // sorts right after
     batch.Put(2, keys::FoldHead("ACME"), "head");
     batch.Put(2, keys::SeenEvent(UuidBytes{}), "");
     ASSERT_TRUE(batch.Commit().ok());
@@ -289,6 +292,16 @@ TEST_F(StoreTest, ScanJournalReadsOneAccountsJournalInBusinessOrderAcrossFiles) 
                         seen.emplace_back(v);
                         return true;
                       }).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"fact", "fact", "early", "late", "early", "late"}));
+  seen.clear();
+  ASSERT_TRUE((*store)->ScanJournal(
+                          2, "ACME",
+                          [&](std::string_view, std::string_view v) {
+                            seen.emplace_back(v);
+                            return true;
+                          },
+                          keys::kOtherPart)
+                  .ok());
   EXPECT_EQ(seen, (std::vector<std::string>{"early", "late", "early", "late"}));
   seen.clear();
   ASSERT_TRUE((*store)->ScanJournal(2, "NOBODY", [&](std::string_view, std::string_view v) {

@@ -41,18 +41,20 @@ Result<std::shared_ptr<const LedgerView::AccountJournal>> LedgerView::ReadJourna
       return std::static_pointer_cast<const AccountJournal>(it->second);
     }
   }
-  // The entries in scope, copied into one buffer (the type byte says which without
-  // reading the envelope), then decoded from there.
+  // The entries in scope (the account's facts have a part of the journal of their own),
+  // copied into one buffer, then decoded from there.
   auto journal = std::make_shared<AccountJournal>();
   std::vector<std::pair<size_t, size_t>> at;  // key offset, value offset in the buffer
   std::string& buffer = journal->bytes;
   Status bad;
-  Status s = store_->ScanJournal(p, account, [&](std::string_view k, std::string_view v) {
-    if (v.size() > 8 && !InScope(scope, static_cast<fb::Event>(static_cast<uint8_t>(v[8]) & 0x7f))) return true;
-    at.emplace_back(buffer.size(), buffer.size() + k.size());
-    buffer.append(k).append(v);
-    return true;
-  });
+  Status s = store_->ScanJournal(
+      p, account,
+      [&](std::string_view k, std::string_view v) {
+        at.emplace_back(buffer.size(), buffer.size() + k.size());
+        buffer.append(k).append(v);
+        return true;
+      },
+      scope == FoldScope::kAccountFacts ? keys::kFactsPart : '\0');
   if (!s.ok()) return s;
   journal->entries.reserve(at.size());
   for (size_t i = 0; i < at.size(); ++i) {
@@ -63,6 +65,7 @@ Result<std::shared_ptr<const LedgerView::AccountJournal>> LedgerView::ReadJourna
     if (!entry.ok()) return entry.status();
     journal->entries.push_back(*entry);
   }
+  SortForFold(journal->entries);
   if (active_memo != nullptr) active_memo->journals[memo_key] = journal;
   return std::shared_ptr<const AccountJournal>(std::move(journal));
 }

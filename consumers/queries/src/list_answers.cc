@@ -207,12 +207,15 @@ Result<Json> LedgerView::AskList(const Query& query) const {
     Status s = store_->Scan(part, prefix, [&](std::string_view k, std::string_view v) {
       const auto* a = Verified<state::Anomaly>(v);
       if (a == nullptr || a->recorded_at() > r) return true;
-      auto journaled = store_->Get(part, keys::Journal(keys::AccountOf(k), a->occurred_at(), a->offset()));
-      if (!journaled.ok()) {
-        failed = journaled.status();
-        return false;
+      for (char journal_part : {keys::kFactsPart, keys::kOtherPart}) {
+        auto journaled =
+            store_->Get(part, keys::Journal(keys::AccountOf(k), journal_part, a->occurred_at(), a->offset()));
+        if (!journaled.ok()) {
+          failed = journaled.status();
+          return false;
+        }
+        if (journaled->has_value()) return true;  // the fold says whether it is one
       }
-      if (journaled->has_value()) return true;  // the fold says whether it is one
       failed = visit(part, k, v);
       return failed.ok();
     });

@@ -21,14 +21,14 @@ std::string EncodeJournalValue(Millis recorded_at, fb::Event type, std::string_v
 
 Result<JournalEntry> DecodeJournalEntry(std::string_view key, std::string_view value) {
   const std::string_view prefix = keys::JournalOf(key);
-  if (prefix.empty() || key.size() != prefix.size() + 16 || value.size() < 9) {
+  if (prefix.empty() || key.size() != prefix.size() + 17 || value.size() < 9) {
     return Status::Corruption("a journal entry of account " + std::string(keys::AccountOf(key)) +
                               " is malformed (" + std::to_string(key.size()) + "-byte key, " +
                               std::to_string(value.size()) + "-byte value)");
   }
   JournalEntry e;
-  e.occurred_at = keys::DecodeOffset(key.substr(prefix.size(), 8));
-  e.offset = keys::DecodeOffset(key.substr(prefix.size() + 8, 8));
+  e.occurred_at = keys::DecodeOffset(key.substr(prefix.size() + 1, 8));
+  e.offset = keys::DecodeOffset(key.substr(prefix.size() + 9, 8));
   e.recorded_at = keys::DecodeOffset(value.substr(0, 8));
   e.type = static_cast<fb::Event>(static_cast<uint8_t>(value[8]) & 0x7f);
   e.pending = (static_cast<uint8_t>(value[8]) & 0x80) != 0;
@@ -72,6 +72,16 @@ bool InScope(FoldScope scope, fb::Event type) {
   return between(fb::Event::AccountOpened, fb::Event::ContactRemoved) ||
          between(fb::Event::AgreementPurchased, fb::Event::GrantRevoked) ||
          between(fb::Event::RemoteAccessConsentGiven, fb::Event::RemoteAccessConsentRevoked);
+}
+
+char JournalPart(fb::Event type) {
+  return InScope(FoldScope::kAccountFacts, type) ? keys::kFactsPart : keys::kOtherPart;
+}
+
+void SortForFold(std::vector<JournalEntry>& entries) {
+  std::sort(entries.begin(), entries.end(), [](const JournalEntry& a, const JournalEntry& b) {
+    return a.occurred_at != b.occurred_at ? a.occurred_at < b.occurred_at : a.offset < b.offset;
+  });
 }
 
 Result<FoldedState> FoldJournal(const std::vector<JournalEntry>& entries, int partition, Millis recorded_by,
@@ -167,13 +177,14 @@ Result<std::vector<Change>> RefoldAccount(std::string_view account, int partitio
   });
   if (!scanned.ok()) return scanned;
   if (!bad.ok()) return bad;
+  SortForFold(entries);
   FoldHead head;
   if (!entries.empty()) head = FoldHead{entries.back().occurred_at, entries.back().offset, false};
   // The pending entries, journaled again as folded.
   std::vector<Change> cleared;
   for (const JournalEntry& entry : entries) {
     if (!entry.pending) continue;
-    cleared.push_back({keys::Journal(account, entry.occurred_at, entry.offset),
+    cleared.push_back({keys::Journal(account, JournalPart(entry.type), entry.occurred_at, entry.offset),
                        EncodeJournalValue(entry.recorded_at, entry.type, entry.envelope)});
   }
   cleared.push_back({keys::FoldHead(account), EncodeFoldHead(head)});

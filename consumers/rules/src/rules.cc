@@ -257,7 +257,7 @@ Result<Applied> ApplyEvent(const fb::Envelope& e, const EventPosition& pos,
     out = std::move(*folded);
     head = FoldHead{e.occurred_at(), pos.offset, false};
   }
-  out.changes.push_back({keys::Journal(account, e.occurred_at(), pos.offset),
+  out.changes.push_back({keys::Journal(account, JournalPart(e.event_type()), e.occurred_at(), pos.offset),
                          EncodeJournalValue(pos.recorded_at, e.event_type(), pos.bytes,
                                             out.outcome == Outcome::kLate)});
   out.changes.push_back({head_key, EncodeFoldHead(*head)});

@@ -69,11 +69,15 @@ std::string_view AccountOf(std::string_view key);
 std::string_view IdOf(std::string_view key);
 
 // The account's journal: every event of the account that its rules judge (not
-// duplicates, not events rejected whatever else is recorded), in business-time order:
-// 'J', account, '\0', occurred_at (8 bytes BE), offset (8 bytes BE). The account's
-// state is the fold of its journal (ledger/rules/journal.h).
-std::string Journal(std::string_view account, int64_t occurred_at, int64_t offset);
+// duplicates, not events rejected whatever else is recorded), in two parts, each in
+// business-time order: 'J', account, '\0', part (one byte: kFactsPart for the events
+// that write the account's own facts, kOtherPart for the rest), occurred_at (8 bytes
+// BE), offset (8 bytes BE). A fold of the account's facts reads its part alone; a whole
+// fold merges the two (ledger/rules/journal.h).
+inline constexpr char kFactsPart = 'a', kOtherPart = 'b';
+std::string Journal(std::string_view account, char part, int64_t occurred_at, int64_t offset);
 std::string JournalPrefix(std::string_view account);
+std::string JournalPrefix(std::string_view account, char part);
 // JournalPrefix(account) for a journal key or prefix; empty for any other key. The store's prefix
 // bloom filters are built on it and on AccountGroupOf (ProjectionStore::ScanJournal).
 std::string_view JournalOf(std::string_view key);

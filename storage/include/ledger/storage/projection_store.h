@@ -97,12 +97,14 @@ class ProjectionStore {
   Status ScanAccountGroup(int partition, std::string_view account,
                           const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
 
-  // Calls `visit` for each entry of the account's journal (keys::Journal), in key order
-  // (business time, then offset), until it returns false. One iterator; bloom filters
-  // skip the memtables and files without the journal. The views are valid during the
-  // call only. Fails if the iterator reports an error.
+  // Calls `visit` for each entry of the account's journal (keys::Journal), or of one part
+  // of it (`part`; '\0': both), in key order (part, business time, offset), until it
+  // returns false. One iterator; bloom filters skip the memtables and files without the
+  // journal. The views are valid during the call only. Fails if the iterator reports an
+  // error.
   Status ScanJournal(int partition, std::string_view account,
-                     const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
+                     const std::function<bool(std::string_view key, std::string_view value)>& visit,
+                     char part = '\0') const;
 
   // Writes every put (and deletion) of every partition atomically (one WriteBatch),
   // from views the caller keeps alive during the call; each partition's in key order

@@ -60,6 +60,12 @@ using FoldedState = std::map<std::string, std::string, std::less<>>;
 // alone gives the same account group, cheaper.
 enum class FoldScope { kAll, kAccountFacts };
 bool InScope(FoldScope scope, fb::Event type);
+// The part of the journal an event of `type` is kept in (keys::Journal): the account's
+// facts, or the rest.
+char JournalPart(fb::Event type);
+// Orders entries as a fold takes them: business time, then offset (a journal read in key
+// order gives its parts one after the other).
+void SortForFold(std::vector<JournalEntry>& entries);
 
 // Folds `entries` (in business-time order) from nothing, skipping those recorded after
 // `recorded_by` and those outside `scope`: every key the fold writes, with its value.
