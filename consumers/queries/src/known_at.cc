@@ -90,12 +90,19 @@ Result<std::shared_ptr<const LedgerView::KnownState>> LedgerView::FoldedAt(int p
 }
 
 Result<std::optional<int>> LedgerView::LocateAccountAt(const std::string& account, Millis known_at) const {
-  auto where = LocateAccount(account);
-  if (!where.ok() || !where->has_value() || known_at == kForever) return where;
-  auto known = FoldedAt(**where, account, known_at, FoldScope::kAccountFacts);
-  if (!known.ok()) return known.status();
-  if (!(*known)->state.count(keys::Account(account))) return std::optional<int>();
-  return where;
+  if (known_at == kForever) return LocateAccount(account);
+  // The partition whose journal holds the account's facts (its opening among them), the
+  // likeliest first; opened by R if the fold of what was recorded by R says so.
+  for (int p : CandidatePartitions(account)) {
+    auto journal = ReadJournal(p, account, FoldScope::kAccountFacts);
+    if (!journal.ok()) return journal.status();
+    if ((*journal)->entries.empty()) continue;
+    auto known = FoldedAt(p, account, known_at, FoldScope::kAccountFacts);
+    if (!known.ok()) return known.status();
+    if (!(*known)->state.count(keys::Account(account))) return std::optional<int>();
+    return std::optional<int>(p);
+  }
+  return std::optional<int>();
 }
 
 Result<std::optional<std::string>> LedgerView::ReadVersion(int p, const std::string& key, Millis known_at) const {
