@@ -24,7 +24,10 @@ thread_local Memo* active_memo = nullptr;
 }  // namespace
 
 LedgerView::QuestionScope::QuestionScope() {
-  if (active_memo == nullptr) active_memo = new Memo, owner_ = true;
+  if (active_memo == nullptr) {
+    active_memo = new Memo;
+    owner_ = true;
+  }
 }
 LedgerView::QuestionScope::~QuestionScope() {
   if (owner_) {
@@ -46,7 +49,6 @@ Result<std::shared_ptr<const LedgerView::AccountJournal>> LedgerView::ReadJourna
   auto journal = std::make_shared<AccountJournal>();
   std::vector<std::pair<size_t, size_t>> at;  // key offset, value offset in the buffer
   std::string& buffer = journal->bytes;
-  Status bad;
   Status s = store_->ScanJournal(
       p, account,
       [&](std::string_view k, std::string_view v) {
