@@ -71,7 +71,7 @@ Result<RefoldCounts> RefoldStale(StagedBatch& staged) {
   for (const int p : staged.partitions()) {
     // One pass over what the batch wrote: the stale accounts, and the journal entries
     // staged for each (the store has the rest).
-    std::map<std::string, std::map<std::string, std::optional<std::string>>> stale;
+    std::map<std::string, std::map<std::string, std::string>> stale;
     std::vector<std::pair<std::string, std::string>> journaled;
     staged.ForEachWritten(p, [&](std::string_view key, std::optional<std::string_view> value) {
       if (keys::KindOf(key) == keys::kFoldHeadTag && value) {
@@ -94,9 +94,7 @@ Result<RefoldCounts> RefoldStale(StagedBatch& staged) {
           return true;
         });
         if (!s.ok()) return s;
-        for (const auto& [k, v] : entries) {
-          if (v) visit(k, *v);
-        }
+        for (const auto& [k, v] : entries) visit(k, v);
         return Status::Ok();
       };
       auto changes = RefoldAccount(account, p, scan, lookup,

@@ -84,29 +84,39 @@ void SortForFold(std::vector<JournalEntry>& entries) {
   });
 }
 
+namespace {
+
+// Reads `state`, then `below` (if any) for the keys it lacks. The views stay valid until
+// the state changes.
+StateLookup Over(const FoldedState& state, const StateLookup* below) {
+  return [&state, below](std::string_view key) -> Result<std::optional<std::string_view>> {
+    if (auto it = state.find(key); it != state.end()) return std::optional<std::string_view>(it->second);
+    if (below != nullptr) return (*below)(key);
+    return std::optional<std::string_view>();
+  };
+}
+
+// Folds one verified journal entry into `state`, read through `lookup` (Over(state, ...)).
+Status FoldInto(FoldedState& state, const StateLookup& lookup, const JournalEntry& entry, const fb::Envelope& e,
+                int partition) {
+  const EventPosition pos{partition, entry.offset, entry.recorded_at, 0, entry.envelope};
+  auto applied = rules_detail::FoldEvent(e, pos, lookup);
+  if (!applied.ok()) return applied.status();
+  for (auto& c : applied->changes) state.insert_or_assign(std::move(c.key), std::move(c.value));
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<FoldedState> FoldJournal(const std::vector<JournalEntry>& entries, int partition, Millis recorded_by,
                                 FoldScope scope) {
   FoldedState state;
-  const StateLookup lookup = [&state](std::string_view key) -> Result<std::optional<std::string_view>> {
-    auto it = state.find(key);
-    if (it == state.end()) return std::optional<std::string_view>();
-    return std::optional<std::string_view>(it->second);
-  };
+  const StateLookup lookup = Over(state, nullptr);
   for (const JournalEntry& entry : entries) {
     if (entry.recorded_at > recorded_by || !InScope(scope, entry.type)) continue;
     auto e = EnvelopeOf(entry);
     if (!e.ok()) return e.status();
-    const EventPosition pos{partition, entry.offset, entry.recorded_at, 0, entry.envelope};
-    auto applied = rules_detail::FoldEvent(**e, pos, lookup);
-    if (!applied.ok()) return applied.status();
-    for (auto& c : applied->changes) {
-      auto it = state.find(c.key);
-      if (it == state.end()) {
-        state.emplace(std::move(c.key), std::move(c.value));
-      } else {
-        it->second = std::move(c.value);
-      }
-    }
+    if (Status s = FoldInto(state, lookup, entry, **e, partition); !s.ok()) return s;
   }
   return state;
 }
@@ -178,6 +188,14 @@ Result<std::vector<Change>> RefoldAccount(std::string_view account, int partitio
   if (!scanned.ok()) return scanned;
   if (!bad.ok()) return bad;
   SortForFold(entries);
+  // Each entry verified once, for every use below.
+  std::vector<const fb::Envelope*> envelopes;
+  envelopes.reserve(entries.size());
+  for (const JournalEntry& entry : entries) {
+    auto e = EnvelopeOf(entry);
+    if (!e.ok()) return e.status();
+    envelopes.push_back(*e);
+  }
   FoldHead head;
   if (!entries.empty()) head = FoldHead{entries.back().occurred_at, entries.back().offset, false};
   // The pending entries, journaled again as folded.
@@ -193,13 +211,9 @@ Result<std::vector<Change>> RefoldAccount(std::string_view account, int partitio
   {
     const std::string account_key = keys::Account(account);
     std::vector<std::optional<Footprint>> footprints(entries.size());
-    auto footprint = [&](size_t i) -> Result<const Footprint*> {
-      if (!footprints[i]) {
-        auto e = EnvelopeOf(entries[i]);
-        if (!e.ok()) return e.status();
-        footprints[i] = FootprintOf(**e);
-      }
-      return &*footprints[i];
+    auto footprint = [&](size_t i) -> const Footprint& {
+      if (!footprints[i]) footprints[i] = FootprintOf(*envelopes[i]);
+      return *footprints[i];
     };
     bool commute = true;
     size_t pairs = 0;
@@ -207,34 +221,17 @@ Result<std::vector<Change>> RefoldAccount(std::string_view account, int partitio
       if (!entries[i].pending) continue;
       for (size_t j = i + 1; j < entries.size() && commute; ++j) {
         if (entries[j].pending) continue;
-        if (++pairs > kMostPairs) {
-          commute = false;
-          break;
-        }
-        auto a = footprint(i);
-        if (!a.ok()) return a.status();
-        auto b = footprint(j);
-        if (!b.ok()) return b.status();
-        commute = Commute(**a, **b, account_key);
+        commute = ++pairs <= kMostPairs && Commute(footprint(i), footprint(j), account_key);
       }
     }
     if (commute) {
       // Folded onto the stored state in business-time order, each reading what the ones
       // before it wrote.
       FoldedState written;
-      const StateLookup over = [&](std::string_view key) -> Result<std::optional<std::string_view>> {
-        if (auto it = written.find(key); it != written.end()) return std::optional<std::string_view>(it->second);
-        return lookup(key);
-      };
-      for (const JournalEntry& entry : entries) {
-        if (!entry.pending) continue;
-        auto e = EnvelopeOf(entry);
-        if (!e.ok()) return e.status();
-        auto applied = rules_detail::FoldEvent(**e, EventPosition{partition, entry.offset, entry.recorded_at, 0,
-                                                                  entry.envelope},
-                                               over);
-        if (!applied.ok()) return applied.status();
-        for (auto& c : applied->changes) written.insert_or_assign(std::move(c.key), std::move(c.value));
+      const StateLookup over = Over(written, &lookup);
+      for (size_t i = 0; i < entries.size(); ++i) {
+        if (!entries[i].pending) continue;
+        if (Status s = FoldInto(written, over, entries[i], *envelopes[i], partition); !s.ok()) return s;
       }
       std::vector<Change> changes;
       for (auto& [k, v] : written) changes.push_back({k, std::move(v)});
@@ -243,18 +240,19 @@ Result<std::vector<Change>> RefoldAccount(std::string_view account, int partitio
     }
   }
 
-  auto folded = FoldJournal(entries, partition);
-  if (!folded.ok()) return folded.status();
+  FoldedState folded;
+  const StateLookup fresh = Over(folded, nullptr);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (Status s = FoldInto(folded, fresh, entries[i], *envelopes[i], partition); !s.ok()) return s;
+  }
   // Every key the journal's events could have written before: the keys their rules read
   // and write, and the anomaly each may have left.
   std::set<std::string, std::less<>> candidates;
-  for (const JournalEntry& entry : entries) {
-    auto e = EnvelopeOf(entry);
-    if (!e.ok()) return e.status();
-    for (auto& k : KeysRead(**e, Seen::kNew)) candidates.insert(std::move(k));
-    candidates.insert(keys::Anomaly(account, entry.offset));
+  for (size_t i = 0; i < entries.size(); ++i) {
+    for (auto& k : KeysRead(*envelopes[i], Seen::kNew)) candidates.insert(std::move(k));
+    candidates.insert(keys::Anomaly(account, entries[i].offset));
   }
-  for (const auto& entry : *folded) candidates.insert(entry.first);
+  for (const auto& entry : folded) candidates.insert(entry.first);
   if (prefetch) {
     if (Status s = prefetch(std::vector<std::string>(candidates.begin(), candidates.end())); !s.ok()) return s;
   }
@@ -262,8 +260,8 @@ Result<std::vector<Change>> RefoldAccount(std::string_view account, int partitio
   for (const auto& key : candidates) {
     auto now = lookup(key);
     if (!now.ok()) return now.status();
-    auto it = folded->find(key);
-    if (it != folded->end()) {
+    auto it = folded.find(key);
+    if (it != folded.end()) {
       if (!*now || **now != it->second) changes.push_back({key, it->second});
     } else if (*now) {
       changes.push_back({key, "", true});
