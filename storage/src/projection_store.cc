@@ -339,7 +339,12 @@ Status ProjectionStore::ScanJournal(int partition, std::string_view account,
 
 Status ProjectionStore::Write(const std::map<int, std::vector<KeyValue>>& puts) {
   if (mode_ != Mode::kReadWrite) return Status::InvalidInput("the store is open read-only");
-  rocksdb::WriteBatch batch;
+  // Reserved whole: a batch grown by doubling copies its bytes several times over.
+  size_t bytes = 0;
+  for (const auto& [partition, kv] : puts) {
+    for (const auto& [key, value, erase] : kv) bytes += key.size() + value.size() + 16;
+  }
+  rocksdb::WriteBatch batch(bytes + 64);
   for (const auto& [partition, kv] : puts) {
     auto h = FamilyForWrite(partition);
     if (!h.ok()) return h.status();
@@ -498,7 +503,9 @@ struct StagedBatch::Stage {
     auto it = partitions.find(partition);
     if (it == partitions.end()) {
       it = partitions.try_emplace(partition, Entries::allocator_type(&arena)).first;
-      it->second.reserve(1u << 14);  // a batch touches thousands of keys per partition
+      // A batch touches thousands of keys per partition, about as many as the last one.
+      auto hint = size_hints.find(partition);
+      it->second.reserve(std::max<size_t>(1u << 14, hint == size_hints.end() ? 0 : hint->second));
     }
     return it->second;
   }
@@ -512,6 +519,9 @@ struct StagedBatch::Stage {
   std::unique_ptr<std::byte[]> buffer;
   std::pmr::monotonic_buffer_resource arena;
   std::map<int, Entries> partitions;  // in the arena: destroyed before it is released
+  // Each partition's next offset, set once per event: written as keys::kNextOffset.
+  std::map<int, int64_t> next_offsets;
+  std::map<int, size_t> size_hints;  // each partition's entries in the last batch
 };
 
 StagedBatch::StagedBatch(ProjectionStore* store) : store_(store), stage_(std::make_unique<Stage>()) {}
@@ -599,22 +609,35 @@ void StagedBatch::ForEachWritten(
 std::vector<int> StagedBatch::partitions() const {
   std::vector<int> out;
   for (const auto& entry : stage_->partitions) out.push_back(entry.first);
+  for (const auto& entry : stage_->next_offsets) {
+    if (!stage_->partitions.contains(entry.first)) out.push_back(entry.first);
+  }
+  std::sort(out.begin(), out.end());
   return out;
 }
 
 void StagedBatch::SetNextOffset(int partition, int64_t next_offset) {
-  Put(partition, keys::kNextOffset, keys::EncodeOffset(next_offset));
+  auto [it, added] = stage_->next_offsets.try_emplace(partition, next_offset);
+  it->second = next_offset;
+  if (added) ++count_;
 }
 
 Status StagedBatch::WriteToStore() const {
   if (empty()) return Status::Ok();
   std::map<int, std::vector<ProjectionStore::KeyValue>> sorted;
-  for (const auto& [partition, entries] : stage_->partitions) {
+  std::map<int, std::string> next_offsets;  // encoded, alive until written
+  for (const auto& [partition, next] : stage_->next_offsets) next_offsets[partition] = keys::EncodeOffset(next);
+  for (const int partition : partitions()) {
     std::vector<ProjectionStore::KeyValue> v;
-    v.reserve(entries.size());
-    for (const auto& [k, e] : entries) {
-      if (e.written) v.push_back({k, e.value, !e.present});
+    if (auto p = stage_->partitions.find(partition); p != stage_->partitions.end()) {
+      v.reserve(p->second.size() + 1);
+      for (const auto& [k, e] : p->second) {
+        if (e.written && !(k == keys::kNextOffset && next_offsets.contains(partition))) {
+          v.push_back({k, e.value, !e.present});
+        }
+      }
     }
+    if (auto n = next_offsets.find(partition); n != next_offsets.end()) v.push_back({keys::kNextOffset, n->second, false});
     if (v.empty()) continue;
     std::sort(v.begin(), v.end(), [](const auto& x, const auto& y) { return x.key < y.key; });
     sorted.emplace(partition, std::move(v));
@@ -629,7 +652,9 @@ Status StagedBatch::Commit() {
 }
 
 void StagedBatch::Clear() {
+  for (const auto& [partition, entries] : stage_->partitions) stage_->size_hints[partition] = entries.size();
   stage_->partitions.clear();
+  stage_->next_offsets.clear();
   stage_->arena.release();
   count_ = 0;
 }

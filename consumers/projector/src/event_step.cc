@@ -71,20 +71,18 @@ Result<RefoldCounts> RefoldStale(StagedBatch& staged) {
   for (const int p : staged.partitions()) {
     // One pass over what the batch wrote: the stale accounts, and the journal entries
     // staged for each (the store has the rest).
-    std::map<std::string, std::map<std::string, std::string>> stale;
-    std::vector<std::pair<std::string, std::string>> journaled;
+    std::map<std::string, std::map<std::string, std::string>, std::less<>> stale;
     staged.ForEachWritten(p, [&](std::string_view key, std::optional<std::string_view> value) {
       if (keys::KindOf(key) == keys::kFoldHeadTag && value) {
         if (auto head = DecodeFoldHead(*value); head && head->stale) stale[std::string(keys::AccountOf(key))];
-      } else if (keys::KindOf(key) == keys::kJournalTag && value) {
-        journaled.emplace_back(std::string(key), std::string(*value));
       }
     });
     if (stale.empty()) continue;
-    for (auto& [key, value] : journaled) {
-      auto it = stale.find(std::string(keys::AccountOf(key)));
-      if (it != stale.end()) it->second.emplace(std::move(key), std::move(value));
-    }
+    staged.ForEachWritten(p, [&](std::string_view key, std::optional<std::string_view> value) {
+      if (keys::KindOf(key) != keys::kJournalTag || !value) return;
+      auto it = stale.find(keys::AccountOf(key));
+      if (it != stale.end()) it->second.emplace(std::string(key), std::string(*value));
+    });
     const StateLookup lookup = [&](std::string_view key) { return staged.Get(p, key); };
     for (auto& [account, entries] : stale) {
       const JournalScan scan = [&](const std::function<void(std::string_view, std::string_view)>& visit) {

@@ -202,6 +202,8 @@ class StagedBatch {
                       const std::function<void(std::string_view key, std::optional<std::string_view> value)>& visit) const;
   // The partitions this batch touched.
   std::vector<int> partitions() const;
+  // The partition's next offset (keys::kNextOffset), written with the batch; the last
+  // call per partition counts. Not seen by Get or ForEachWritten.
   void SetNextOffset(int partition, int64_t next_offset);
 
   bool empty() const;
