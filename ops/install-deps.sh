@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config git ca-certificates curl openssl
-  librdkafka-dev librocksdb-dev libabsl-dev
+  librdkafka-dev librocksdb-dev libabsl-dev libjemalloc-dev
   flatbuffers-compiler libflatbuffers-dev
   prometheus-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
