@@ -315,12 +315,24 @@ Status ProjectionStore::ScanAccountGroup(
 
 Status ProjectionStore::ScanJournal(int partition, std::string_view account,
                                     const std::function<bool(std::string_view, std::string_view)>& visit,
-                                    char part) const {
+                                    char part, int64_t occurred_from) const {
   auto* h = Family(partition);
   if (h == nullptr) return Status::Ok();
-  const std::string from = part == '\0' ? keys::JournalPrefix(account) : keys::JournalPrefix(account, part);
-  std::string to = from;
+  if (part == '\0' && occurred_from > 0) {
+    // Each part from its own seek; a visit that stops the first stops both.
+    bool more = true;
+    for (const char p : {keys::kFactsPart, keys::kOtherPart}) {
+      Status s = ScanJournal(partition, account, [&](std::string_view k, std::string_view v) {
+        return more = visit(k, v);
+      }, p, occurred_from);
+      if (!s.ok() || !more) return s;
+    }
+    return Status::Ok();
+  }
+  const std::string prefix = part == '\0' ? keys::JournalPrefix(account) : keys::JournalPrefix(account, part);
+  std::string to = prefix;
   ++to.back();  // the prefix's last byte is '\0' or a part, never 0xff
+  const std::string from = occurred_from > 0 ? prefix + keys::EncodeOffset(occurred_from) : prefix;
   const rocksdb::Slice upper(to);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper;

@@ -24,10 +24,12 @@ Result<Applied> ApplyToMemory(MemoryState& state, const fb::Envelope& event, con
   write(applied->changes);
   if (applied->outcome != Outcome::kLate) return applied;
   const std::string account = event.account_id()->str();
-  const JournalScan scan = [&](const std::function<void(std::string_view, std::string_view)>& visit) {
+  const JournalScan scan = [&](Millis from, const std::function<void(std::string_view, std::string_view)>& visit) {
     const std::string prefix = keys::JournalPrefix(account);
     for (auto it = state.lower_bound(prefix); it != state.end() && it->first.starts_with(prefix); ++it) {
-      visit(it->first, it->second);
+      auto entry = DecodeJournalEntry(it->first, it->second);
+      if (!entry.ok()) return entry.status();
+      if (entry->occurred_at >= from) visit(it->first, it->second);
     }
     return Status::Ok();
   };

@@ -1,5 +1,6 @@
 #include "ledger/projector/event_step.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -85,18 +86,32 @@ Result<RefoldCounts> RefoldStale(StagedBatch& staged) {
     });
     const StateLookup lookup = [&](std::string_view key) { return staged.Get(p, key); };
     for (auto& [account, entries] : stale) {
-      const JournalScan scan = [&](const std::function<void(std::string_view, std::string_view)>& visit) {
+      // Only this batch journals late: its pending entries are all there is.
+      Millis pending_from = kForever;
+      for (const auto& [k, v] : entries) {
+        auto entry = DecodeJournalEntry(k, v);
+        if (entry.ok() && entry->pending) pending_from = std::min(pending_from, entry->occurred_at);
+      }
+      if (pending_from == kForever) pending_from = 0;
+      const JournalScan scan = [&](Millis from, const std::function<void(std::string_view, std::string_view)>& visit) {
         // The store's entries and the batch's, merged in key order.
         Status s = staged.store()->ScanJournal(p, account, [&](std::string_view k, std::string_view v) {
           entries.try_emplace(std::string(k), std::string(v));
           return true;
-        });
+        }, '\0', from);
         if (!s.ok()) return s;
-        for (const auto& [k, v] : entries) visit(k, v);
+        for (const auto& [k, v] : entries) {
+          if (from > 0) {
+            auto entry = DecodeJournalEntry(k, v);
+            if (entry.ok() && entry->occurred_at < from) continue;  // a malformed one: reported by the refold
+          }
+          visit(k, v);
+        }
         return Status::Ok();
       };
-      auto changes = RefoldAccount(account, p, scan, lookup,
-                                   [&](std::vector<std::string> keys) { return staged.Prefetch(p, std::move(keys)); });
+      auto changes = RefoldAccount(
+          account, p, scan, lookup, [&](std::vector<std::string> keys) { return staged.Prefetch(p, std::move(keys)); },
+          pending_from);
       if (!changes.ok()) return changes.status();
       for (const Change& c : *changes) {
         if (c.erase) {

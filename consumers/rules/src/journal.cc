@@ -173,29 +173,47 @@ constexpr size_t kMostPairs = 4096;
 
 }  // namespace
 
-Result<std::vector<Change>> RefoldAccount(std::string_view account, int partition, const JournalScan& journal,
-                                          const StateLookup& lookup, const StatePrefetch& prefetch) {
+namespace {
+
+// Journal entries in fold order, each with its envelope verified once.
+struct JournalRead {
   std::vector<JournalEntry> entries;
+  std::vector<const fb::Envelope*> envelopes;
+};
+
+Result<JournalRead> ReadJournal(const JournalScan& journal, Millis from) {
+  JournalRead read;
   Status bad;
-  Status scanned = journal([&](std::string_view key, std::string_view value) {
+  Status scanned = journal(from, [&](std::string_view key, std::string_view value) {
     auto entry = DecodeJournalEntry(key, value);
     if (!entry.ok()) {
       if (bad.ok()) bad = entry.status();
       return;
     }
-    entries.push_back(*entry);
+    read.entries.push_back(*entry);
   });
   if (!scanned.ok()) return scanned;
   if (!bad.ok()) return bad;
-  SortForFold(entries);
-  // Each entry verified once, for every use below.
-  std::vector<const fb::Envelope*> envelopes;
-  envelopes.reserve(entries.size());
-  for (const JournalEntry& entry : entries) {
+  SortForFold(read.entries);
+  read.envelopes.reserve(read.entries.size());
+  for (const JournalEntry& entry : read.entries) {
     auto e = EnvelopeOf(entry);
     if (!e.ok()) return e.status();
-    envelopes.push_back(*e);
+    read.envelopes.push_back(*e);
   }
+  return read;
+}
+
+}  // namespace
+
+Result<std::vector<Change>> RefoldAccount(std::string_view account, int partition, const JournalScan& journal,
+                                          const StateLookup& lookup, const StatePrefetch& prefetch,
+                                          Millis pending_from) {
+  // The journal from the first pending entry on: all the common case needs.
+  auto tail = ReadJournal(journal, pending_from);
+  if (!tail.ok()) return tail.status();
+  const std::vector<JournalEntry>& entries = tail->entries;
+  const std::vector<const fb::Envelope*>& envelopes = tail->envelopes;
   FoldHead head;
   if (!entries.empty()) head = FoldHead{entries.back().occurred_at, entries.back().offset, false};
   // The pending entries, journaled again as folded.
@@ -240,17 +258,26 @@ Result<std::vector<Change>> RefoldAccount(std::string_view account, int partitio
     }
   }
 
+  // Otherwise the whole journal, folded from nothing.
+  JournalRead whole;
+  if (pending_from > 0) {
+    auto read = ReadJournal(journal, 0);
+    if (!read.ok()) return read.status();
+    whole = std::move(*read);
+  } else {
+    whole = std::move(*tail);
+  }
   FoldedState folded;
   const StateLookup fresh = Over(folded, nullptr);
-  for (size_t i = 0; i < entries.size(); ++i) {
-    if (Status s = FoldInto(folded, fresh, entries[i], *envelopes[i], partition); !s.ok()) return s;
+  for (size_t i = 0; i < whole.entries.size(); ++i) {
+    if (Status s = FoldInto(folded, fresh, whole.entries[i], *whole.envelopes[i], partition); !s.ok()) return s;
   }
   // Every key the journal's events could have written before: the keys their rules read
   // and write, and the anomaly each may have left.
   std::set<std::string, std::less<>> candidates;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    for (auto& k : KeysRead(*envelopes[i], Seen::kNew)) candidates.insert(std::move(k));
-    candidates.insert(keys::Anomaly(account, entries[i].offset));
+  for (size_t i = 0; i < whole.entries.size(); ++i) {
+    for (auto& k : KeysRead(*whole.envelopes[i], Seen::kNew)) candidates.insert(std::move(k));
+    candidates.insert(keys::Anomaly(account, whole.entries[i].offset));
   }
   for (const auto& entry : folded) candidates.insert(entry.first);
   if (prefetch) {

@@ -99,12 +99,13 @@ class ProjectionStore {
 
   // Calls `visit` for each entry of the account's journal (keys::Journal), or of one part
   // of it (`part`; '\0': both), in key order (part, business time, offset), until it
-  // returns false. One iterator; bloom filters skip the memtables and files without the
-  // journal. The views are valid during the call only. Fails if the iterator reports an
-  // error.
+  // returns false; only the entries of business time `occurred_from` or later (each part
+  // from a seek there). One iterator per part read; bloom filters skip the memtables and
+  // files without the journal. The views are valid during the call only. Fails if the
+  // iterator reports an error.
   Status ScanJournal(int partition, std::string_view account,
                      const std::function<bool(std::string_view key, std::string_view value)>& visit,
-                     char part = '\0') const;
+                     char part = '\0', int64_t occurred_from = 0) const;
 
   // Writes every put (and deletion) of every partition atomically (one WriteBatch),
   // from views the caller keeps alive during the call; each partition's in key order

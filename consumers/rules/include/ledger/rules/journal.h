@@ -73,8 +73,10 @@ void SortForFold(std::vector<JournalEntry>& entries);
 Result<FoldedState> FoldJournal(const std::vector<JournalEntry>& entries, int partition,
                                 Millis recorded_by = kForever, FoldScope scope = FoldScope::kAll);
 
-// Reads the account's whole journal, in key order, as the caller stores it.
-using JournalScan = std::function<Status(const std::function<void(std::string_view key, std::string_view value)>&)>;
+// Reads the account's journal entries of business time `from` or later (0: the whole
+// journal), in key order, as the caller stores it.
+using JournalScan =
+    std::function<Status(Millis from, const std::function<void(std::string_view key, std::string_view value)>&)>;
 
 // Reads the keys given together (e.g. one MultiGet), before `lookup` is asked for them.
 using StatePrefetch = std::function<Status(std::vector<std::string> keys)>;
@@ -85,8 +87,10 @@ using StatePrefetch = std::function<Status(std::vector<std::string> keys)>;
 // time (neither reads what the other writes), the pending entries are folded onto the
 // stored state in business-time order, which gives the same state; otherwise the whole
 // journal is folded again: puts of what differs, deletions of what the fold no longer
-// writes.
+// writes. `pending_from`: no pending entry occurs before it (the caller knows where the
+// entries it journaled late are); the common case reads the journal from there on only.
 Result<std::vector<Change>> RefoldAccount(std::string_view account, int partition, const JournalScan& journal,
-                                          const StateLookup& lookup, const StatePrefetch& prefetch = nullptr);
+                                          const StateLookup& lookup, const StatePrefetch& prefetch = nullptr,
+                                          Millis pending_from = 0);
 
 }  // namespace ledger
