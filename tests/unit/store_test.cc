@@ -303,6 +303,27 @@ TEST_F(StoreTest, ScanJournalReadsOneAccountsJournalInBusinessOrderAcrossFiles) 
                           keys::kOtherPart)
                   .ok());
   EXPECT_EQ(seen, (std::vector<std::string>{"early", "late", "early", "late"}));
+  // From a business time on: each part from there, in both parts.
+  seen.clear();
+  ASSERT_TRUE((*store)->ScanJournal(
+                          2, "ACME",
+                          [&](std::string_view, std::string_view v) {
+                            seen.emplace_back(v);
+                            return true;
+                          },
+                          '\0', 1012)
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"fact", "late"}));
+  seen.clear();
+  ASSERT_TRUE((*store)->ScanJournal(
+                          2, "ACME",
+                          [&](std::string_view, std::string_view v) {
+                            seen.emplace_back(v);
+                            return false;
+                          },
+                          '\0', 15)
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"fact"}));  // a visit that stops ends the scan
   seen.clear();
   ASSERT_TRUE((*store)->ScanJournal(2, "NOBODY", [&](std::string_view, std::string_view v) {
                         seen.emplace_back(v);
