@@ -8,6 +8,7 @@
 #   ops/kafka.sh topics         create the ledger topics if missing (settings of DESIGN.md)
 #   ops/kafka.sh status         say whether the broker runs and list the topics
 #   ops/kafka.sh stop           stop the broker (SIGTERM, then SIGKILL after 30 s)
+#   ops/kafka.sh kill           SIGKILL the broker (a crash, for fault tests)
 #   ops/kafka.sh up             start + wait + topics
 #
 # Environment (all optional):
@@ -16,6 +17,14 @@
 #   KAFKA_CONTROLLER_PORT   KRaft controller port, default 9093
 #   LEDGER_PARTITIONS       partitions of ledger.events, default 6
 #   KAFKA_HEAP              JVM heap, default 512m
+# One node of a cluster (ops/cluster.sh sets these; the defaults are the single node):
+#   KAFKA_NODE_ID           node.id, default 1
+#   KAFKA_NODE_DIR          this node's config, data and logs, default $LEDGER_VAR_DIR/kafka
+#   KAFKA_VOTERS            controller.quorum.voters, default this node alone
+#   KAFKA_CLUSTER_ID        the cluster id to format with (the same on every node)
+#   KAFKA_BOOTSTRAP         where the topic tools connect, default this node
+#   KAFKA_REPLICATION       replication factor of every topic, default 1
+#   KAFKA_MIN_ISR           min.insync.replicas of every topic, default 1
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,11 +33,15 @@ PORT=${KAFKA_PORT:-9092}
 CPORT=${KAFKA_CONTROLLER_PORT:-9093}
 PARTITIONS=${LEDGER_PARTITIONS:-6}
 HEAP=${KAFKA_HEAP:-512m}
+NODE_ID=${KAFKA_NODE_ID:-1}
+VOTERS=${KAFKA_VOTERS:-$NODE_ID@127.0.0.1:$CPORT}
+REPLICATION=${KAFKA_REPLICATION:-1}
+MIN_ISR=${KAFKA_MIN_ISR:-1}
 # The jars are shared by every state directory; the broker's data is not.
 KAFKA_HOME=${KAFKA_HOME:-$ROOT/var/kafka-dist}
-KDIR=$VAR/kafka
+KDIR=${KAFKA_NODE_DIR:-$VAR/kafka}
 PIDFILE=$KDIR/broker.pid
-BOOTSTRAP=127.0.0.1:$PORT
+BOOTSTRAP=${KAFKA_BOOTSTRAP:-127.0.0.1:$PORT}
 
 log() { printf 'kafka: %s\n' "$*" >&2; }
 
@@ -54,8 +67,8 @@ write_config() {
   cat >"$KDIR/server.properties" <<PROPS
 # Written by ops/kafka.sh; edit the script, not this file.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$CPORT
+node.id=$NODE_ID
+controller.quorum.voters=$VOTERS
 listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
 advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
 controller.listener.names=CONTROLLER
@@ -64,12 +77,14 @@ listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$KDIR/data
 num.partitions=1
 auto.create.topics.enable=false
-offsets.topic.replication.factor=1
+default.replication.factor=$REPLICATION
+min.insync.replicas=$MIN_ISR
+offsets.topic.replication.factor=$REPLICATION
 offsets.topic.num.partitions=6
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+transaction.state.log.replication.factor=$REPLICATION
+transaction.state.log.min.isr=$MIN_ISR
+share.coordinator.state.topic.replication.factor=$REPLICATION
+share.coordinator.state.topic.min.isr=$MIN_ISR
 group.initial.rebalance.delay.ms=0
 PROPS
   cat >"$KDIR/log4j2.properties" <<PROPS
@@ -106,9 +121,9 @@ format() {
   fetch
   write_config  # ports may differ from the last run; the data stays
   if [[ -f $KDIR/data/meta.properties ]]; then return 0; fi
-  local id
-  id=$(tool kafka.tools.StorageTool random-uuid)
-  log "formatting $KDIR/data (cluster $id)"
+  local id=${KAFKA_CLUSTER_ID:-}
+  if [[ -z $id ]]; then id=$(tool kafka.tools.StorageTool random-uuid); fi
+  log "formatting $KDIR/data (cluster $id, node $NODE_ID)"
   tool kafka.tools.StorageTool format -t "$id" -c "$KDIR/server.properties" >/dev/null
 }
 
@@ -117,7 +132,7 @@ running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 start() {
   if running; then log "already running (pid $(cat "$PIDFILE")) on $BOOTSTRAP"; return 0; fi
   format
-  log "starting on $BOOTSTRAP (logs in $KDIR/logs)"
+  log "starting node $NODE_ID on 127.0.0.1:$PORT (logs in $KDIR/logs)"
   setsid nohup java -Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KDIR/log4j2.properties" -Dkafka.logs.dir="$KDIR/logs" \
     -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$KDIR/server.properties" \
@@ -137,11 +152,11 @@ wait_ready() {
     sleep 1; waited=$((waited + 1))
   done
   # The port opens before the broker has registered; a metadata request proves it serves.
-  until tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --list >/dev/null 2>&1; do
+  until tool org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$PORT" --list >/dev/null 2>&1; do
     if ((waited >= limit)); then log "port open but not serving after ${limit}s"; exit 1; fi
     sleep 1; waited=$((waited + 1))
   done
-  log "ready on $BOOTSTRAP"
+  log "node $NODE_ID ready on 127.0.0.1:$PORT"
 }
 
 create_topic() {  # name partitions config...
@@ -149,25 +164,26 @@ create_topic() {  # name partitions config...
   local args=()
   for c in "$@"; do args+=(--config "$c"); done
   tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create \
-    --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 "${args[@]}" \
+    --if-not-exists --topic "$name" --partitions "$parts" --replication-factor "$REPLICATION" "${args[@]}" \
     2>&1 | { grep -v "collide" || true; } >&2
 }
 
 topics() {
   # Events are the system of record: kept forever, timestamped by the broker on append.
   create_topic ledger.events "$PARTITIONS" retention.ms=-1 retention.bytes=-1 \
-    message.timestamp.type=LogAppendTime min.insync.replicas=1
+    message.timestamp.type=LogAppendTime min.insync.replicas="$MIN_ISR"
   # Reference data: compacted; the key carries the effective time so every version stays.
   create_topic ledger.reference 1 cleanup.policy=compact message.timestamp.type=LogAppendTime \
-    min.compaction.lag.ms=3600000
+    min.compaction.lag.ms=3600000 min.insync.replicas="$MIN_ISR"
   create_topic ledger.events.dlq 1 retention.ms=-1 retention.bytes=-1 \
-    message.timestamp.type=LogAppendTime
-  log "topics ready: ledger.events ($PARTITIONS partitions), ledger.reference, ledger.events.dlq"
+    message.timestamp.type=LogAppendTime min.insync.replicas="$MIN_ISR"
+  log "topics ready: ledger.events ($PARTITIONS partitions), ledger.reference, ledger.events.dlq" \
+    "(replication factor $REPLICATION, min.insync.replicas $MIN_ISR)"
 }
 
 status() {
   if running; then
-    echo "broker: running (pid $(cat "$PIDFILE")) on $BOOTSTRAP, data in $KDIR/data"
+    echo "broker: node $NODE_ID running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT, data in $KDIR/data"
     tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --list | sed 's/^/  topic: /'
   else
     echo "broker: stopped (data in $KDIR/data)"
@@ -185,6 +201,15 @@ stop() {
   log "stopped"
 }
 
+crash() {
+  if ! running; then log "not running"; rm -f "$PIDFILE"; return 0; fi
+  local pid; pid=$(cat "$PIDFILE")
+  kill -KILL "$pid"
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$PIDFILE"
+  log "node $NODE_ID killed (SIGKILL)"
+}
+
 case ${1:-} in
   fetch) fetch ;;
   format) format ;;
@@ -193,6 +218,7 @@ case ${1:-} in
   topics) topics ;;
   status) status ;;
   stop) stop ;;
+  kill) crash ;;
   up) start; wait_ready "${2:-90}"; topics ;;
-  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
