@@ -67,6 +67,9 @@ int main(int argc, char** argv) {
   pub->add_option("--flush-timeout", publish.flush_timeout_seconds,
                   "seconds to wait for the broker's acknowledgements")
       ->capture_default_str();
+  pub->add_flag("--print-positions", publish.print_positions,
+                "also print the last offset acknowledged in each partition (positions P:O,...), "
+                "for a question's --min-position");
 
   // project
   ProjectOptions project;
@@ -125,6 +128,11 @@ int main(int argc, char** argv) {
       auto* option = sub->add_option(p.positional ? p.name : "--" + flag, asked[q.name][p.name], p.help);
       if (p.required) option->required();
     }
+    sub->add_option("--min-position", asked[q.name]["min_position"],
+                    "answer once these positions of ledger.events are projected (P:O,..., as "
+                    "ledger publish --print-positions prints them)");
+    sub->add_option("--max-wait-ms", asked[q.name]["max_wait_ms"],
+                    "how long --min-position may wait (default 2000, at most 10000)");
     sub->add_option("--format", format, list ? "table, json, jsonl or csv" : "table or json")
         ->check(CLI::IsMember(list ? std::vector<std::string>{"table", "json", "jsonl", "csv"}
                                    : std::vector<std::string>{"table", "json"}))

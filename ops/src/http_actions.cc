@@ -88,7 +88,11 @@ class Ingest {
       failed_->Increment(undelivered);
       rejected_->Increment(rejected);
     }
+    // Where the events landed: a question given min_position waits until they are projected.
+    Json positions = Json::object();
+    for (const auto& [partition, offset] : report.positions) positions[std::to_string(partition)] = offset;
     return Json{{"published", report.delivered}, {"rejected", rejected}, {"not_delivered", undelivered},
+                {"positions", std::move(positions)}, {"min_position", FormatPositions(report.positions)},
                 {"results", std::move(results)}};
   }
 

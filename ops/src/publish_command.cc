@@ -56,6 +56,7 @@ int RunPublish(const CommonOptions& common, const PublishOptions& options, std::
   if (rejected > 0) out << "; " << rejected << " line(s) rejected";
   if (!report.failed.empty()) out << "; " << report.failed.size() << " undelivered";
   out << "\n";
+  if (options.print_positions) out << "positions " << FormatPositions(report.positions) << "\n";
   if (!report.failed.empty()) return kExitUnavailable;
   return rejected > 0 ? kExitRejected : kExitOk;
 }

@@ -88,7 +88,24 @@ int RunQuery(const CommonOptions& common, const std::string& name,
     err << who << ": " << view.status().message() << "\n";
     return kExitUnavailable;
   }
-  auto answer = (*view)->Ask({name, params});
+  // Read your writes: wait (boundedly) until the writer's positions are projected.
+  std::map<std::string, std::string> asked = params;
+  if (auto mp = asked.find("min_position"); mp != asked.end()) {
+    auto positions = ParsePositions(mp->second);
+    auto wait = ParseMaxWait(asked.count("max_wait_ms") ? asked.at("max_wait_ms") : "", "--max-wait-ms");
+    Status s = !positions.ok() ? positions.status() : !wait.ok() ? wait.status() : Status::Ok();
+    if (s.ok()) s = (*view)->AwaitPositions(*positions, *wait, [&] { return (*store)->CatchUp(); });
+    if (!s.ok()) {
+      err << who << ": " << s.message() << "\n";
+      return s.code() == Status::Code::kInvalidInput ? kExitRejected : kExitUnavailable;
+    }
+    asked.erase("min_position");
+    asked.erase("max_wait_ms");
+  } else if (asked.count("max_wait_ms")) {
+    err << who << ": --max-wait-ms bounds the wait for --min-position, which is not given\n";
+    return kExitRejected;
+  }
+  auto answer = (*view)->Ask({name, asked});
   if (!answer.ok()) {
     std::string message = answer.status().message();
     if (message.rfind(name + ": ", 0) == 0) message.erase(0, name.size() + 2);  // `who` says it

@@ -2,6 +2,8 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
+
 namespace ledger {
 
 class Publisher::DeliveryHandler : public RdKafka::DeliveryReportCb {
@@ -13,6 +15,10 @@ class Publisher::DeliveryHandler : public RdKafka::DeliveryReportCb {
     if (owner_->in_flight_.erase(ticket) == 0) return;
     if (m.err() == RdKafka::ERR_NO_ERROR) {
       ++owner_->report_.delivered;
+      if (m.topic_name() == kEventsTopic) {
+        auto [it, added] = owner_->report_.positions.emplace(m.partition(), m.offset());
+        if (!added) it->second = std::max(it->second, m.offset());
+      }
     } else {
       owner_->report_.failed.emplace_back(ticket, m.errstr());
     }

@@ -100,9 +100,16 @@ out=$(printf '%s\n%s\n%s\n' \
   '{"type":"AccountOpened","account_id":"NEW-046","data":{"name":"No event id"}}' |
   curl -s -X POST --data-binary @- -H "Authorization: Bearer $PUB" -H "Content-Type: application/x-ndjson" "$API/v1/events")
 expect '"published":2,"rejected":1' "$out"
-"$LEDGER" status --wait 60 >/dev/null || fail "the projector did not catch up"
-out=$(curl -s -H "Authorization: Bearer $TOKEN" "$API/v1/entitlement?account=NEW-045&product=x")
+# Read your writes: the positions the ingest returned, passed on to a question at once.
+POS=$(sed -n 's/.*"min_position":"\([0-9:,]*\)".*/\1/p' <<<"$out")
+[[ -n $POS ]] || fail "POST /v1/events returned no min_position: $out"
+out=$(curl -s -H "Authorization: Bearer $TOKEN" "$API/v1/entitlement?account=NEW-045&product=x&min_position=$POS&max_wait_ms=10000")
 expect '"account_status":"active"' "$out"
+out=$(curl -s -D - -H "Authorization: Bearer $TOKEN" "$API/v1/entitlement?account=NEW-045&product=x&min_position=0:999999999&max_wait_ms=100")
+expect 'HTTP/1.1 503' "$out"
+expect 'Retry-After: 1' "$out"
+expect 'min_position not reached within 100 ms' "$out"
+"$LEDGER" status --wait 60 >/dev/null || fail "the projector did not catch up"
 # An event without occurred_at is stamped with the time of the request, not 1970.
 out=$("$LEDGER" query events --account NEW-047)
 expect "\"occurred_at\":\"$(date -u +%Y-%m-%d)" "$out"
@@ -139,6 +146,21 @@ dom=$(timeout 120 chromium --headless --no-sandbox --disable-gpu --virtual-time-
   "$API/status#token=ldg_wrong" 2>/dev/null)
 expect 'the bearer token is unknown or revoked' "$dom"
 grep -q '<td>NEW-045</td>' <<<"$dom" && fail "the status page showed events without a valid token"
+
+echo "--- 3a''. read your writes from the command line"
+out=$(printf '%s\n' '{"type":"AccountOpened","account_id":"NEW-048","event_id":"0193f000-0000-7000-8000-000000000009","occurred_at":"2025-01-02","data":{"name":"Reads its writes"}}' |
+  "$LEDGER" publish - --print-positions)
+expect "published 1 of 1 events" "$out"
+POS=$(sed -n 's/^positions //p' <<<"$out")
+[[ $POS =~ ^[0-9]+:[0-9]+$ ]] || fail "publish --print-positions printed no position: $out"
+out=$("$LEDGER" query entitlement --account NEW-048 --product x --min-position "$POS" --max-wait-ms 10000 --format json)
+expect '"account_status":"active"' "$out"
+set +e
+out=$("$LEDGER" query entitlement --account NEW-048 --product x --min-position 0:999999999 --max-wait-ms 100 2>&1)
+rc=$?
+set -e
+[[ $rc -eq 2 ]] || fail "a position not reached exited $rc, not 2"
+expect 'min_position not reached within 100 ms' "$out"
 
 echo "--- 3b. a missing broker is a clear error, not a hang"
 set +e

@@ -21,6 +21,7 @@
 #include "ledger/http/query_server.h"
 #include "ledger/http/tokens.h"
 #include "ledger/queries/questions.h"
+#include "ledger/kafka/partitioner.h"
 #include "store_ledger.h"
 
 namespace ledger {
@@ -167,6 +168,66 @@ TEST_F(Http, ListsPageAndExportAsCsvAndJsonLines) {
   for (size_t at = 0; (at = jsonl->body.find('\n', at)) != std::string::npos; ++at) ++lines;
   EXPECT_EQ(lines, 3);
   EXPECT_EQ(Json::parse(jsonl->body.substr(0, jsonl->body.find('\n')))["grant"], "G0");
+}
+
+// Read your writes: a question given min_position waits until the store has projected
+// those offsets, or answers 503 with Retry-After once max_wait_ms has passed.
+TEST_F(Http, MinPositionWaitsForTheWritersOffsetsOrAnswersRetryLater) {
+  const int p = KafkaPartitionOf("A", 4);
+  const int64_t next = l_->store().NextOffset(p)->value_or(0);
+  ASSERT_GT(next, 0);
+  Start();
+  const std::string question = "/v1/entitlement?account=A&product=db&at=2025-06-01";
+  const std::string here = std::to_string(p) + ":" + std::to_string(next - 1);
+  auto reached = Get(question + "&min_position=" + here, analyst_);
+  ASSERT_EQ(reached->status, 200) << reached->body;
+  EXPECT_EQ(Body(reached)["entitled"], true);
+
+  const std::string ahead = std::to_string(p) + ":" + std::to_string(next + 100);
+  auto behind = Get(question + "&min_position=" + ahead + "&max_wait_ms=50", analyst_);
+  ASSERT_EQ(behind->status, 503) << behind->body;
+  EXPECT_EQ(behind->get_header_value("Retry-After"), "1");
+  const std::string why = Body(behind)["error"];
+  EXPECT_NE(why.find("partition " + std::to_string(p) + " is projected up to offset " + std::to_string(next - 1)),
+            std::string::npos) << why;
+
+  // Bad positions and waits are the caller's mistake.
+  EXPECT_EQ(Get(question + "&min_position=A:1", analyst_)->status, 400);
+  EXPECT_EQ(Get(question + "&min_position=" + here + "&max_wait_ms=20000", analyst_)->status, 400);
+  EXPECT_EQ(Get(question + "&max_wait_ms=10", analyst_)->status, 400);
+
+  // At most half of the answering threads wait: a third waiter is told to come back at
+  // once, and a question without min_position is answered meanwhile.
+  std::vector<std::thread> waiters;
+  std::atomic<int> timed_out{0};
+  for (int i = 0; i < 2; ++i) {
+    waiters.emplace_back([&] {
+      httplib::Client c("127.0.0.1", server_->port());
+      auto r = c.Get(question + "&min_position=" + ahead + "&max_wait_ms=1500",
+                     httplib::Headers{{"Authorization", "Bearer " + analyst_}});
+      if (r && r->status == 503) ++timed_out;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto asked = std::chrono::steady_clock::now();
+  auto third = Get(question + "&min_position=" + ahead + "&max_wait_ms=1500", analyst_);
+  EXPECT_EQ(third->status, 503);
+  EXPECT_NE(third->body.find("too many questions are waiting"), std::string::npos) << third->body;
+  EXPECT_EQ(Get(question, analyst_)->status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::milliseconds(1000));
+  for (auto& w : waiters) w.join();
+  EXPECT_EQ(timed_out.load(), 2);
+
+  // Written while the question waits: answered as soon as it is projected.
+  const std::string following = std::to_string(p) + ":" + std::to_string(next);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    l_->Apply("AccountSuspended", "A", R"({"reason":"unpaid"})", "2025-05-01");
+  });
+  auto waited = Get(question + "&min_position=" + following + "&max_wait_ms=5000", analyst_);
+  writer.join();
+  ASSERT_EQ(waited->status, 200) << waited->body;
+  EXPECT_EQ(Body(waited)["entitled"], false);  // the suspension is in the answer
 }
 
 TEST_F(Http, IngestNeedsThePublisherRoleAndBoundedBodies) {

@@ -99,6 +99,7 @@ Result<std::map<std::string, std::string>> ParamsOf(const HttpRequest& req) {
 
 struct QueryServer::Impl {
   QueryServerOptions options;
+  std::atomic<size_t> waiting{0};  // questions waiting for min_position now
   LedgerView* view = nullptr;
   ServerActions actions;
   std::unique_ptr<HttpTransport> transport;
@@ -205,6 +206,32 @@ struct QueryServer::Impl {
       if (format != "json" && format != "jsonl" && format != "csv") {
         return SendError(res, 400, "format: \"" + format + "\" is not json, jsonl or csv");
       }
+    }
+    // Read your writes: wait (boundedly) until the writer's positions are projected.
+    if (auto mp = params->find("min_position"); mp != params->end()) {
+      auto positions = ParsePositions(mp->second);
+      if (!positions.ok()) return SendError(res, 400, positions.status().message());
+      params->erase(mp);
+      auto wait = ParseMaxWait(params->count("max_wait_ms") ? params->at("max_wait_ms") : "", "max_wait_ms");
+      if (!wait.ok()) return SendError(res, 400, wait.status().message());
+      params->erase("max_wait_ms");
+      // A wait holds an answering thread: at most half of them wait at once, so that the
+      // others keep answering.
+      const size_t now_waiting = ++waiting;
+      struct Release {
+        std::atomic<size_t>* n;
+        ~Release() { --*n; }
+      } release{&waiting};
+      if (now_waiting > std::max<size_t>(1, options.threads / 2)) {
+        res.set_header("Retry-After", "1");
+        return SendError(res, 503, "min_position: too many questions are waiting for positions already; ask again");
+      }
+      if (Status s = view->AwaitPositions(*positions, *wait); !s.ok()) {
+        if (s.code() == Status::Code::kUnavailable) res.set_header("Retry-After", "1");
+        return SendError(res, HttpStatusOf(s), s.message());
+      }
+    } else if (params->count("max_wait_ms")) {
+      return SendError(res, 400, "max_wait_ms: it bounds the wait for min_position, which is not given");
     }
     // The positional parameters, from the path's segments in order.
     size_t segment = 1;

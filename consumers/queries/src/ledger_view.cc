@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <thread>
 
 #include "ledger/kafka/partitioner.h"
 #include "ledger/queries/questions.h"
@@ -74,6 +75,33 @@ std::vector<int> LedgerView::CandidatePartitions(const std::string& account) con
   const int guess = KafkaPartitionOf(account, partitions.back() + 1);
   std::stable_partition(partitions.begin(), partitions.end(), [guess](int p) { return p == guess; });
   return partitions;
+}
+
+Status LedgerView::AwaitPositions(const Positions& positions, std::chrono::milliseconds max_wait,
+                                  const std::function<Status()>& catch_up) const {
+  const auto deadline = std::chrono::steady_clock::now() + max_wait;
+  while (true) {
+    if (catch_up) {
+      if (Status s = catch_up(); !s.ok()) return s;
+    }
+    std::string behind;
+    for (const auto& [partition, offset] : positions) {
+      auto next = store_->NextOffset(partition);
+      if (!next.ok()) return next.status();
+      const int64_t projected = next->value_or(0);  // the next offset to project
+      if (projected > offset) continue;
+      behind = "partition " + std::to_string(partition) + " is projected up to offset " +
+               (projected > 0 ? std::to_string(projected - 1) : std::string("none yet")) + ", and offset " +
+               std::to_string(offset) + " is asked for";
+      break;
+    }
+    if (behind.empty()) return Status::Ok();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Unavailable("min_position not reached within " + std::to_string(max_wait.count()) +
+                                 " ms: " + behind + "; ask again");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 Result<std::optional<int>> LedgerView::LocateAccount(const std::string& account) const {

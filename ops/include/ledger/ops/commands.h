@@ -27,6 +27,9 @@ struct CommonOptions {
 struct PublishOptions {
   std::string input = "-";  // a file, or "-" for standard input
   int flush_timeout_seconds = 30;
+  // Also print "positions P:O,..." (the last offset acknowledged in each partition of
+  // ledger.events), for a question's --min-position.
+  bool print_positions = false;
 };
 // Reads JSON lines; reports each bad line as "<input>:<line>: <reason>"; sends the good
 // ones; waits for every acknowledgement; prints a summary on `out`.

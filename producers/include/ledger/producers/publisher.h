@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/base/positions.h"
 #include "ledger/base/status.h"
 #include "ledger/kafka/kafka_config.h"
 #include "ledger/schema/event_codec.h"
@@ -33,6 +34,7 @@ inline constexpr const char* kHeaderEventId = "ledger.event_id";
 struct DeliveryReport {
   uint64_t delivered = 0;                                // acknowledged by the broker
   std::vector<std::pair<uint64_t, std::string>> failed;  // (ticket, reason)
+  Positions positions;  // ledger.events: the last offset acknowledged in each partition
 };
 
 class Publisher {

@@ -6,6 +6,8 @@
 // HTTP API both call Ask().
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "ledger/base/mutex.h"
+#include "ledger/base/positions.h"
 #include "ledger/base/status.h"
 #include "ledger/rules/entitlement.h"
 #include "ledger/rules/journal.h"
@@ -57,6 +60,13 @@ class LedgerView {
 
   // The partition holding the account's state, or nullopt for an unknown account.
   Result<std::optional<int>> LocateAccount(const std::string& account) const;
+  // Waits until the store has projected each of `positions` (the partition's next offset
+  // is past the position's offset), reading the store's offsets every 10 ms for at most
+  // `max_wait`; `catch_up` (may be null) is called before each read (a read-only store
+  // follows its writer with it). Unavailable, naming the first partition behind and where
+  // it stands, when the wait ends first; a store error as it is.
+  Status AwaitPositions(const Positions& positions, std::chrono::milliseconds max_wait,
+                        const std::function<Status()>& catch_up = nullptr) const;
 
   // The reference data loaded last (RefreshReference swaps it; holders keep theirs).
   std::shared_ptr<const ReferenceData> reference() const;
