@@ -177,7 +177,10 @@ topics() {
     min.compaction.lag.ms=3600000 min.insync.replicas="$MIN_ISR"
   create_topic ledger.events.dlq 1 retention.ms=-1 retention.bytes=-1 \
     message.timestamp.type=LogAppendTime min.insync.replicas="$MIN_ISR"
-  log "topics ready: ledger.events ($PARTITIONS partitions), ledger.reference, ledger.events.dlq" \
+  # Which instance of a projector group owns which partition (ledger/cluster/instance_directory.h).
+  create_topic ledger.instances 1 cleanup.policy=compact segment.ms=600000 min.compaction.lag.ms=0 \
+    min.insync.replicas="$MIN_ISR"
+  log "topics ready: ledger.events ($PARTITIONS partitions), ledger.reference, ledger.events.dlq, ledger.instances" \
     "(replication factor $REPLICATION, min.insync.replicas $MIN_ISR)"
 }
 

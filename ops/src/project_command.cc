@@ -5,10 +5,15 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <ostream>
 
 #include "http_actions.h"
+#include "ledger/cluster/instance_directory.h"
+#include "ledger/kafka/partitioner.h"
 #include "ledger/http/query_server.h"
 #include "ledger/ops/commands.h"
 #include "ledger/projector/projector.h"
@@ -38,6 +43,47 @@ std::string DefaultInstanceId(const std::string& data_dir) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(h & 0xffffffffffffULL));
   return std::string("ledger-") + host + "-" + buf;
+}
+
+// The partitions this instance owns now (the projector's assignment), for routing
+// questions and for its announcement.
+class Ownership {
+ public:
+  void Set(std::vector<int> owned, int partition_count) {
+    std::lock_guard lock(mu_);
+    owned_ = std::move(owned);
+    partition_count_ = partition_count;
+  }
+  std::pair<std::vector<int>, int> Get() const {
+    std::lock_guard lock(mu_);
+    return {owned_, partition_count_};
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<int> owned_;
+  int partition_count_ = 0;
+};
+
+bool Owns(const std::vector<int>& owned, int partition) {
+  return std::find(owned.begin(), owned.end(), partition) != owned.end();
+}
+
+// Where an account's questions are answered (ServerActions::route): here when this
+// instance owns its partition, or knows of no other instance (alone, or before the
+// partition count is known); else the owner's address; else a hand-over is under way.
+Result<std::string> Route(const Ownership& ownership, const InstanceDirectory& directory, const std::string& account) {
+  const auto [owned, partition_count] = ownership.Get();
+  if (partition_count <= 0) return std::string();
+  const int p = KafkaPartitionOf(account, partition_count);
+  if (Owns(owned, p)) return std::string();
+  const auto others = directory.Others();
+  if (others.empty()) return std::string();
+  for (const auto& [id, a] : others) {
+    if (Owns(a.owned, p) && !a.url.empty()) return a.url;
+  }
+  return Status::Unavailable("partition " + std::to_string(p) + " (account " + account +
+                             ") has no owner announcing itself now: a hand-over is under way; ask again");
 }
 
 // The nice value of the projecting thread beside the HTTP API.
@@ -90,11 +136,17 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   po.data_dir_link = common.data_dir;
   po.min_free_disk_bytes = options.min_free_disk_mib << 20;
   if (compactor) po.on_caught_up = [c = compactor.get()] { c->WriterCaughtUp(); };
+  Ownership ownership;
+  po.on_assignment = [&ownership](const std::vector<int>& owned, int count) { ownership.Set(owned, count); };
   auto projector = Projector::Create(po, store->get(), &metrics);
   if (!projector.ok()) {
     err << "ledger project: " << projector.status().message() << "\n";
     return kExitUsage;
   }
+  // The instances of the group, for routing questions; started with the API, stopped
+  // after it.
+  std::unique_ptr<InstanceDirectory> directory;
+  std::atomic<const InstanceDirectory*> announced{nullptr};  // the directory, once running
   // The HTTP API reads the store this process writes.
   std::unique_ptr<LedgerView> view;
   std::unique_ptr<QueryServer> server;
@@ -110,7 +162,15 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     so.tokens_file = TokensFileFor(common, options.tokens_file);
     so.tls_cert_file = options.tls_cert_file;
     so.tls_key_file = options.tls_key_file;
-    auto started = QueryServer::Start(so, view.get(), MakeServerActions(common, store->get(), options.checkpoint_dir.empty() ? common.data_dir + ".checkpoints" : options.checkpoint_dir, registry.get(), &metrics), registry.get());
+    ServerActions actions = MakeServerActions(common, store->get(), options.checkpoint_dir.empty() ? common.data_dir + ".checkpoints" : options.checkpoint_dir, registry.get(), &metrics);
+    actions.instance = po.instance_id;
+    // Set once the directory runs (below): until then every question is answered here.
+    actions.route = [&announced, &ownership](const std::string& account) -> Result<std::string> {
+      const InstanceDirectory* d = announced.load();
+      if (d == nullptr) return std::string();
+      return Route(ownership, *d, account);
+    };
+    auto started = QueryServer::Start(so, view.get(), std::move(actions), registry.get());
     if (started.ok()) {
       server = std::move(*started);
     } else if (started.status().code() == Status::Code::kUnavailable) {
@@ -119,6 +179,27 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     } else {
       err << "ledger project: " << started.status().message() << "\n";
       return kExitUsage;
+    }
+  }
+  if (server) {
+    const std::string url = server->url();
+    auto started = InstanceDirectory::Start(common.kafka, [&ownership, &store, url, id = po.instance_id] {
+      InstanceAnnouncement a;
+      a.instance = id;
+      a.url = url;
+      std::tie(a.owned, a.partition_count) = ownership.Get();
+      for (int p : a.owned) {
+        auto next = (*store)->NextOffset(p);
+        if (next.ok() && next->has_value() && **next > 0) a.positions[p] = **next - 1;
+      }
+      return a;
+    });
+    if (started.ok()) {
+      directory = std::move(*started);
+      announced = directory.get();
+    } else {
+      err << "ledger project: not announcing this instance (questions are answered here only): "
+          << started.status().message() << "\n";
     }
   }
   out << "ledger project: projecting " << kEventsTopic << " from " << common.kafka.brokers

@@ -20,7 +20,12 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry)
                           .Name("ledger_cases_breached")
                           .Help("Support cases past their response target now (sampled every 10 s)")
                           .Register(registry)
-                          .Add({})) {}
+                          .Add({})),
+      forwarded_(prometheus::BuildCounter()
+                     .Name("ledger_http_forwarded_total")
+                     .Help("Questions forwarded to the instance owning their account's partition")
+                     .Register(registry)
+                     .Add({})) {}
 
 void HttpMetrics::ObserveRequest(const std::string& endpoint, int status, double seconds) {
   MutexLock lock(mu_);

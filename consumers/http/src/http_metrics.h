@@ -27,12 +27,15 @@ class HttpMetrics {
   void SetCases(double open, double breached);
   double cases_open() const { return cases_open_.Value(); }
   double cases_breached() const { return cases_breached_.Value(); }
+  // A question forwarded to the instance owning its account's partition. Thread-safe.
+  void CountForwarded() { forwarded_.Increment(); }
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& seconds_;
   prometheus::Gauge& cases_open_;
   prometheus::Gauge& cases_breached_;
+  prometheus::Counter& forwarded_;
   Mutex mu_;
   std::map<std::pair<std::string, int>, prometheus::Counter*> request_counters_ LEDGER_GUARDED_BY(mu_);
   std::map<std::pair<std::string, int>, prometheus::Histogram*> latency_ LEDGER_GUARDED_BY(mu_);

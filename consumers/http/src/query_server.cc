@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 
+#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -194,9 +195,46 @@ struct QueryServer::Impl {
     SendError(res, 404, "no such endpoint: " + req.method + " " + req.path + " (see /v1/openapi.json)");
   }
 
+  // Asks the instance at `url` the same question with the same token, and relays its
+  // answer (which names the instance that served it).
+  void Forward(const std::string& url, const HttpRequest& req, HttpResponse& res) {
+    httplib::Client client(url);
+    client.set_connection_timeout(1);
+    client.set_read_timeout(std::chrono::seconds(options.io_timeout_seconds));
+    httplib::Params params(req.params.begin(), req.params.end());
+    httplib::Headers headers{{"X-Ledger-Forwarded", actions.instance}};
+    if (auto auth = req.header("authorization"); !auth.empty()) headers.emplace("Authorization", auth);
+    auto answer = client.Get(req.path, params, headers);
+    if (!answer) {
+      res.set_header("Retry-After", "1");
+      return SendError(res, 503, "the instance owning this account's partition (" + url +
+                                     ") did not answer: " + httplib::to_string(answer.error()) + "; ask again");
+    }
+    res.status = answer->status;
+    res.set_content(answer->body, answer->get_header_value("Content-Type"));
+    for (const char* h : {"X-Ledger-Instance", "Retry-After"}) {
+      if (answer->has_header(h)) res.set_header(h, answer->get_header_value(h));
+    }
+    res.set_header("X-Ledger-Forwarded-By", actions.instance);
+    if (metrics) metrics->CountForwarded();
+  }
+
   void Answer(const Question& question, const HttpRequest& req, HttpResponse& res) {
     auto params = ParamsOf(req);
     if (!params.ok()) return SendError(res, 400, params.status().message());
+    if (!actions.instance.empty()) res.set_header("X-Ledger-Instance", actions.instance);
+    // In a projector group, an account's questions are answered by its partition's owner.
+    if (auto account = params->find("account");
+        actions.route && question.shape != Question::Shape::kList && account != params->end()) {
+      auto where = actions.route(account->second);
+      const bool forwarded = !req.header("x-ledger-forwarded").empty();
+      if (!where.ok() || (forwarded && !where->empty())) {
+        res.set_header("Retry-After", "1");
+        return SendError(res, 503, where.ok() ? "this account's partition is being handed over; ask again"
+                                              : where.status().message());
+      }
+      if (!where->empty()) return Forward(*where, req, res);
+    }
     std::string format = "json";
     if (question.shape == Question::Shape::kList) {
       if (auto f = params->find("format"); f != params->end()) {

@@ -154,6 +154,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
                      next->has_value() ? std::to_string(**next) : "beginning");
       }
       consumer->assign(partitions);
+      NoteAssignment();
     } else {
       // Whatever was applied must be durable before another member takes over; with a
       // full disk it cannot be: stop, and resume from the store's offsets later.
@@ -168,7 +169,15 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       }
       consumer->unassign();
       spdlog::info("partitions revoked ({})", partitions.size());
+      NoteAssignment();
     }
+  }
+
+  void NoteAssignment() {
+    if (!options_.on_assignment) return;
+    std::vector<int> owned;
+    for (const auto& [p, next] : next_) owned.push_back(p);
+    options_.on_assignment(owned, partition_count_);
   }
 
   ProjectorTotals totals;

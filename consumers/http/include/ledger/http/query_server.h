@@ -50,6 +50,14 @@ struct ServerActions {
   std::function<Json()> status;
   // action: "checkpoint" (params: dir), "dlq-replay" (from), "rebuild".
   std::function<Result<Json>(const std::string& action, const std::map<std::string, std::string>& params)> admin;
+  // Where a question about `account` is answered, in a projector group: "" here (this
+  // instance owns the account's partition, or knows no other instance), else the API
+  // address (http://host:port) of the instance that owns it, to which the question is
+  // forwarded; Unavailable while the partition has no owner (a hand-over): 503 with
+  // Retry-After. Null: always here.
+  std::function<Result<std::string>(const std::string& account)> route;
+  // This instance's id, named in every answer (header X-Ledger-Instance).
+  std::string instance;
 };
 
 class QueryServer {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ledger/base/status.h"
 #include "ledger/kafka/kafka_config.h"
@@ -57,6 +58,10 @@ struct ProjectorOptions {
   // its high watermark. Once per backlog, never for a trickle of small batches. The
   // moment to tidy the store for answers (IdleCompactor::WriterCaughtUp). Must be quick.
   std::function<void()> on_caught_up;
+  // Called in the projector's thread after each assignment and revocation: the
+  // partitions of ledger.events it owns now, and the topic's partition count. Must be
+  // quick (an instance announces them: ledger/cluster/instance_directory.h).
+  std::function<void(const std::vector<int>& owned, int partition_count)> on_assignment;
   // Fail (rather than go on from where the log now starts) when a partition's log no
   // longer holds the events from the store's offset on: for replays that must reproduce
   // the whole history (rebuild, verify). Otherwise the gap is logged and skipped.

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Integration: two projectors share the group, each with its own store and HTTP API.
+# Every account question asked of either instance is answered by the instance owning the
+# account's partition (forwarded through ledger.instances), and equals the answer of a
+# clean single-instance replay; the answer names the instance that served it.
+# Usage: group_routing.sh LEDGER_BINARY SYNTH_BINARY   (broker from the CTest fixture)
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LEDGER=$1
+SYNTH=$2
+BROKERS=$(cat "${LEDGER_TEST_KAFKA_DIR:?}/bootstrap")
+WORK=$(mktemp -d /tmp/ledger-routing-XXXXXX)
+source "$ROOT/tests/support/free_port.sh"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+RUN=$RANDOM$RANDOM
+GROUP=routing-$RUN
+ACCOUNTS=200
+"$SYNTH" 20000 "$ACCOUNTS" "$RUN" "RT$RUN" >"$WORK/events.jsonl"
+"$LEDGER" --brokers "$BROKERS" publish "$WORK/events.jsonl" --flush-timeout 120 >/dev/null
+TOKEN=$("$LEDGER" token create routing --role analyst --tokens "$WORK/tokens" 2>/dev/null)
+mapfile -t PORTS < <(free_ports 2)
+declare -A URL
+i=0
+for name in a b; do
+  URL[$name]=http://127.0.0.1:${PORTS[$i]}
+  "$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/$name" project --group "$GROUP" --instance-id "$GROUP-$name" \
+    --metrics-listen "" --http-listen "127.0.0.1:${PORTS[$i]}" --tokens "$WORK/tokens" >"$WORK/$name.log" 2>&1 &
+  pids+=($!)
+  i=$((i + 1))
+done
+# The clean replay, alone in a group of its own: the answers to compare with.
+"$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/clean" project --group "clean-$RUN" --metrics-listen "" \
+  --http-listen "" --until-caught-up >"$WORK/clean.log" 2>&1
+for _ in $(seq 1 60); do
+  grep -q "assigned" "$WORK/a.log" && grep -q "assigned" "$WORK/b.log" && break
+  sleep 0.5
+done
+grep -q "assigned" "$WORK/a.log" && grep -q "assigned" "$WORK/b.log" ||
+  { echo "FAIL: the two projectors did not share the partitions"; tail -n 5 "$WORK"/*.log; exit 1; }
+echo "a holds: $(grep -o 'assigned ledger.events \[[0-9]*\]' "$WORK/a.log" | tr '\n' ' ')"
+echo "b holds: $(grep -o 'assigned ledger.events \[[0-9]*\]' "$WORK/b.log" | tr '\n' ' ')"
+
+ask() {  # instance account -> "status instance body"
+  curl -s -D "$WORK/headers" -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+    "${URL[$1]}/v1/entitlement?account=$2&product=backup-exec&at=2026-01-01T00:00:00Z"
+  printf ' %s ' "$(tr -d '\r' <"$WORK/headers" | sed -n 's/^X-Ledger-Instance: //Ip')"
+  cat "$WORK/body"
+}
+# Both instances caught up: every account answered, from either instance.
+mapfile -t SAMPLE < <(grep -o '"account_id":"[^"]*"' "$WORK/events.jsonl" | sort -u | shuf -n 40 --random-source=<(yes) | cut -d'"' -f4)
+for _ in $(seq 1 120); do
+  behind=0
+  for account in "${SAMPLE[@]}"; do
+    want=$("$LEDGER" --data-dir "$WORK/clean" query entitlement --account "$account" --product backup-exec \
+      --at 2026-01-01T00:00:00Z --format json)
+    got=$(ask a "$account")
+    [[ ${got#* * } == "$want" ]] || { behind=1; break; }
+  done
+  ((behind)) || break
+  sleep 1
+done
+((behind == 0)) || { echo "FAIL: instance a did not give the clean replay's answer for $account"; echo "want: $want"; echo "got:  $got"; exit 1; }
+served=()
+for account in "${SAMPLE[@]}"; do
+  want=$("$LEDGER" --data-dir "$WORK/clean" query entitlement --account "$account" --product backup-exec \
+    --at 2026-01-01T00:00:00Z --format json)
+  for name in a b; do
+    got=$(ask "$name" "$account")
+    read -r status instance _ <<<"$got"
+    [[ $status == 200 && ${got#* * } == "$want" ]] ||
+      { echo "FAIL: instance $name answered $account with $got, the clean replay with $want"; exit 1; }
+    served+=("$name:$instance")
+  done
+done
+forwarded_a=$(printf '%s\n' "${served[@]}" | grep -c "^a:$GROUP-b$" || true)
+forwarded_b=$(printf '%s\n' "${served[@]}" | grep -c "^b:$GROUP-a$" || true)
+echo "${#SAMPLE[@]} accounts asked of both instances: the clean replay's answers; a forwarded $forwarded_a to b, b forwarded $forwarded_b to a"
+((forwarded_a > 0 && forwarded_b > 0)) || { echo "FAIL: no question was answered by the other instance"; exit 1; }
+# Each answer is served by the instance owning the account's partition: the same whichever is asked.
+for account in "${SAMPLE[@]:0:10}"; do
+  read -r _ ia _ <<<"$(ask a "$account")"
+  read -r _ ib _ <<<"$(ask b "$account")"
+  [[ $ia == "$ib" && -n $ia ]] || { echo "FAIL: $account served by '$ia' through a and '$ib' through b"; exit 1; }
+done
+echo "PASS: any instance answers any account's question, from the partition's owner"
