@@ -94,6 +94,10 @@ int main(int argc, char** argv) {
                    "seconds without a write after which level-0 files are merged, for faster answers (0: off)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  proj->add_option("--standbys", project.standbys,
+                   "each partition is also followed by this many other instances of the group, as warm standbys")
+      ->check(CLI::Range(0, 8))
+      ->capture_default_str();
   proj->add_flag("--until-caught-up", project.until_caught_up,
                  "exit once the partitions are projected up to their end at start");
   proj->add_option("--min-free-disk", project.min_free_disk_mib,

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 #include <ostream>
 
 #include "http_actions.h"
@@ -71,19 +72,60 @@ bool Owns(const std::vector<int>& owned, int partition) {
 
 // Where an account's questions are answered (ServerActions::route): here when this
 // instance owns its partition, or knows of no other instance (alone, or before the
-// partition count is known); else the owner's address; else a hand-over is under way.
-Result<std::string> Route(const Ownership& ownership, const InstanceDirectory& directory, const std::string& account) {
+// partition count is known); else at the owner's address. With no owner announcing
+// itself (gone for InstanceDirectory::kStaleAfter, or a hand-over) or with an owner
+// still catching up with it, at a standby of the partition: this one if it follows it.
+// Else nowhere yet.
+Result<std::string> Route(const Ownership& ownership, const std::vector<int>& restoring,
+                          const std::vector<int>& following, const InstanceDirectory& directory,
+                          const std::string& account) {
   const auto [owned, partition_count] = ownership.Get();
   if (partition_count <= 0) return std::string();
   const int p = KafkaPartitionOf(account, partition_count);
-  if (Owns(owned, p)) return std::string();
   const auto others = directory.Others();
   if (others.empty()) return std::string();
+  // An owner still catching up with a partition it was just given is behind: not it.
+  if (Owns(owned, p) && !Owns(restoring, p)) return std::string();
   for (const auto& [id, a] : others) {
     if (Owns(a.owned, p) && !a.url.empty()) return a.url;
   }
+  if (Owns(following, p)) return std::string();
+  for (const auto& [id, a] : others) {
+    if (Owns(a.standby, p) && !a.url.empty()) return a.url;
+  }
   return Status::Unavailable("partition " + std::to_string(p) + " (account " + account +
-                             ") has no owner announcing itself now: a hand-over is under way; ask again");
+                             ") has no owner or standby announcing itself now: a hand-over is under way; ask again");
+}
+
+// The partitions this instance follows as a standby: for each partition owned by
+// another instance, the `standbys` instances after its owner in the ring of instance ids
+// follow it (every instance computes the same from the same announcements). A partition
+// with no owner now stays followed if it was (it is warm here).
+std::vector<int> StandbyPartitions(const std::string& self, const Ownership& ownership,
+                                   const std::map<std::string, InstanceAnnouncement>& others, int standbys,
+                                   const std::vector<int>& following) {
+  const auto [owned, partition_count] = ownership.Get();
+  std::vector<std::string> ring{self};
+  for (const auto& [id, a] : others) ring.push_back(id);
+  std::sort(ring.begin(), ring.end());
+  const int n = static_cast<int>(ring.size());
+  std::vector<int> out;
+  for (int p = 0; p < partition_count; ++p) {
+    if (Owns(owned, p)) continue;
+    std::string owner;
+    for (const auto& [id, a] : others) {
+      if (Owns(a.owned, p) || Owns(a.restoring, p)) owner = id;
+    }
+    if (owner.empty()) {
+      if (Owns(following, p)) out.push_back(p);
+      continue;
+    }
+    const int at = static_cast<int>(std::find(ring.begin(), ring.end(), owner) - ring.begin());
+    for (int k = 1; k <= std::min(standbys, n - 1); ++k) {
+      if (ring[(at + k) % n] == self) out.push_back(p);
+    }
+  }
+  return out;
 }
 
 // The nice value of the projecting thread beside the HTTP API.
@@ -138,6 +180,26 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   if (compactor) po.on_caught_up = [c = compactor.get()] { c->WriterCaughtUp(); };
   Ownership ownership;
   po.on_assignment = [&ownership](const std::vector<int>& owned, int count) { ownership.Set(owned, count); };
+  // Warm standbys: a second projector in this process, into the same store, following
+  // partitions other instances own; it lets go of a partition before the owner side
+  // takes it over, so that each partition has one writer.
+  std::unique_ptr<Projector> standby;
+  if (options.standbys > 0 && !options.http_listen.empty() && !options.until_caught_up) {
+    ProjectorOptions so = po;
+    so.standby = true;
+    so.on_caught_up = nullptr;
+    so.on_assignment = nullptr;
+    so.data_dir_link.clear();
+    auto created = Projector::Create(so, store->get(), nullptr);
+    if (!created.ok()) {
+      err << "ledger project: the standby: " << created.status().message() << "\n";
+      return kExitUsage;
+    }
+    standby = std::move(*created);
+    po.before_assign = [s = standby.get()](const std::vector<int>& partitions) {
+      return s->Release(partitions, std::chrono::seconds(30));
+    };
+  }
   auto projector = Projector::Create(po, store->get(), &metrics);
   if (!projector.ok()) {
     err << "ledger project: " << projector.status().message() << "\n";
@@ -165,10 +227,15 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     ServerActions actions = MakeServerActions(common, store->get(), options.checkpoint_dir.empty() ? common.data_dir + ".checkpoints" : options.checkpoint_dir, registry.get(), &metrics);
     actions.instance = po.instance_id;
     // Set once the directory runs (below): until then every question is answered here.
-    actions.route = [&announced, &ownership](const std::string& account) -> Result<std::string> {
+    actions.route = [&announced, &ownership, &standby, owner = projector->get()](
+                        const std::string& account) -> Result<std::string> {
       const InstanceDirectory* d = announced.load();
       if (d == nullptr) return std::string();
-      return Route(ownership, *d, account);
+      std::vector<int> following;
+      if (standby) {
+        for (const auto& [p, o] : standby->Following()) following.push_back(p);
+      }
+      return Route(ownership, owner->Restoring(), following, *d, account);
     };
     auto started = QueryServer::Start(so, view.get(), std::move(actions), registry.get());
     if (started.ok()) {
@@ -183,14 +250,23 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   }
   if (server) {
     const std::string url = server->url();
-    auto started = InstanceDirectory::Start(common.kafka, [&ownership, &store, url, id = po.instance_id] {
+    auto started = InstanceDirectory::Start(common.kafka, [&ownership, &store, &standby, url, id = po.instance_id,
+                                                           owner = projector->get()] {
       InstanceAnnouncement a;
       a.instance = id;
       a.url = url;
-      std::tie(a.owned, a.partition_count) = ownership.Get();
-      for (int p : a.owned) {
-        auto next = (*store)->NextOffset(p);
-        if (next.ok() && next->has_value() && **next > 0) a.positions[p] = **next - 1;
+      std::vector<int> owned;
+      std::tie(owned, a.partition_count) = ownership.Get();
+      const std::vector<int> restoring = owner->Restoring();
+      for (int p : owned) (Owns(restoring, p) ? a.restoring : a.owned).push_back(p);
+      if (standby) {
+        for (const auto& [p, o] : standby->Following()) a.standby.push_back(p);
+      }
+      for (const auto* list : {&a.owned, &a.restoring, &a.standby}) {
+        for (int p : *list) {
+          auto next = (*store)->NextOffset(p);
+          if (next.ok() && next->has_value() && **next > 0) a.positions[p] = **next - 1;
+        }
       }
       return a;
     });
@@ -215,7 +291,29 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
       err << "ledger project: could not lower the projecting thread's priority (it keeps its own)\n";
     }
   }
+  // The standby runs beside the owner side, following what the instances' announcements
+  // give it (recomputed every second), until the owner side stops.
+  std::atomic<bool> standby_stop{false};
+  std::thread standby_thread, planner;
+  Status standby_status;
+  if (standby && directory) {
+    standby_thread = std::thread([&] { standby_status = standby->Run(standby_stop); });
+    planner = std::thread([&] {
+      while (!standby_stop.load()) {
+        std::vector<int> following;
+        for (const auto& [p, o] : standby->Following()) following.push_back(p);
+        standby->Follow(StandbyPartitions(po.instance_id, ownership, directory->Others(), options.standbys, following));
+        for (int i = 0; i < 10 && !standby_stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+  } else if (standby) {
+    err << "ledger project: --standbys needs the instances' announcements (see above): no standby\n";
+  }
   Status s = (*projector)->Run(stop);
+  standby_stop = true;
+  if (planner.joinable()) planner.join();
+  if (standby_thread.joinable()) standby_thread.join();
+  if (!standby_status.ok()) err << "ledger project: the standby stopped: " << standby_status.message() << "\n";
   const ProjectorTotals& t = (*projector)->totals();
   out << "ledger project: consumed " << t.consumed << " (applied " << t.applied << ", duplicates "
       << t.duplicates << ", anomalies " << t.anomalies << ", late " << t.late << ", dead-lettered "

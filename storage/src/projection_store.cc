@@ -228,6 +228,7 @@ rocksdb::ColumnFamilyHandle* ProjectionStore::Family(int partition) const {
 Result<rocksdb::ColumnFamilyHandle*> ProjectionStore::FamilyForWrite(int partition) {
   if (auto* h = Family(partition)) return h;
   std::unique_lock lock(families_mu_);
+  if (auto it = families_.find(partition); it != families_.end()) return it->second;  // created meanwhile
   rocksdb::ColumnFamilyHandle* h = nullptr;
   auto s = rocks_->db->CreateColumnFamily(rocks_->family_options, FamilyName(partition), &h);
   if (!s.ok()) return FromRocks(s, "creating column family " + FamilyName(partition));

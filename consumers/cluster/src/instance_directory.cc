@@ -16,6 +16,8 @@ std::string EncodeAnnouncement(const InstanceAnnouncement& a) {
   return nlohmann::ordered_json{{"instance", a.instance},
                                 {"url", a.url},
                                 {"owned", a.owned},
+                                {"restoring", a.restoring},
+                                {"standby", a.standby},
                                 {"partition_count", a.partition_count},
                                 {"positions", positions}}
       .dump();
@@ -29,6 +31,8 @@ Result<InstanceAnnouncement> DecodeAnnouncement(std::string_view json) {
     a.instance = j.at("instance").get<std::string>();
     a.url = j.value("url", "");
     a.owned = j.at("owned").get<std::vector<int>>();
+    if (auto it = j.find("standby"); it != j.end()) a.standby = it->get<std::vector<int>>();
+    if (auto it = j.find("restoring"); it != j.end()) a.restoring = it->get<std::vector<int>>();
     a.partition_count = j.value("partition_count", 0);
     if (auto it = j.find("positions"); it != j.end() && it->is_object()) {
       for (auto p = it->begin(); p != it->end(); ++p) a.positions[std::stoi(p.key())] = p.value().get<int64_t>();

@@ -8,6 +8,9 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <set>
+#include <mutex>
+#include <future>
 
 #include "batch_committer.h"
 #include "dead_letters.h"
@@ -51,7 +54,12 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         {"auto.offset.reset", "earliest"},
         {"enable.partition.eof", "false"},
     };
-    if (!options_.instance_id.empty()) fixed.emplace_back("group.instance.id", options_.instance_id);
+    if (options_.standby) {
+      // Never joins or commits: a group id of its own only because librdkafka wants one.
+      fixed[0].second = options_.group_id + ".standby." + options_.instance_id;
+    } else if (!options_.instance_id.empty()) {
+      fixed.emplace_back("group.instance.id", options_.instance_id);
+    }
     // Large fetches keep the local queue full while a batch is being applied.
     auto conf = MakeKafkaConf(options_.kafka, fixed,
                               {{"max.partition.fetch.bytes", "10485760"},
@@ -69,6 +77,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
                                    metrics_);
     if (!dlq.ok()) return dlq.status();
     dead_letters_ = std::move(*dlq);
+    if (options_.standby) return Status::Ok();  // no reference data: the owner follows it
     auto reference = ReferenceFollower::Create(
         options_.kafka, options_.group_id, store_,
         options_.stop_at ? std::optional<std::map<int, int64_t>>(options_.reference_stop_at) : std::nullopt,
@@ -83,12 +92,20 @@ class Projector::Impl : public RdKafka::RebalanceCb {
 
   Status Run(const std::atomic<bool>& stop) {
     stop_ = &stop;
-    RdKafka::ErrorCode rc = consumer_->subscribe({std::string(kEventsTopic)});
-    if (rc != RdKafka::ERR_NO_ERROR) {
-      return Status::Unavailable("cannot subscribe to " + std::string(kEventsTopic) + ": " +
-                                 RdKafka::err2str(rc));
+    if (!options_.standby) {
+      RdKafka::ErrorCode rc = consumer_->subscribe({std::string(kEventsTopic)});
+      if (rc != RdKafka::ERR_NO_ERROR) {
+        return Status::Unavailable("cannot subscribe to " + std::string(kEventsTopic) + ": " +
+                                   RdKafka::err2str(rc));
+      }
     }
     while (!stop.load() && failure_.ok()) {
+      if (options_.standby) {
+        if (Status s = ApplyFollowing(); !s.ok()) {
+          failure_ = s;
+          break;
+        }
+      }
       Status s = ConsumeBatch(stop);
       if (s.ok()) s = PollReference();
       if (s.ok()) s = StartCommit();
@@ -106,7 +123,101 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     }
     if (failure_.ok()) failure_ = CommitBatch();
     consumer_->close();  // leaves the group; a revoke callback commits nothing new
+    {
+      std::lock_guard lock(follow_mu_);
+      stopped_ = true;
+      for (auto& r : releases_) r.done.set_value(Status::Ok());  // committed above
+      releases_.clear();
+    }
     return failure_;
+  }
+
+  // ---- a standby's partitions --------------------------------------------------------
+
+  void Follow(std::vector<int> partitions) {
+    std::lock_guard lock(follow_mu_);
+    wanted_ = std::set<int>(partitions.begin(), partitions.end());
+  }
+
+  Status Release(const std::vector<int>& partitions, std::chrono::milliseconds timeout) {
+    std::future<Status> done;
+    {
+      std::lock_guard lock(follow_mu_);
+      for (int p : partitions) wanted_.erase(p);
+      if (stopped_) return Status::Ok();
+      releases_.push_back({partitions, {}});
+      done = releases_.back().done.get_future();
+    }
+    if (done.wait_for(timeout) != std::future_status::ready) {
+      return Status::Unavailable("the standby did not let go of its partitions within " +
+                                 std::to_string(timeout.count()) + " ms");
+    }
+    return done.get();
+  }
+
+  Positions Following() const {
+    std::lock_guard lock(follow_mu_);
+    return following_;
+  }
+
+  std::vector<int> Restoring() const {
+    std::lock_guard lock(follow_mu_);
+    return restoring_;
+  }
+
+  // Between batches: makes the standby's assignment what Follow and Release asked for.
+  // What was applied is committed first, so a partition let go of is durable up to
+  // where it was applied, and a partition taken up starts from the store's offset.
+  Status ApplyFollowing() {
+    std::set<int> wanted;
+    std::vector<ReleaseRequest> releases;
+    {
+      std::lock_guard lock(follow_mu_);
+      wanted = wanted_;
+      releases.swap(releases_);
+    }
+    std::set<int> current;
+    for (const auto& [p, next] : next_) current.insert(p);
+    Status s;
+    if (wanted != current || !releases.empty()) {
+      s = CommitBatch();
+      if (s.ok()) s = Reassign(current, wanted);
+    }
+    for (auto& r : releases) r.done.set_value(s);
+    Positions now;
+    for (const auto& [p, next] : next_) now[p] = next - 1;
+    std::lock_guard lock(follow_mu_);
+    following_ = std::move(now);
+    return s;
+  }
+
+  // A standby's assignment from `current` to `wanted`, each partition taken up from the
+  // store's offset (nothing is staged: the caller has committed).
+  Status Reassign(const std::set<int>& current, const std::set<int>& wanted) {
+    for (int p : current) {
+      if (wanted.count(p)) continue;
+      next_.erase(p);
+      target_.erase(p);
+      seen_.erase(p);
+      spdlog::info("standby: no longer following {} [{}]", kEventsTopic, p);
+    }
+    std::vector<std::unique_ptr<RdKafka::TopicPartition>> owned;
+    std::vector<RdKafka::TopicPartition*> tps;
+    for (int p : wanted) {
+      if (!next_.count(p)) {
+        auto stored = store_->NextOffset(p);
+        if (!stored.ok()) return stored.status();
+        next_[p] = stored->value_or(0);
+        target_[p] = -1;
+        if (Status s = LoadSeenFilter(p); !s.ok()) return s;
+        spdlog::info("standby: following {} [{}] from offset {}", kEventsTopic, p, next_[p]);
+      }
+      owned.emplace_back(RdKafka::TopicPartition::create(std::string(kEventsTopic), p, next_[p]));
+      tps.push_back(owned.back().get());
+    }
+    const RdKafka::ErrorCode rc = consumer_->assign(tps);
+    if (rc != RdKafka::ERR_NO_ERROR) return Status::Unavailable("standby assign: " + RdKafka::err2str(rc));
+    return Status::Ok();
   }
 
   // RdKafka::RebalanceCb: resume every assigned partition from the store's offset.
@@ -114,6 +225,11 @@ class Projector::Impl : public RdKafka::RebalanceCb {
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       if (Status s = LearnPartitionCount(consumer); !s.ok()) failure_ = s;
+      if (options_.before_assign) {
+        std::vector<int> taken;
+        for (auto* tp : partitions) taken.push_back(tp->partition());
+        if (Status s = options_.before_assign(taken); !s.ok()) failure_ = s;
+      }
       for (auto* tp : partitions) {
         auto next = store_->NextOffset(tp->partition());
         if (!next.ok()) {
@@ -155,6 +271,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       }
       consumer->assign(partitions);
       NoteAssignment();
+      PublishRestoring();
     } else {
       // Whatever was applied must be durable before another member takes over; with a
       // full disk it cannot be: stop, and resume from the store's offsets later.
@@ -170,6 +287,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       consumer->unassign();
       spdlog::info("partitions revoked ({})", partitions.size());
       NoteAssignment();
+      PublishRestoring();
     }
   }
 
@@ -335,6 +453,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   }
 
   Status PollReference() {
+    if (!reference_) return Status::Ok();
     auto n = reference_->Poll(committer_.staged_ptr(), 10000);
     if (!n.ok()) return n.status();
     totals.reference += *n;
@@ -397,9 +516,21 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         metrics_->SetPartition(p, next, high >= 0 ? high - next : -1);
       }
     }
-    if (!offsets.items.empty()) consumer_->commitAsync(offsets.items);
+    if (!offsets.items.empty() && !options_.standby) consumer_->commitAsync(offsets.items);
+    PublishRestoring();
     return Status::Ok();
   }
+
+  void PublishRestoring() {
+    std::vector<int> behind;
+    for (const auto& [p, target] : target_) {
+      auto it = next_.find(p);
+      if (it != next_.end() && (target < 0 || it->second < target)) behind.push_back(p);
+    }
+    std::lock_guard lock(follow_mu_);
+    restoring_ = std::move(behind);
+  }
+
 
   // Before a write: if the disk is (nearly) full, pause until there is room. Nothing
   // is written meanwhile, so nothing partial can be.
@@ -491,13 +622,24 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   }
 
   bool CaughtUp() const {
-    if (target_.empty() || !reference_->CaughtUp()) return false;
+    if (target_.empty() || (reference_ && !reference_->CaughtUp())) return false;
     for (const auto& [p, high] : target_) {
       auto it = next_.find(p);
       if (high < 0 || it == next_.end() || it->second < high) return false;
     }
     return true;
   }
+
+  struct ReleaseRequest {
+    std::vector<int> partitions;
+    std::promise<Status> done;
+  };
+  mutable std::mutex follow_mu_;
+  std::set<int> wanted_;                  // guarded by follow_mu_: what Follow asked for
+  std::vector<ReleaseRequest> releases_;  // guarded by follow_mu_
+  Positions following_;                   // guarded by follow_mu_: followed -> last applied
+  bool stopped_ = false;                  // guarded by follow_mu_
+  std::vector<int> restoring_;            // guarded by follow_mu_: see Restoring()
 
   ProjectorOptions options_;
   ProjectionStore* store_;
@@ -533,5 +675,15 @@ Result<std::unique_ptr<Projector>> Projector::Create(const ProjectorOptions& opt
 Status Projector::Run(const std::atomic<bool>& stop) { return impl_->Run(stop); }
 
 const ProjectorTotals& Projector::totals() const { return impl_->totals; }
+
+void Projector::Follow(std::vector<int> partitions) { impl_->Follow(std::move(partitions)); }
+
+Status Projector::Release(const std::vector<int>& partitions, std::chrono::milliseconds timeout) {
+  return impl_->Release(partitions, timeout);
+}
+
+Positions Projector::Following() const { return impl_->Following(); }
+
+std::vector<int> Projector::Restoring() const { return impl_->Restoring(); }
 
 }  // namespace ledger

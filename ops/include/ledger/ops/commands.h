@@ -42,6 +42,11 @@ struct ProjectOptions {
   std::string metrics_listen = "127.0.0.1:9464";  // empty: no /metrics endpoint
   size_t max_batch = 50000;
   bool until_caught_up = false;
+  // Each partition is also followed by this many other instances of the group (warm
+  // standbys: a partition that moves to one resumes from its store in seconds; a question
+  // is answered by one while the owner is gone). Needs the HTTP API (the instances find
+  // each other through its announcements).
+  int standbys = 0;
   int compact_when_idle_seconds = 30;  // 0: no IdleCompactor
   StoreOptions::Durability durability = StoreOptions::Durability::kWal;
   uint64_t min_free_disk_mib = 64;

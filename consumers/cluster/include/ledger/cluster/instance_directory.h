@@ -26,7 +26,9 @@ inline constexpr std::string_view kInstancesTopic = "ledger.instances";
 struct InstanceAnnouncement {
   std::string instance;     // the group member's instance id
   std::string url;          // its HTTP API, e.g. http://127.0.0.1:8080 (empty: none)
-  std::vector<int> owned;   // partitions of ledger.events it owns now
+  std::vector<int> owned;   // partitions of ledger.events it owns and has caught up with
+  std::vector<int> restoring;  // partitions it owns and is still catching up with
+  std::vector<int> standby; // partitions it follows as a standby (ledger project --standbys)
   int partition_count = 0;  // of ledger.events, as it knows it
   Positions positions;      // owned partition -> the last offset projected there
 };
@@ -38,7 +40,7 @@ Result<InstanceAnnouncement> DecodeAnnouncement(std::string_view json);
 class InstanceDirectory {
  public:
   static constexpr std::chrono::milliseconds kInterval{1000};
-  static constexpr std::chrono::milliseconds kStaleAfter{5000};
+  static constexpr std::chrono::milliseconds kStaleAfter{3000};
 
   // Starts announcing `self()` (called every kInterval on the directory's thread; it
   // must be thread-safe) and reading every announcement. Fails if the clients cannot be

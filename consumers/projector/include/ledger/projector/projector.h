@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/base/positions.h"
 #include "ledger/base/status.h"
 #include "ledger/kafka/kafka_config.h"
 #include "ledger/projector/projector_metrics.h"
@@ -58,6 +59,15 @@ struct ProjectorOptions {
   // its high watermark. Once per backlog, never for a trickle of small batches. The
   // moment to tidy the store for answers (IdleCompactor::WriterCaughtUp). Must be quick.
   std::function<void()> on_caught_up;
+  // A standby (ledger project --standbys): follows the partitions given to Follow(), read
+  // from the store's offsets with assign() instead of the group; applies them as the owner
+  // does, into its own store; commits no group offsets, follows no reference data, sends
+  // no dead letters (the owner does), reports no metrics.
+  bool standby = false;
+  // Called in the projector's thread before it takes assigned partitions over (before it
+  // reads their offsets from the store): the moment for a standby in this process to
+  // commit and let go of them (Projector::Release), so that one writer applies each.
+  std::function<Status(const std::vector<int>& partitions)> before_assign;
   // Called in the projector's thread after each assignment and revocation: the
   // partitions of ledger.events it owns now, and the topic's partition count. Must be
   // quick (an instance announces them: ledger/cluster/instance_directory.h).
@@ -98,6 +108,19 @@ class Projector {
   Status Run(const std::atomic<bool>& stop);
 
   const ProjectorTotals& totals() const;
+
+  // A standby's partitions from now on (between batches). Thread-safe.
+  void Follow(std::vector<int> partitions);
+  // A standby commits what it applied of `partitions` and stops following them until a
+  // later Follow names them; returns once done, or Unavailable after `timeout` (the
+  // standby is stuck: paused on a full disk, say). Thread-safe; not from Run's thread.
+  Status Release(const std::vector<int>& partitions, std::chrono::milliseconds timeout);
+  // The partitions a standby follows now and the last offset applied in each (-1: none
+  // yet). Thread-safe.
+  Positions Following() const;
+  // The assigned partitions not yet projected up to where their log ended when they were
+  // assigned (restoring: their answers would be behind). Thread-safe.
+  std::vector<int> Restoring() const;
 
  private:
   class Impl;

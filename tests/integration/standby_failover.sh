@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Integration: three projectors in one group, each with its own store and HTTP API, each
+# partition followed by one standby (--standbys 1). SIGKILL the instance owning an
+# account while its question is asked through another instance, ten times a second:
+# never a wrong answer (503 meanwhile is allowed), the clean replay's answer again from
+# a standby within 5 s; then the group hands the partition to a survivor, which resumes
+# it from its own store (warm, not from the first offset), and every answer stays right.
+# Usage: standby_failover.sh LEDGER_BINARY SYNTH_BINARY   (broker from the CTest fixture)
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LEDGER=$1
+SYNTH=$2
+BROKERS=$(cat "${LEDGER_TEST_KAFKA_DIR:?}/bootstrap")
+WORK=$(mktemp -d /tmp/ledger-standby-XXXXXX)
+source "$ROOT/tests/support/free_port.sh"
+declare -A PID URL
+cleanup() {
+  for p in "${PID[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+RUN=$RANDOM$RANDOM
+GROUP=standby-$RUN
+"$SYNTH" 20000 200 "$RUN" "SB$RUN" >"$WORK/events.jsonl"
+"$LEDGER" --brokers "$BROKERS" publish "$WORK/events.jsonl" --flush-timeout 120 >/dev/null
+TOKEN=$("$LEDGER" token create standby --role analyst --tokens "$WORK/tokens" 2>/dev/null)
+# Static members keep their partitions for session.timeout.ms after they go: keep it short.
+echo "session.timeout.ms=6000" >"$WORK/kafka.properties"
+mapfile -t PORTS < <(free_ports 3)
+i=0
+for name in a b c; do
+  URL[$name]=http://127.0.0.1:${PORTS[$i]}
+  "$LEDGER" --brokers "$BROKERS" --kafka-config "$WORK/kafka.properties" --data-dir "$WORK/$name" project \
+    --group "$GROUP" --instance-id "$GROUP-$name" --standbys 1 --metrics-listen "" \
+    --http-listen "127.0.0.1:${PORTS[$i]}" --tokens "$WORK/tokens" >"$WORK/$name.log" 2>&1 &
+  PID[$name]=$!
+  i=$((i + 1))
+done
+"$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/clean" project --group "clean-$RUN" --metrics-listen "" \
+  --http-listen "" --until-caught-up >"$WORK/clean.log" 2>&1
+
+ask() {  # instance account -> "status instance body"
+  curl -s -m 5 -D "$WORK/headers" -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+    "${URL[$1]}/v1/entitlement?account=$2&product=backup-exec&at=2026-01-01T00:00:00Z" || true
+  printf ' %s ' "$(tr -d '\r' <"$WORK/headers" 2>/dev/null | sed -n 's/^X-Ledger-Instance: //Ip')"
+  cat "$WORK/body" 2>/dev/null || true
+}
+want() {
+  "$LEDGER" --data-dir "$WORK/clean" query entitlement --account "$1" --product backup-exec \
+    --at 2026-01-01T00:00:00Z --format json
+}
+mapfile -t ACCOUNTS < <(grep -o '"account_id":"[^"]*"' "$WORK/events.jsonl" | sort -u | cut -d'"' -f4)
+# Everything projected and answered right through a; each owner's partitions followed by a standby.
+for _ in $(seq 1 120); do
+  ok=1
+  for account in "${ACCOUNTS[@]:0:20}"; do
+    got=$(ask a "$account")
+    [[ ${got%% *} == 200 && ${got#* * } == "$(want "$account")" ]] || { ok=0; break; }
+  done
+  following=$(cat "$WORK"/{a,b,c}.log | grep -c "standby: following" || true)
+  ((ok && following >= 4)) && break
+  sleep 1
+done
+((ok)) || { echo "FAIL: the group did not answer like the clean replay"; tail -5 "$WORK"/*.log; exit 1; }
+echo "standbys: $(grep -h -o 'standby: following ledger.events \[[0-9]*\]' "$WORK"/{a,b,c}.log | wc -l) partitions followed"
+sleep 3  # the standbys catch up with what they follow
+# An account owned by c.
+target=""
+for account in "${ACCOUNTS[@]}"; do
+  read -r status served _ <<<"$(ask a "$account")"
+  if [[ $status == 200 && $served == "$GROUP-c" ]]; then target=$account; break; fi
+done
+[[ -n $target ]] || { echo "FAIL: no account owned by c"; exit 1; }
+expected=$(want "$target")
+echo "SIGKILL to c, the owner of $target, while a is asked about it ten times a second"
+kill -KILL "${PID[c]}"
+killed=$(date +%s%N)
+first_right=""
+wrong=0 unavailable=0 asked=0
+while (( $(date +%s%N) - killed < 20000000000 )); do
+  got=$(ask a "$target")
+  asked=$((asked + 1))
+  status=${got%% *}
+  if [[ $status == 200 ]]; then
+    if [[ ${got#* * } == "$expected" ]]; then
+      if [[ -z $first_right ]]; then first_right=$(( ($(date +%s%N) - killed) / 1000000 )); echo "right again after $first_right ms, served by $(awk '{print $2}' <<<"$got")"; fi
+    else
+      wrong=$((wrong + 1)); echo "WRONG: $got"
+    fi
+  else
+    unavailable=$((unavailable + 1))
+  fi
+  sleep 0.1
+done
+echo "$asked questions over 20 s after the kill: $unavailable answered 503, $wrong wrong"
+((wrong == 0)) || { echo "FAIL: wrong answers while the owner was gone"; exit 1; }
+[[ -n $first_right ]] || { echo "FAIL: never answered again"; exit 1; }
+((first_right <= 5000)) || { echo "FAIL: right again only after $first_right ms (more than 5 s)"; exit 1; }
+# By now the group has handed c's partitions to a survivor, warm from its standby copy.
+taken=$(grep -h "assigned ledger.events" "$WORK"/{a,b}.log | tail -n 6)
+echo "$taken"
+grep -h "assigned ledger.events" "$WORK"/{a,b}.log | grep -q "from offset beginning" && ! grep -q "from offset [0-9]" <<<"$taken" &&
+  { echo "FAIL: the survivors took c's partitions over from the start, not from their standby copies"; exit 1; }
+for account in "${ACCOUNTS[@]:0:40}"; do
+  for name in a b; do
+    got=$(ask "$name" "$account")
+    [[ ${got%% *} == 200 && ${got#* * } == "$(want "$account")" ]] ||
+      { echo "FAIL: after the hand-over, $name answered $account with $got"; exit 1; }
+  done
+done
+echo "PASS: an owner's loss cost $first_right ms of answers for its accounts and no wrong answer"
