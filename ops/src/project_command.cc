@@ -1,4 +1,5 @@
 #include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
 #include <sys/resource.h>
@@ -128,6 +129,82 @@ std::vector<int> StandbyPartitions(const std::string& self, const Ownership& own
   return out;
 }
 
+// What this instance sees of its projector group, for /metrics (refreshed with each
+// announcement) and GET /v1/status.
+class GroupView {
+ public:
+  explicit GroupView(prometheus::Registry& registry)
+      : partitions_(prometheus::BuildGauge()
+                        .Name("ledger_group_partitions")
+                        .Help("Partitions of ledger.events this instance owns (caught up), is restoring, or follows as a standby")
+                        .Register(registry)),
+        owned_(partitions_.Add({{"role", "owned"}})),
+        restoring_(partitions_.Add({{"role", "restoring"}})),
+        standby_(partitions_.Add({{"role", "standby"}})),
+        unserved_(prometheus::BuildGauge()
+                      .Name("ledger_group_partitions_unserved")
+                      .Help("Partitions with no caught-up owner and no standby in the group, as this instance sees it")
+                      .Register(registry)
+                      .Add({})),
+        standby_lag_(prometheus::BuildGauge()
+                         .Name("ledger_standby_lag_events")
+                         .Help("The most events a partition this instance follows as a standby is behind its owner's "
+                               "announced position (0: none behind, or no standby)")
+                         .Register(registry)
+                         .Add({})) {}
+
+  // From this instance's announcement and the others'.
+  void Update(const InstanceAnnouncement& self, const std::map<std::string, InstanceAnnouncement>& others) {
+    owned_.Set(static_cast<double>(self.owned.size()));
+    restoring_.Set(static_cast<double>(self.restoring.size()));
+    standby_.Set(static_cast<double>(self.standby.size()));
+    int unserved = 0;
+    for (int p = 0; p < self.partition_count; ++p) {
+      bool served = Owns(self.owned, p) || Owns(self.standby, p);
+      for (const auto& [id, a] : others) served = served || Owns(a.owned, p) || Owns(a.standby, p);
+      if (!served) ++unserved;
+    }
+    unserved_.Set(unserved);
+    int64_t lag = 0;
+    for (int p : self.standby) {
+      int64_t owner_at = -1;
+      for (const auto& [id, a] : others) {
+        if (Owns(a.owned, p) && a.positions.count(p)) owner_at = a.positions.at(p);
+      }
+      const int64_t here = self.positions.count(p) ? self.positions.at(p) : -1;
+      lag = std::max(lag, owner_at - here);
+    }
+    standby_lag_.Set(static_cast<double>(lag));
+    std::lock_guard lock(mu_);
+    self_ = self;
+    others_ = others;
+  }
+
+  Json Status() const {
+    std::lock_guard lock(mu_);
+    auto entry = [](const InstanceAnnouncement& a) {
+      Json positions = Json::object();
+      for (const auto& [p, o] : a.positions) positions[std::to_string(p)] = o;
+      return Json{{"instance", a.instance}, {"url", a.url},        {"owned", a.owned},
+                  {"restoring", a.restoring}, {"standby", a.standby}, {"positions", positions}};
+    };
+    Json group = Json::array();
+    for (const auto& [id, a] : others_) group.push_back(entry(a));
+    return Json{{"self", entry(self_)}, {"others", group}};
+  }
+
+ private:
+  prometheus::Family<prometheus::Gauge>& partitions_;
+  prometheus::Gauge& owned_;
+  prometheus::Gauge& restoring_;
+  prometheus::Gauge& standby_;
+  prometheus::Gauge& unserved_;
+  prometheus::Gauge& standby_lag_;
+  mutable std::mutex mu_;
+  InstanceAnnouncement self_;
+  std::map<std::string, InstanceAnnouncement> others_;
+};
+
 // The nice value of the projecting thread beside the HTTP API.
 constexpr int kIngestNice = 10;
 
@@ -155,6 +232,7 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   }
   auto registry = std::make_shared<prometheus::Registry>();
   ProjectorMetrics metrics(*registry);
+  GroupView group(*registry);
   std::unique_ptr<prometheus::Exposer> exposer;
   std::shared_ptr<prometheus::Collectable> runtime;  // store and process figures
   if (!options.metrics_listen.empty()) {
@@ -226,6 +304,11 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     so.tls_key_file = options.tls_key_file;
     ServerActions actions = MakeServerActions(common, store->get(), options.checkpoint_dir.empty() ? common.data_dir + ".checkpoints" : options.checkpoint_dir, registry.get(), &metrics);
     actions.instance = po.instance_id;
+    actions.status = [base = actions.status, &group] {
+      Json status = base ? base() : Json::object();
+      status["group"] = group.Status();
+      return status;
+    };
     // Set once the directory runs (below): until then every question is answered here.
     actions.route = [&announced, &ownership, &standby, owner = projector->get()](
                         const std::string& account) -> Result<std::string> {
@@ -250,8 +333,8 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   }
   if (server) {
     const std::string url = server->url();
-    auto started = InstanceDirectory::Start(common.kafka, [&ownership, &store, &standby, url, id = po.instance_id,
-                                                           owner = projector->get()] {
+    auto started = InstanceDirectory::Start(common.kafka, [&ownership, &store, &standby, &group, &announced, url,
+                                                           id = po.instance_id, owner = projector->get()] {
       InstanceAnnouncement a;
       a.instance = id;
       a.url = url;
@@ -268,6 +351,8 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
           if (next.ok() && next->has_value() && **next > 0) a.positions[p] = **next - 1;
         }
       }
+      const InstanceDirectory* d = announced.load();
+      group.Update(a, d ? d->Others() : std::map<std::string, InstanceAnnouncement>());
       return a;
     });
     if (started.ok()) {

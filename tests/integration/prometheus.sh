@@ -74,7 +74,7 @@ done
 [[ $lag == 0 ]] || { grep '^ledger_projector_\(lag_events\|next_offset\)' <(curl -s "http://$METRICS/metrics");
   "$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/store" status; fail "lag is $lag, not 0, after catching up"; }
 rules=$(curl -s "http://$PROM/api/v1/rules" | grep -o '"name":"Ledger[A-Za-z]*"' | sort -u | wc -l)
-[[ $rules -eq 5 ]] || fail "Prometheus loaded $rules of the 5 alert rules"
+[[ $rules -eq 6 ]] || fail "Prometheus loaded $rules of the 6 alert rules"
 
 echo "--- every metric the dashboard and the alerts use is exported"
 curl -sf "http://$API/healthz" >/dev/null || fail "the HTTP API is not up"  # request metrics exist from the first request
