@@ -60,6 +60,11 @@ TEST(QuestionsTest, TheOpenApiDocumentDescribesEachQuestionAsTheTableDoes) {
       documented.erase(p.name);
     }
     if (q.shape == Question::Shape::kList) documented.erase("format");  // the HTTP form of --format
+    // Read your writes, for every question (the HTTP forms of --min-position, --max-wait-ms).
+    for (const char* reading : {"min_position", "max_wait_ms"}) {
+      EXPECT_TRUE(documented.count(reading)) << q.http_path << " does not document " << reading;
+      documented.erase(reading);
+    }
     for (const auto& [name, p] : documented) {
       ADD_FAILURE() << q.http_path << " documents " << name << ", which " << q.name << " does not take";
     }

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# A projector group over the local three-node cluster (ops/cluster.sh on free ports, six
+# partitions, replication factor 3): EVENTS synthetic events projected by 1, 2 and 3
+# instances of one group (each with its own store), then by one instance over a
+# single-node broker for comparison (wall time until the stores hold every event, and
+# the instances' CPU); then the answer latency through the instance owning an account
+# and through another one (the forwarding cost), with wrk.
+# Usage: run_group_bench.sh [BUILD_DIR] [EVENTS=300000] [WRK_SECONDS=10]
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${1:-$ROOT/build}
+EVENTS=${2:-300000}
+WRK_SECONDS=${3:-10}
+ACCOUNTS=$((EVENTS / 50))
+LEDGER=$BUILD/ledger
+WORK=$(mktemp -d /tmp/ledger-group-bench-XXXXXX)
+export LEDGER_VAR_DIR=$WORK/var LEDGER_PARTITIONS=6 LEDGER_TEST_KAFKA_DIR=$WORK/single
+source "$ROOT/tests/support/free_port.sh"
+for _ in $(seq 1 50); do
+  base=$((20000 + 2 * (RANDOM % 10000))) free=1
+  for p in $(seq "$base" $((base + 5))); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then free=0; break; fi
+  done
+  ((free)) && break
+done
+export LEDGER_CLUSTER_PORT=$base
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  "$ROOT/ops/cluster.sh" stop >/dev/null 2>&1 || true
+  "$ROOT/tests/integration/kafka_fixture.sh" stop >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+ticks=$(getconf CLK_TCK)
+cpu_seconds() {  # pid: user+system seconds so far
+  awk -v t="$ticks" '{ print ($14 + $15) / t }' "/proc/$1/stat"
+}
+projected() {  # data dir: events its store holds
+  "$LEDGER" --brokers "$1" --data-dir "$2" status 2>/dev/null | awk '/^total:/ {print $2}' || echo 0
+}
+# Projects the topic at BROKERS with N instances of a new group until their stores hold
+# every event; prints rate and CPU.
+project_with() {  # label brokers n
+  local label=$1 brokers=$2 n=$3 group="bench-$RANDOM$RANDOM" start i total cpu=0
+  local ids=()
+  start=$(date +%s.%N)
+  for i in $(seq 1 "$n"); do
+    "$LEDGER" --brokers "$brokers" --data-dir "$WORK/$group-$i" project --group "$group" --instance-id "$group-$i" \
+      --metrics-listen "" --http-listen "" >"$WORK/$group-$i.log" 2>&1 &
+    ids+=($!)
+  done
+  while :; do
+    total=0
+    for i in $(seq 1 "$n"); do total=$((total + $(projected "$brokers" "$WORK/$group-$i"))); done
+    ((total >= EVENTS)) && break
+    sleep 0.2
+  done
+  local wall; wall=$(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN { print a - b }')
+  for pid in "${ids[@]}"; do cpu=$(awk -v a="$cpu" -v b="$(cpu_seconds "$pid")" 'BEGIN { print a + b }'); kill -TERM "$pid"; done
+  for pid in "${ids[@]}"; do wait "$pid" || true; done
+  awk -v l="$label" -v e="$EVENTS" -v w="$wall" -v c="$cpu" 'BEGIN {
+    printf "%-34s %8.0f events/s  (%.2f s wall, group join included; %.2f CPU-s in the instances = %.1f CPU-us per event)\n",
+      l, e / w, w, c, c * 1000000 / e }'
+}
+
+echo "group bench: $EVENTS events for $ACCOUNTS accounts; $(nproc) cores"
+"$ROOT/ops/cluster.sh" up 180 >"$WORK/cluster.log" 2>&1 || { cat "$WORK/cluster.log"; exit 1; }
+CLUSTER=$("$ROOT/ops/cluster.sh" bootstrap)
+"$BUILD/tests/ledger_synth" "$EVENTS" "$ACCOUNTS" 42 GB >"$WORK/events.jsonl"
+echo "three-node cluster: $("$LEDGER" --brokers "$CLUSTER" publish "$WORK/events.jsonl")"
+for n in 1 2 3; do project_with "project, cluster, $n instance(s)" "$CLUSTER" "$n"; done
+
+"$ROOT/tests/integration/kafka_fixture.sh" start >/dev/null 2>&1
+SINGLE=$(cat "$LEDGER_TEST_KAFKA_DIR/bootstrap")
+echo "single node: $("$LEDGER" --brokers "$SINGLE" publish "$WORK/events.jsonl")"
+project_with "project, single node, 1 instance" "$SINGLE" 1
+"$ROOT/tests/integration/kafka_fixture.sh" stop >/dev/null 2>&1
+
+# Answers through the owner and through another instance (forwarded), on the cluster.
+TOKEN=$("$LEDGER" token create bench --role analyst --tokens "$WORK/tokens" 2>/dev/null)
+mapfile -t PORTS < <(free_ports 2)
+group="answers-$RANDOM"
+declare -A URL
+i=0
+for name in a b; do
+  URL[$name]=http://127.0.0.1:${PORTS[$i]}
+  "$LEDGER" --brokers "$CLUSTER" --data-dir "$WORK/$group-$name" project --group "$group" --instance-id "$group-$name" \
+    --metrics-listen "" --http-listen "127.0.0.1:${PORTS[$i]}" --tokens "$WORK/tokens" >"$WORK/$group-$name.log" 2>&1 &
+  pids+=($!)
+  i=$((i + 1))
+done
+while :; do
+  total=$(( $(projected "$CLUSTER" "$WORK/$group-a") + $(projected "$CLUSTER" "$WORK/$group-b") ))
+  ((total >= EVENTS)) && break
+  sleep 0.5
+done
+sleep 4  # announcements, and the compactor settles the stores
+target=""
+for k in $(seq 0 $((ACCOUNTS - 1))); do
+  served=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $TOKEN" \
+    "${URL[a]}/v1/entitlement?account=GB-$k&product=backup-exec&at=2026-01-01" | tr -d '\r' |
+    sed -n 's/^X-Ledger-Instance: //Ip')
+  if [[ $served == "$group-b" ]]; then target=GB-$k; break; fi
+done
+[[ -n $target ]] || { echo "no account owned by b"; exit 1; }
+path="/v1/entitlement?account=$target&product=backup-exec&at=2026-01-01"
+for via in b a; do
+  what="through the owner"
+  [[ $via == a ]] && what="through another instance (forwarded)"
+  out=$(wrk -t1 -c4 -d"${WRK_SECONDS}s" --latency -H "Authorization: Bearer $TOKEN" "${URL[$via]}$path")
+  printf '%-40s %s req/s, latency p50 %s, p99 %s\n' "answers $what" \
+    "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1 == "50%" {print $2}' <<<"$out")" \
+    "$(awk '$1 == "99%" {print $2}' <<<"$out")"
+done
