@@ -26,7 +26,8 @@ done
 export LEDGER_CLUSTER_PORT=$base
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   "$ROOT/ops/cluster.sh" stop >/dev/null 2>&1 || true
   "$ROOT/tests/integration/kafka_fixture.sh" stop >/dev/null 2>&1 || true
   rm -rf "$WORK"
@@ -41,9 +42,16 @@ projected() {  # data dir: events its store holds
 }
 # Projects the topic at BROKERS with N instances of a new group until their stores hold
 # every event; prints rate and CPU.
-project_with() {  # label brokers n
-  local label=$1 brokers=$2 n=$3 group="bench-$RANDOM$RANDOM" start i total cpu=0
+brokers_cpu() {  # pid files of the broker JVMs: their user+system seconds so far
+  local f sum=0
+  for f in "$@"; do sum=$(awk -v a="$sum" -v b="$(cpu_seconds "$(cat "$f")")" 'BEGIN { print a + b }'); done
+  echo "$sum"
+}
+project_with() {  # label brokers n broker-pid-files...
+  local label=$1 brokers=$2 n=$3 group="bench-$RANDOM$RANDOM" start i total cpu=0 broker_cpu
+  shift 3
   local ids=()
+  broker_cpu=$(brokers_cpu "$@")
   start=$(date +%s.%N)
   for i in $(seq 1 "$n"); do
     "$LEDGER" --brokers "$brokers" --data-dir "$WORK/$group-$i" project --group "$group" --instance-id "$group-$i" \
@@ -58,10 +66,11 @@ project_with() {  # label brokers n
   done
   local wall; wall=$(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN { print a - b }')
   for pid in "${ids[@]}"; do cpu=$(awk -v a="$cpu" -v b="$(cpu_seconds "$pid")" 'BEGIN { print a + b }'); kill -TERM "$pid"; done
+  broker_cpu=$(awk -v a="$(brokers_cpu "$@")" -v b="$broker_cpu" 'BEGIN { print a - b }')
   for pid in "${ids[@]}"; do wait "$pid" || true; done
-  awk -v l="$label" -v e="$EVENTS" -v w="$wall" -v c="$cpu" 'BEGIN {
-    printf "%-34s %8.0f events/s  (%.2f s wall, group join included; %.2f CPU-s in the instances = %.1f CPU-us per event)\n",
-      l, e / w, w, c, c * 1000000 / e }'
+  awk -v l="$label" -v e="$EVENTS" -v w="$wall" -v c="$cpu" -v k="$broker_cpu" 'BEGIN {
+    printf "%-34s %8.0f events/s  (%.2f s wall, group join included; %.1f CPU-us per event in the instances, %.1f in the brokers)\n",
+      l, e / w, w, c * 1000000 / e, k * 1000000 / e }'
 }
 
 echo "group bench: $EVENTS events for $ACCOUNTS accounts; $(nproc) cores"
@@ -69,12 +78,12 @@ echo "group bench: $EVENTS events for $ACCOUNTS accounts; $(nproc) cores"
 CLUSTER=$("$ROOT/ops/cluster.sh" bootstrap)
 "$BUILD/tests/ledger_synth" "$EVENTS" "$ACCOUNTS" 42 GB >"$WORK/events.jsonl"
 echo "three-node cluster: $("$LEDGER" --brokers "$CLUSTER" publish "$WORK/events.jsonl")"
-for n in 1 2 3; do project_with "project, cluster, $n instance(s)" "$CLUSTER" "$n"; done
+for n in 1 2 3; do project_with "project, cluster, $n instance(s)" "$CLUSTER" "$n" "$LEDGER_VAR_DIR"/cluster/node*/broker.pid; done
 
 "$ROOT/tests/integration/kafka_fixture.sh" start >/dev/null 2>&1
 SINGLE=$(cat "$LEDGER_TEST_KAFKA_DIR/bootstrap")
 echo "single node: $("$LEDGER" --brokers "$SINGLE" publish "$WORK/events.jsonl")"
-project_with "project, single node, 1 instance" "$SINGLE" 1
+project_with "project, single node, 1 instance" "$SINGLE" 1 "$LEDGER_TEST_KAFKA_DIR/kafka/broker.pid"
 "$ROOT/tests/integration/kafka_fixture.sh" stop >/dev/null 2>&1
 
 # Answers through the owner and through another instance (forwarded), on the cluster.

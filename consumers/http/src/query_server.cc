@@ -198,14 +198,22 @@ struct QueryServer::Impl {
   // Asks the instance at `url` the same question with the same token, and relays its
   // answer (which names the instance that served it).
   void Forward(const std::string& url, const HttpRequest& req, HttpResponse& res) {
-    httplib::Client client(url);
-    client.set_connection_timeout(1);
-    client.set_read_timeout(std::chrono::seconds(options.io_timeout_seconds));
+    // One kept-alive connection per serving thread and instance: no TCP handshake per
+    // question.
+    thread_local std::map<std::string, std::unique_ptr<httplib::Client>> clients;
+    auto& client = clients[url];
+    if (!client) {
+      client = std::make_unique<httplib::Client>(url);
+      client->set_keep_alive(true);
+      client->set_connection_timeout(1);
+      client->set_read_timeout(std::chrono::seconds(options.io_timeout_seconds));
+    }
     httplib::Params params(req.params.begin(), req.params.end());
     httplib::Headers headers{{"X-Ledger-Forwarded", actions.instance}};
     if (auto auth = req.header("authorization"); !auth.empty()) headers.emplace("Authorization", auth);
-    auto answer = client.Get(req.path, params, headers);
+    auto answer = client->Get(req.path, params, headers);
     if (!answer) {
+      clients.erase(url);  // connect afresh next time
       res.set_header("Retry-After", "1");
       return SendError(res, 503, "the instance owning this account's partition (" + url +
                                      ") did not answer: " + httplib::to_string(answer.error()) + "; ask again");
