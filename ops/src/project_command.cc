@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <ostream>
 
@@ -96,6 +97,34 @@ Result<std::string> Route(const Ownership& ownership, const std::vector<int>& re
   }
   return Status::Unavailable("partition " + std::to_string(p) + " (account " + account +
                              ") has no owner or standby announcing itself now: a hand-over is under way; ask again");
+}
+
+// Where each partition's part of a list is answered (ServerActions::list_plan), by the
+// rule of Route; empty when this instance knows no other.
+Result<std::map<std::string, std::vector<int>>> ListPlan(const Ownership& ownership, const std::vector<int>& restoring,
+                                                        const std::vector<int>& following,
+                                                        const InstanceDirectory& directory) {
+  const auto [owned, partition_count] = ownership.Get();
+  std::map<std::string, std::vector<int>> plan;
+  const auto others = directory.Others();
+  if (others.empty() || partition_count <= 0) return plan;
+  for (int p = 0; p < partition_count; ++p) {
+    std::optional<std::string> where;
+    if (Owns(owned, p) && !Owns(restoring, p)) where = "";
+    for (const auto& [id, a] : others) {
+      if (!where && Owns(a.owned, p) && !a.url.empty()) where = a.url;
+    }
+    if (!where && Owns(following, p)) where = "";
+    for (const auto& [id, a] : others) {
+      if (!where && Owns(a.standby, p) && !a.url.empty()) where = a.url;
+    }
+    if (!where) {
+      return Status::Unavailable("partition " + std::to_string(p) +
+                                 " has no owner or standby announcing itself now: a hand-over is under way; ask again");
+    }
+    plan[*where].push_back(p);
+  }
+  return plan;
 }
 
 // The partitions this instance follows as a standby: for each partition owned by
@@ -319,6 +348,16 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
         for (const auto& [p, o] : standby->Following()) following.push_back(p);
       }
       return Route(ownership, owner->Restoring(), following, *d, account);
+    };
+    actions.list_plan = [&announced, &ownership, &standby, owner = projector->get()]()
+        -> Result<std::map<std::string, std::vector<int>>> {
+      const InstanceDirectory* d = announced.load();
+      if (d == nullptr) return std::map<std::string, std::vector<int>>();
+      std::vector<int> following;
+      if (standby) {
+        for (const auto& [p, o] : standby->Following()) following.push_back(p);
+      }
+      return ListPlan(ownership, owner->Restoring(), following, *d);
     };
     auto started = QueryServer::Start(so, view.get(), std::move(actions), registry.get());
     if (started.ok()) {

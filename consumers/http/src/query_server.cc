@@ -10,7 +10,9 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <regex>
@@ -227,13 +229,77 @@ struct QueryServer::Impl {
     if (metrics) metrics->CountForwarded();
   }
 
+  // A list across a projector group: each instance of `plan` asked for the first
+  // offset+limit items of its partitions, the answers merged in the list's order, then
+  // the page cut. Fails (Unavailable) if any instance does not answer.
+  Result<Json> FanOutList(const Question& question, const HttpRequest& req,
+                          const std::map<std::string, std::string>& params,
+                          const std::map<std::string, std::vector<int>>& plan) {
+    auto number = [&](const char* name, int64_t fallback) {
+      auto it = params.find(name);
+      int64_t v = fallback;
+      if (it != params.end()) std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+      return v;
+    };
+    const int64_t offset = number("offset", 0), limit = number("limit", 1000);
+    std::map<std::string, std::string> part = params;
+    part["offset"] = "0";
+    part["limit"] = std::to_string(std::min<int64_t>(offset + limit, 100000));
+    Json merged;
+    std::vector<Json> items;
+    int64_t total = 0;
+    std::map<std::string, int64_t> counts;
+    for (const auto& [url, partitions] : plan) {
+      std::string list;
+      for (int p : partitions) list += (list.empty() ? "" : ",") + std::to_string(p);
+      part["partitions"] = list;
+      Result<Json> answer = Status::Ok();
+      if (url.empty()) {
+        answer = view->Ask({question.name, part});
+      } else {
+        HttpRequest sub = req;
+        sub.params.assign(part.begin(), part.end());
+        sub.params.erase(std::remove_if(sub.params.begin(), sub.params.end(),
+                                        [](const auto& kv) { return kv.first == "list"; }),
+                         sub.params.end());
+        HttpResponse got;
+        Forward(url, sub, got);
+        if (got.status != 200) {
+          return Status::Unavailable("the instance at " + url + " did not give its part of the list (" +
+                                     std::to_string(got.status) + "); ask again");
+        }
+        auto parsed = Json::parse(got.body, nullptr, false);
+        if (!parsed.is_object()) return Status::Unavailable("the instance at " + url + " gave no list; ask again");
+        answer = std::move(parsed);
+      }
+      if (!answer.ok()) return answer.status();
+      if (merged.is_null()) merged = *answer;
+      total += answer->value("total", int64_t{0});
+      if (auto c = answer->find("counts"); c != answer->end()) {
+        for (auto it = c->begin(); it != c->end(); ++it) counts[it.key()] += it.value().get<int64_t>();
+      }
+      for (const auto& item : (*answer)["items"]) items.push_back(item);
+    }
+    std::stable_sort(items.begin(), items.end(),
+                     [](const Json& a, const Json& b) { return ListOrderKey(a) < ListOrderKey(b); });
+    merged["total"] = total;
+    merged["offset"] = offset;
+    merged["limit"] = limit;
+    if (!counts.empty()) merged["counts"] = counts;
+    Json page = Json::array();
+    for (size_t i = static_cast<size_t>(offset); i < items.size() && page.size() < static_cast<size_t>(limit); ++i) {
+      page.push_back(items[i]);
+    }
+    merged["items"] = std::move(page);
+    return merged;
+  }
+
   void Answer(const Question& question, const HttpRequest& req, HttpResponse& res) {
     auto params = ParamsOf(req);
     if (!params.ok()) return SendError(res, 400, params.status().message());
     if (!actions.instance.empty()) res.set_header("X-Ledger-Instance", actions.instance);
     // In a projector group, an account's questions are answered by its partition's owner.
-    if (auto account = params->find("account");
-        actions.route && question.shape != Question::Shape::kList && account != params->end()) {
+    if (auto account = params->find("account"); actions.route && account != params->end()) {
       auto where = actions.route(account->second);
       const bool forwarded = !req.header("x-ledger-forwarded").empty();
       if (!where.ok() || (forwarded && !where->empty())) {
@@ -284,7 +350,24 @@ struct QueryServer::Impl {
     for (const auto& p : question.parameters) {
       if (p.positional && segment < req.matches.size()) (*params)[p.name] = req.matches[segment++];
     }
-    auto answer = view->Ask({question.name, *params});
+    Result<Json> answer = Status::Ok();
+    const bool whole_list = question.shape == Question::Shape::kList && !params->count("account") &&
+                            !params->count("partitions") && req.header("x-ledger-forwarded").empty();
+    std::map<std::string, std::vector<int>> plan;
+    if (whole_list && actions.list_plan) {
+      auto planned = actions.list_plan();
+      if (!planned.ok()) {
+        res.set_header("Retry-After", "1");
+        return SendError(res, 503, planned.status().message());
+      }
+      plan = std::move(*planned);
+    }
+    if (!plan.empty()) {
+      answer = FanOutList(question, req, *params, plan);
+      if (!answer.ok() && answer.status().code() == Status::Code::kUnavailable) res.set_header("Retry-After", "1");
+    } else {
+      answer = view->Ask({question.name, *params});
+    }
     if (!answer.ok()) return SendError(res, HttpStatusOf(answer.status()), answer.status().message());
     if (format == "csv") {
       res.set_content(ListAsCsv(*answer), "text/csv; charset=utf-8");

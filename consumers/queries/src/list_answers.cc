@@ -2,6 +2,8 @@
 #include "ledger/queries/ledger_view.h"
 
 #include <algorithm>
+#include <charconv>
+#include <set>
 #include <limits>
 #include <map>
 
@@ -23,6 +25,21 @@ using view::TargetOf;
 using view::Verified;
 using view::WhenOf;
 
+
+// A stable order: by the row's first time column, then account and id.
+// (Anomalies: by record time, then log position.)
+std::string ListOrderKey(const Json& row) {
+  if (row.contains("offset")) {
+    char position[48];
+    std::snprintf(position, sizeof position, "%06d%020lld", row["partition"].get<int>(),
+                  static_cast<long long>(row["offset"].get<int64_t>()));
+    return row["recorded_at"].get<std::string>() + position;
+  }
+  for (const char* c : {"ends_at", "due_at", "opened_at", "requested_at", "started_at"}) {
+    if (row.contains(c)) return row[c].get<std::string>() + row.dump();
+  }
+  return row.dump();
+}
 
 Result<Json> LedgerView::AskList(const Query& query) const {
   Params p(query);
@@ -170,6 +187,20 @@ Result<Json> LedgerView::AskList(const Query& query) const {
     partitions = {**where};
     prefix = keys::KindPrefix(tag->second, only_account);
   }
+  if (const std::string only = p.Optional("partitions"); !only.empty()) {
+    std::set<int> asked;
+    for (size_t from = 0; from <= only.size();) {
+      const size_t comma = std::min(only.find(',', from), only.size());
+      int part = -1;
+      auto [end, ec] = std::from_chars(only.data() + from, only.data() + comma, part);
+      if (ec != std::errc() || end != only.data() + comma || part < 0) {
+        return Status::InvalidInput("partitions: \"" + only + "\" is not P,P,... (partition numbers)");
+      }
+      asked.insert(part);
+      from = comma + 1;
+    }
+    std::erase_if(partitions, [&](int part) { return !asked.count(part); });
+  }
   auto visit_kind = [&](int part) {
     return [&, part](std::string_view k, std::string_view v) {
       if (keys::KindOf(k) != tag->second) return true;  // another kind of the account group
@@ -222,21 +253,8 @@ Result<Json> LedgerView::AskList(const Query& query) const {
     if (!s.ok()) return s;
     if (!failed.ok()) return failed;
   }
-  // A stable order: by the row's first time column, then account and id.
-  // (Anomalies: by record time, then log position.)
-  auto sort_key = [](const Json& row) {
-    if (row.contains("offset")) {
-      char position[48];
-      std::snprintf(position, sizeof position, "%06d%020lld", row["partition"].get<int>(),
-                    static_cast<long long>(row["offset"].get<int64_t>()));
-      return row["recorded_at"].get<std::string>() + position;
-    }
-    for (const char* c : {"ends_at", "due_at", "opened_at", "requested_at", "started_at"}) {
-      if (row.contains(c)) return row[c].get<std::string>() + row.dump();
-    }
-    return row.dump();
-  };
-  std::stable_sort(rows.begin(), rows.end(), [&](const Json& a, const Json& b) { return sort_key(a) < sort_key(b); });
+  std::stable_sort(rows.begin(), rows.end(),
+                   [&](const Json& a, const Json& b) { return ListOrderKey(a) < ListOrderKey(b); });
   Json j = {{"list", *name}};
   if (!only_account.empty()) j["account"] = only_account;
   PutWhen(j, *when);

@@ -58,6 +58,9 @@ const std::vector<Question>& Questions() {
          AddWhen(p);
          p.push_back(Optional("limit", "items per page (default 1000)"));
          p.push_back(Optional("offset", "items to skip (default 0)"));
+         p.push_back(Optional("partitions",
+                              "only the items of these partitions of the store (P,P,...: what a projector "
+                              "group's instances ask each other for)"));
          return p;
        }(),
        &LedgerView::AskList},

@@ -56,6 +56,11 @@ struct ServerActions {
   // forwarded; Unavailable while the partition has no owner (a hand-over): 503 with
   // Retry-After. Null: always here.
   std::function<Result<std::string>(const std::string& account)> route;
+  // Where a list's partitions are answered, in a projector group: API address ("" for
+  // here) -> the partitions it answers for, each partition once; empty when this instance
+  // knows no other (it answers the whole list from its store). Unavailable while a
+  // partition has no owner or standby (503). Null: always here.
+  std::function<Result<std::map<std::string, std::vector<int>>>()> list_plan;
   // This instance's id, named in every answer (header X-Ledger-Instance).
   std::string instance;
 };

@@ -37,6 +37,11 @@ struct Query {
 
 struct Question;
 
+// The order of a list's items (GET /v1/lists): by the item's first time column, then
+// account and id; anomalies by record time, then log position. Lists merged from several
+// instances keep it.
+std::string ListOrderKey(const Json& item);
+
 // Reads `store` (which must outlive it): the state, and the events behind an answer from
 // the accounts' journals. Reference data is loaded at creation; call RefreshReference()
 // to see newer records. Thread-safe: questions may be asked from several threads while
