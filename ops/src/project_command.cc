@@ -306,6 +306,10 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     po.before_assign = [s = standby.get()](const std::vector<int>& partitions) {
       return s->Release(partitions, std::chrono::seconds(30));
     };
+    po.on_assignment = [&ownership, s = standby.get()](const std::vector<int>& owned, int count) {
+      ownership.Set(owned, count);
+      s->Exclude(owned);
+    };
   }
   auto projector = Projector::Create(po, store->get(), &metrics);
   if (!projector.ok()) {

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <limits>
 #include <chrono>
 #include <condition_variable>
 #include <regex>
@@ -235,13 +236,23 @@ struct QueryServer::Impl {
   Result<Json> FanOutList(const Question& question, const HttpRequest& req,
                           const std::map<std::string, std::string>& params,
                           const std::map<std::string, std::vector<int>>& plan) {
-    auto number = [&](const char* name, int64_t fallback) {
+    auto number = [&](const char* name, int64_t fallback, int64_t least, int64_t most) -> Result<int64_t> {
       auto it = params.find(name);
-      int64_t v = fallback;
-      if (it != params.end()) std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+      if (it == params.end()) return fallback;
+      int64_t v = 0;
+      const std::string& text = it->second;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec != std::errc() || end != text.data() + text.size() || v < least || v > most) {
+        return Status::InvalidInput(std::string(name) + ": \"" + Printable(text, 32) + "\" is not a number from " +
+                                    std::to_string(least) + " to " + std::to_string(most));
+      }
       return v;
     };
-    const int64_t offset = number("offset", 0), limit = number("limit", 1000);
+    auto offset_asked = number("offset", 0, 0, std::numeric_limits<int32_t>::max());
+    if (!offset_asked.ok()) return offset_asked.status();
+    auto limit_asked = number("limit", 1000, 1, 100000);
+    if (!limit_asked.ok()) return limit_asked.status();
+    const int64_t offset = *offset_asked, limit = *limit_asked;
     std::map<std::string, std::string> part = params;
     part["offset"] = "0";
     part["limit"] = std::to_string(std::min<int64_t>(offset + limit, 100000));
@@ -264,6 +275,10 @@ struct QueryServer::Impl {
                          sub.params.end());
         HttpResponse got;
         Forward(url, sub, got);
+        if (got.status == 400) {  // the question's own mistake, as the other instance worded it
+          const Json error = Json::parse(got.body, nullptr, false);
+          return Status::InvalidInput(error.is_object() ? error.value("error", got.body) : got.body);
+        }
         if (got.status != 200) {
           return Status::Unavailable("the instance at " + url + " did not give its part of the list (" +
                                      std::to_string(got.status) + "); ask again");

@@ -92,6 +92,10 @@ class Projector::Impl : public RdKafka::RebalanceCb {
 
   Status Run(const std::atomic<bool>& stop) {
     stop_ = &stop;
+    {
+      std::lock_guard lock(follow_mu_);
+      running_ = true;
+    }
     if (!options_.standby) {
       RdKafka::ErrorCode rc = consumer_->subscribe({std::string(kEventsTopic)});
       if (rc != RdKafka::ERR_NO_ERROR) {
@@ -139,12 +143,20 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     wanted_ = std::set<int>(partitions.begin(), partitions.end());
   }
 
+  void Exclude(std::vector<int> partitions) {
+    std::lock_guard lock(follow_mu_);
+    excluded_ = std::set<int>(partitions.begin(), partitions.end());
+  }
+
   Status Release(const std::vector<int>& partitions, std::chrono::milliseconds timeout) {
     std::future<Status> done;
     {
       std::lock_guard lock(follow_mu_);
-      for (int p : partitions) wanted_.erase(p);
-      if (stopped_) return Status::Ok();
+      for (int p : partitions) {
+        wanted_.erase(p);
+        excluded_.insert(p);  // until the owner side says otherwise (Exclude)
+      }
+      if (!running_ || stopped_) return Status::Ok();  // it applies nothing: nothing to let go of
       releases_.push_back({partitions, {}});
       done = releases_.back().done.get_future();
     }
@@ -173,7 +185,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     std::vector<ReleaseRequest> releases;
     {
       std::lock_guard lock(follow_mu_);
-      wanted = wanted_;
+      for (int p : wanted_) {
+        if (!excluded_.count(p)) wanted.insert(p);
+      }
       releases.swap(releases_);
     }
     std::set<int> current;
@@ -636,8 +650,10 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   };
   mutable std::mutex follow_mu_;
   std::set<int> wanted_;                  // guarded by follow_mu_: what Follow asked for
+  std::set<int> excluded_;                // guarded by follow_mu_: held by the owner side
   std::vector<ReleaseRequest> releases_;  // guarded by follow_mu_
   Positions following_;                   // guarded by follow_mu_: followed -> last applied
+  bool running_ = false;                  // guarded by follow_mu_: Run has started
   bool stopped_ = false;                  // guarded by follow_mu_
   std::vector<int> restoring_;            // guarded by follow_mu_: see Restoring()
 
@@ -677,6 +693,8 @@ Status Projector::Run(const std::atomic<bool>& stop) { return impl_->Run(stop); 
 const ProjectorTotals& Projector::totals() const { return impl_->totals; }
 
 void Projector::Follow(std::vector<int> partitions) { impl_->Follow(std::move(partitions)); }
+
+void Projector::Exclude(std::vector<int> partitions) { impl_->Exclude(std::move(partitions)); }
 
 Status Projector::Release(const std::vector<int>& partitions, std::chrono::milliseconds timeout) {
   return impl_->Release(partitions, timeout);

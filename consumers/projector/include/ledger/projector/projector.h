@@ -111,6 +111,9 @@ class Projector {
 
   // A standby's partitions from now on (between batches). Thread-safe.
   void Follow(std::vector<int> partitions);
+  // The partitions the owner side of this process holds now: a standby never follows
+  // them, whatever Follow says (Release adds to them at once). Thread-safe.
+  void Exclude(std::vector<int> partitions);
   // A standby commits what it applied of `partitions` and stops following them until a
   // later Follow names them; returns once done, or Unavailable after `timeout` (the
   // standby is stuck: paused on a full disk, say). Thread-safe; not from Run's thread.
