@@ -182,6 +182,7 @@ TEST_F(Http, MinPositionWaitsForTheWritersOffsetsOrAnswersRetryLater) {
   auto reached = Get(question + "&min_position=" + here, analyst_);
   ASSERT_EQ(reached->status, 200) << reached->body;
   EXPECT_EQ(Body(reached)["entitled"], true);
+  EXPECT_EQ(reached->get_header_value("X-Ledger-Position"), here);  // the position the answer reflects
 
   const std::string ahead = std::to_string(p) + ":" + std::to_string(next + 100);
   auto behind = Get(question + "&min_position=" + ahead + "&max_wait_ms=50", analyst_);

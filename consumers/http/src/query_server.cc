@@ -223,7 +223,7 @@ struct QueryServer::Impl {
     }
     res.status = answer->status;
     res.set_content(answer->body, answer->get_header_value("Content-Type"));
-    for (const char* h : {"X-Ledger-Instance", "Retry-After"}) {
+    for (const char* h : {"X-Ledger-Instance", "X-Ledger-Position", "Retry-After"}) {
       if (answer->has_header(h)) res.set_header(h, answer->get_header_value(h));
     }
     res.set_header("X-Ledger-Forwarded-By", actions.instance);
@@ -382,6 +382,12 @@ struct QueryServer::Impl {
       if (!answer.ok() && answer.status().code() == Status::Code::kUnavailable) res.set_header("Retry-After", "1");
     } else {
       answer = view->Ask({question.name, *params});
+      // The position the answer reflects: the account's partition and its last offset projected.
+      if (auto account = params->find("account"); answer.ok() && account != params->end()) {
+        if (auto at = view->PositionOf(account->second); at.ok() && at->has_value()) {
+          res.set_header("X-Ledger-Position", std::to_string((*at)->first) + ":" + std::to_string((*at)->second));
+        }
+      }
     }
     if (!answer.ok()) return SendError(res, HttpStatusOf(answer.status()), answer.status().message());
     if (format == "csv") {

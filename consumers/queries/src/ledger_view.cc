@@ -104,6 +104,20 @@ Status LedgerView::AwaitPositions(const Positions& positions, std::chrono::milli
   }
 }
 
+Result<std::optional<std::pair<int, int64_t>>> LedgerView::PositionOf(const std::string& account) const {
+  auto located = LocateAccount(account);
+  if (!located.ok()) return located.status();
+  std::optional<int> partition = *located;
+  if (!partition) {
+    const std::vector<int> candidates = CandidatePartitions(account);
+    if (candidates.empty()) return std::optional<std::pair<int, int64_t>>();
+    partition = candidates.front();
+  }
+  auto next = store_->NextOffset(*partition);
+  if (!next.ok()) return next.status();
+  return std::optional<std::pair<int, int64_t>>({*partition, next->value_or(0) - 1});
+}
+
 Result<std::optional<int>> LedgerView::LocateAccount(const std::string& account) const {
   for (int p : CandidatePartitions(account)) {
     auto v = store_->Get(p, keys::Account(account));

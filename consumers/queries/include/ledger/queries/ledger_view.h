@@ -65,6 +65,10 @@ class LedgerView {
 
   // The partition holding the account's state, or nullopt for an unknown account.
   Result<std::optional<int>> LocateAccount(const std::string& account) const;
+  // The position an answer about `account` reflects: its partition in this store (where
+  // it would be, for an account the store does not know) and the last offset projected
+  // there (-1: none yet); nullopt while the store has no partition.
+  Result<std::optional<std::pair<int, int64_t>>> PositionOf(const std::string& account) const;
   // Waits until the store has projected each of `positions` (the partition's next offset
   // is past the position's offset), reading the store's offsets every 10 ms for at most
   // `max_wait`; `catch_up` (may be null) is called before each read (a read-only store
