@@ -53,6 +53,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         {"enable.auto.offset.store", "false"},
         {"auto.offset.reset", "earliest"},
         {"enable.partition.eof", "false"},
+        // A rebalance moves only the partitions that change hands; the others keep being
+        // applied (and answered) meanwhile.
+        {"partition.assignment.strategy", "cooperative-sticky"},
     };
     if (options_.standby) {
       // Never joins or commits: a group id of its own only because librdkafka wants one.
@@ -283,7 +286,13 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         spdlog::info("assigned {} [{}] from offset {}", tp->topic(), tp->partition(),
                      next->has_value() ? std::to_string(**next) : "beginning");
       }
-      consumer->assign(partitions);
+      // Cooperative: only the partitions added are given, the others keep going.
+      RdKafka::Error* error = Cooperative(consumer) ? consumer->incremental_assign(partitions) : nullptr;
+      if (!Cooperative(consumer)) consumer->assign(partitions);
+      if (error != nullptr) {
+        failure_ = Status::Unavailable("incremental assign: " + error->str());
+        delete error;
+      }
       NoteAssignment();
       PublishRestoring();
     } else {
@@ -298,12 +307,22 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         target_.erase(tp->partition());
         seen_.erase(tp->partition());
       }
-      consumer->unassign();
+      // Cooperative: only the partitions taken away are given, the others keep going.
+      if (Cooperative(consumer)) {
+        if (RdKafka::Error* error = consumer->incremental_unassign(partitions); error != nullptr) {
+          failure_ = Status::Unavailable("incremental unassign: " + error->str());
+          delete error;
+        }
+      } else {
+        consumer->unassign();
+      }
       spdlog::info("partitions revoked ({})", partitions.size());
       NoteAssignment();
       PublishRestoring();
     }
   }
+
+  static bool Cooperative(RdKafka::KafkaConsumer* consumer) { return consumer->rebalance_protocol() == "COOPERATIVE"; }
 
   void NoteAssignment() {
     if (!options_.on_assignment) return;
