@@ -15,8 +15,8 @@
 #include <ostream>
 
 #include "http_actions.h"
+#include "ledger/cluster/group_plan.h"
 #include "ledger/cluster/instance_directory.h"
-#include "ledger/kafka/partitioner.h"
 #include "ledger/http/query_server.h"
 #include "ledger/ops/commands.h"
 #include "ledger/projector/projector.h"
@@ -61,102 +61,22 @@ class Ownership {
     std::lock_guard lock(mu_);
     return {owned_, partition_count_};
   }
+  // With what the owner side is restoring and the standby follows now (either may be null).
+  LocalPartitions Local(const Projector* owner, const Projector* standby) const {
+    LocalPartitions local;
+    std::tie(local.owned, local.partition_count) = Get();
+    if (owner != nullptr) local.restoring = owner->Restoring();
+    if (standby != nullptr) {
+      for (const auto& [p, o] : standby->Following()) local.following.push_back(p);
+    }
+    return local;
+  }
 
  private:
   mutable std::mutex mu_;
   std::vector<int> owned_;
   int partition_count_ = 0;
 };
-
-bool Owns(const std::vector<int>& owned, int partition) {
-  return std::find(owned.begin(), owned.end(), partition) != owned.end();
-}
-
-// Where an account's questions are answered (ServerActions::route): here when this
-// instance owns its partition, or knows of no other instance (alone, or before the
-// partition count is known); else at the owner's address. With no owner announcing
-// itself (gone for InstanceDirectory::kStaleAfter, or a hand-over) or with an owner
-// still catching up with it, at a standby of the partition: this one if it follows it.
-// Else nowhere yet.
-Result<std::string> Route(const Ownership& ownership, const std::vector<int>& restoring,
-                          const std::vector<int>& following, const InstanceDirectory& directory,
-                          const std::string& account) {
-  const auto [owned, partition_count] = ownership.Get();
-  if (partition_count <= 0) return std::string();
-  const int p = KafkaPartitionOf(account, partition_count);
-  const auto others = directory.Others();
-  if (others.empty()) return std::string();
-  // An owner still catching up with a partition it was just given is behind: not it.
-  if (Owns(owned, p) && !Owns(restoring, p)) return std::string();
-  for (const auto& [id, a] : others) {
-    if (Owns(a.owned, p) && !a.url.empty()) return a.url;
-  }
-  if (Owns(following, p)) return std::string();
-  for (const auto& [id, a] : others) {
-    if (Owns(a.standby, p) && !a.url.empty()) return a.url;
-  }
-  return Status::Unavailable("partition " + std::to_string(p) + " (account " + account +
-                             ") has no owner or standby announcing itself now: a hand-over is under way; ask again");
-}
-
-// Where each partition's part of a list is answered (ServerActions::list_plan), by the
-// rule of Route; empty when this instance knows no other.
-Result<std::map<std::string, std::vector<int>>> ListPlan(const Ownership& ownership, const std::vector<int>& restoring,
-                                                        const std::vector<int>& following,
-                                                        const InstanceDirectory& directory) {
-  const auto [owned, partition_count] = ownership.Get();
-  std::map<std::string, std::vector<int>> plan;
-  const auto others = directory.Others();
-  if (others.empty() || partition_count <= 0) return plan;
-  for (int p = 0; p < partition_count; ++p) {
-    std::optional<std::string> where;
-    if (Owns(owned, p) && !Owns(restoring, p)) where = "";
-    for (const auto& [id, a] : others) {
-      if (!where && Owns(a.owned, p) && !a.url.empty()) where = a.url;
-    }
-    if (!where && Owns(following, p)) where = "";
-    for (const auto& [id, a] : others) {
-      if (!where && Owns(a.standby, p) && !a.url.empty()) where = a.url;
-    }
-    if (!where) {
-      return Status::Unavailable("partition " + std::to_string(p) +
-                                 " has no owner or standby announcing itself now: a hand-over is under way; ask again");
-    }
-    plan[*where].push_back(p);
-  }
-  return plan;
-}
-
-// The partitions this instance follows as a standby: for each partition owned by
-// another instance, the `standbys` instances after its owner in the ring of instance ids
-// follow it (every instance computes the same from the same announcements). A partition
-// with no owner now stays followed if it was (it is warm here).
-std::vector<int> StandbyPartitions(const std::string& self, const Ownership& ownership,
-                                   const std::map<std::string, InstanceAnnouncement>& others, int standbys,
-                                   const std::vector<int>& following) {
-  const auto [owned, partition_count] = ownership.Get();
-  std::vector<std::string> ring{self};
-  for (const auto& [id, a] : others) ring.push_back(id);
-  std::sort(ring.begin(), ring.end());
-  const int n = static_cast<int>(ring.size());
-  std::vector<int> out;
-  for (int p = 0; p < partition_count; ++p) {
-    if (Owns(owned, p)) continue;
-    std::string owner;
-    for (const auto& [id, a] : others) {
-      if (Owns(a.owned, p) || Owns(a.restoring, p)) owner = id;
-    }
-    if (owner.empty()) {
-      if (Owns(following, p)) out.push_back(p);
-      continue;
-    }
-    const int at = static_cast<int>(std::find(ring.begin(), ring.end(), owner) - ring.begin());
-    for (int k = 1; k <= std::min(standbys, n - 1); ++k) {
-      if (ring[(at + k) % n] == self) out.push_back(p);
-    }
-  }
-  return out;
-}
 
 // What this instance sees of its projector group, for /metrics (refreshed with each
 // announcement) and GET /v1/status.
@@ -189,8 +109,8 @@ class GroupView {
     standby_.Set(static_cast<double>(self.standby.size()));
     int unserved = 0;
     for (int p = 0; p < self.partition_count; ++p) {
-      bool served = Owns(self.owned, p) || Owns(self.standby, p);
-      for (const auto& [id, a] : others) served = served || Owns(a.owned, p) || Owns(a.standby, p);
+      bool served = Holds(self.owned, p) || Holds(self.standby, p);
+      for (const auto& [id, a] : others) served = served || Holds(a.owned, p) || Holds(a.standby, p);
       if (!served) ++unserved;
     }
     unserved_.Set(unserved);
@@ -198,7 +118,7 @@ class GroupView {
     for (int p : self.standby) {
       int64_t owner_at = -1;
       for (const auto& [id, a] : others) {
-        if (Owns(a.owned, p) && a.positions.count(p)) owner_at = a.positions.at(p);
+        if (Holds(a.owned, p) && a.positions.count(p)) owner_at = a.positions.at(p);
       }
       const int64_t here = self.positions.count(p) ? self.positions.at(p) : -1;
       lag = std::max(lag, owner_at - here);
@@ -347,21 +267,13 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
                         const std::string& account) -> Result<std::string> {
       const InstanceDirectory* d = announced.load();
       if (d == nullptr) return std::string();
-      std::vector<int> following;
-      if (standby) {
-        for (const auto& [p, o] : standby->Following()) following.push_back(p);
-      }
-      return Route(ownership, owner->Restoring(), following, *d, account);
+      return RouteAccount(ownership.Local(owner, standby.get()), d->Others(), account);
     };
     actions.list_plan = [&announced, &ownership, &standby, owner = projector->get()]()
         -> Result<std::map<std::string, std::vector<int>>> {
       const InstanceDirectory* d = announced.load();
       if (d == nullptr) return std::map<std::string, std::vector<int>>();
-      std::vector<int> following;
-      if (standby) {
-        for (const auto& [p, o] : standby->Following()) following.push_back(p);
-      }
-      return ListPlan(ownership, owner->Restoring(), following, *d);
+      return PlanList(ownership.Local(owner, standby.get()), d->Others());
     };
     auto started = QueryServer::Start(so, view.get(), std::move(actions), registry.get());
     if (started.ok()) {
@@ -381,13 +293,10 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
       InstanceAnnouncement a;
       a.instance = id;
       a.url = url;
-      std::vector<int> owned;
-      std::tie(owned, a.partition_count) = ownership.Get();
-      const std::vector<int> restoring = owner->Restoring();
-      for (int p : owned) (Owns(restoring, p) ? a.restoring : a.owned).push_back(p);
-      if (standby) {
-        for (const auto& [p, o] : standby->Following()) a.standby.push_back(p);
-      }
+      const LocalPartitions local = ownership.Local(owner, standby.get());
+      a.partition_count = local.partition_count;
+      for (int p : local.owned) (Holds(local.restoring, p) ? a.restoring : a.owned).push_back(p);
+      a.standby = local.following;
       for (const auto* list : {&a.owned, &a.restoring, &a.standby}) {
         for (int p : *list) {
           auto next = (*store)->NextOffset(p);
@@ -428,9 +337,8 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     standby_thread = std::thread([&] { standby_status = standby->Run(standby_stop); });
     planner = std::thread([&] {
       while (!standby_stop.load()) {
-        std::vector<int> following;
-        for (const auto& [p, o] : standby->Following()) following.push_back(p);
-        standby->Follow(StandbyPartitions(po.instance_id, ownership, directory->Others(), options.standbys, following));
+        standby->Follow(StandbyPartitions(po.instance_id, ownership.Local(nullptr, standby.get()), directory->Others(),
+                                          options.standbys));
         for (int i = 0; i < 10 && !standby_stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     });
