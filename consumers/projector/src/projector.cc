@@ -76,7 +76,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
     if (!consumer_) return Status::InvalidInput("cannot create the Kafka consumer: " + err);
     auto dlq = DeadLetters::Create(options_.kafka, options_.dead_letter_topic,
-                                   options_.send_dead_letters ? DeadLetterMode::kSend : DeadLetterMode::kCountOnly,
+                                   // A standby counts them only: the owner sends them.
+                                   options_.send_dead_letters && !options_.standby ? DeadLetterMode::kSend
+                                                                                   : DeadLetterMode::kCountOnly,
                                    metrics_);
     if (!dlq.ok()) return dlq.status();
     dead_letters_ = std::move(*dlq);
