@@ -34,9 +34,20 @@ std::string AccountIn(int p) {
 TEST(GroupPlan, AloneOrBeforeTheFirstAssignmentEverythingIsAnsweredHere) {
   LocalPartitions none;
   EXPECT_EQ(*RouteAccount(none, {{"b", Other("b", {0, 1, 2, 3})}}, "X"), "");  // partition count unknown
-  LocalPartitions mine{{0, 1}, {}, {}, 4};
-  EXPECT_EQ(*RouteAccount(mine, {}, AccountIn(3)), "");
-  EXPECT_TRUE(PlanList(mine, {})->empty());
+  LocalPartitions all{{0, 1, 2, 3}, {1}, {}, 4};  // a single projector, catching up with 1
+  EXPECT_EQ(*RouteAccount(all, {}, AccountIn(1)), "");
+  EXPECT_TRUE(PlanList(all, {})->empty());
+}
+
+TEST(GroupPlan, AnInstanceThatHearsFromNoOtherAnswersOnlyForWhatItHolds) {
+  // It owns half the partitions: the others' announcements are late, not absent.
+  LocalPartitions mine{{0, 1}, {}, {3}, 4};
+  EXPECT_EQ(*RouteAccount(mine, {}, AccountIn(0)), "");
+  EXPECT_EQ(*RouteAccount(mine, {}, AccountIn(3)), "");  // it follows 3
+  auto other = RouteAccount(mine, {}, AccountIn(2));
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().code(), Status::Code::kUnavailable);
+  EXPECT_FALSE(PlanList(mine, {}).ok());
 }
 
 TEST(GroupPlan, TheCaughtUpOwnerAnswersThenAStandby) {

@@ -29,10 +29,21 @@ Status NobodyFor(int p) {
                              " has no owner or standby announcing itself now: a hand-over is under way; ask again");
 }
 
+// Alone: no other instance announces itself and this one owns every partition (a single
+// projector; catching up or not, its store is the only one). Not when it owns some only:
+// the others' announcements may just be late.
+bool Alone(const LocalPartitions& self, const Announcements& others) {
+  if (!others.empty()) return false;
+  for (int p = 0; p < self.partition_count; ++p) {
+    if (!Holds(self.owned, p)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<std::string> RouteAccount(const LocalPartitions& self, const Announcements& others, const std::string& account) {
-  if (self.partition_count <= 0 || others.empty()) return std::string();
+  if (self.partition_count <= 0 || Alone(self, others)) return std::string();
   const int p = KafkaPartitionOf(account, self.partition_count);
   auto where = AnswererOf(p, self, others);
   if (!where) return NobodyFor(p);
@@ -41,7 +52,7 @@ Result<std::string> RouteAccount(const LocalPartitions& self, const Announcement
 
 Result<std::map<std::string, std::vector<int>>> PlanList(const LocalPartitions& self, const Announcements& others) {
   std::map<std::string, std::vector<int>> plan;
-  if (self.partition_count <= 0 || others.empty()) return plan;
+  if (self.partition_count <= 0 || Alone(self, others)) return plan;
   for (int p = 0; p < self.partition_count; ++p) {
     auto where = AnswererOf(p, self, others);
     if (!where) return NobodyFor(p);

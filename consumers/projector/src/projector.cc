@@ -295,8 +295,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         failure_ = Status::Unavailable("incremental assign: " + error->str());
         delete error;
       }
-      NoteAssignment();
+      // Restoring first: the partitions taken up are never seen owned and caught up.
       PublishRestoring();
+      NoteAssignment();
     } else {
       // Whatever was applied must be durable before another member takes over; with a
       // full disk it cannot be: stop, and resume from the store's offsets later.

@@ -31,14 +31,16 @@ bool Holds(const std::vector<int>& partitions, int partition);
 // owner is gone or catching up and no standby announces itself: a hand-over).
 std::optional<std::string> AnswererOf(int partition, const LocalPartitions& self, const Announcements& others);
 
-// Where a question about `account` is answered: "" here (also when this instance knows
-// no other, or not yet the partition count), else another instance's address;
-// Unavailable when nobody answers for its partition now.
+// Where a question about `account` is answered: "" here (also when this instance is
+// alone: it owns every partition and no other announces itself; or before it knows the
+// partition count), else another instance's address; Unavailable when nobody answers
+// for its partition now (an instance that owns some partitions and hears from no other
+// does not answer for the rest).
 Result<std::string> RouteAccount(const LocalPartitions& self, const Announcements& others, const std::string& account);
 
 // Where each partition's part of a list is answered (address, "" for here -> partitions),
-// each partition once; empty when this instance knows no other. Unavailable when nobody
-// answers for one of them now.
+// each partition once; empty when this instance is alone (RouteAccount). Unavailable
+// when nobody answers for one of them now.
 Result<std::map<std::string, std::vector<int>>> PlanList(const LocalPartitions& self, const Announcements& others);
 
 // The partitions `self` follows as a standby: for each partition owned by another
