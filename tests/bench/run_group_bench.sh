@@ -16,14 +16,8 @@ LEDGER=$BUILD/ledger
 WORK=$(mktemp -d /tmp/ledger-group-bench-XXXXXX)
 export LEDGER_VAR_DIR=$WORK/var LEDGER_PARTITIONS=6 LEDGER_TEST_KAFKA_DIR=$WORK/single
 source "$ROOT/tests/support/free_port.sh"
-for _ in $(seq 1 50); do
-  base=$((20000 + 2 * (RANDOM % 10000))) free=1
-  for p in $(seq "$base" $((base + 5))); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then free=0; break; fi
-  done
-  ((free)) && break
-done
-export LEDGER_CLUSTER_PORT=$base
+LEDGER_CLUSTER_PORT=$(free_port_run 6) || { echo "FAIL: no six consecutive free ports"; exit 1; }
+export LEDGER_CLUSTER_PORT
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done

@@ -12,17 +12,9 @@ SYNTH=$2
 EVENTS=${CLUSTER_EVENTS:-100000}
 WORK=$(mktemp -d /tmp/ledger-cluster-XXXXXX)
 export LEDGER_VAR_DIR=$WORK/var LEDGER_PARTITIONS=4 KAFKA_HEAP=384m
-# Six consecutive free ports: node N listens on BASE+2(N-1) and the port after it.
-for _ in $(seq 1 50); do
-  base=$((20000 + 2 * (RANDOM % 10000)))
-  free=1
-  for p in $(seq "$base" $((base + 5))); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then free=0; break; fi
-  done
-  ((free)) && break
-done
-((free)) || { echo "FAIL: no six consecutive free ports"; exit 1; }
-export LEDGER_CLUSTER_PORT=$base
+source "$ROOT/tests/support/free_port.sh"
+LEDGER_CLUSTER_PORT=$(free_port_run 6) || { echo "FAIL: no six consecutive free ports"; exit 1; }
+export LEDGER_CLUSTER_PORT
 source "$ROOT/tests/support/clean_run.sh"
 projector=""
 cleanup() {
