@@ -68,6 +68,7 @@ class Ownership {
     if (owner != nullptr) local.restoring = owner->Restoring();
     if (standby != nullptr) {
       for (const auto& [p, o] : standby->Following()) local.following.push_back(p);
+      local.behind = standby->Behind();
     }
     return local;
   }
@@ -264,16 +265,21 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     };
     // Set once the directory runs (below): until then every question is answered here.
     actions.route = [&announced, &ownership, &standby, owner = projector->get()](
-                        const std::string& account) -> Result<std::string> {
+                        const std::string& account, const ReadBound& bound) -> Result<Answerer> {
       const InstanceDirectory* d = announced.load();
-      if (d == nullptr) return std::string();
-      return RouteAccount(ownership.Local(owner, standby.get()), d->Others(), account);
+      if (d == nullptr) return Answerer{};
+      return RouteAccount(ownership.Local(owner, standby.get()), d->Others(), account, bound);
     };
-    actions.list_plan = [&announced, &ownership, &standby, owner = projector->get()]()
+    actions.list_plan = [&announced, &ownership, &standby, owner = projector->get()](const ReadBound& bound)
         -> Result<std::map<std::string, std::vector<int>>> {
       const InstanceDirectory* d = announced.load();
       if (d == nullptr) return std::map<std::string, std::vector<int>>();
-      return PlanList(ownership.Local(owner, standby.get()), d->Others());
+      return PlanList(ownership.Local(owner, standby.get()), d->Others(), bound);
+    };
+    actions.answers_here = [&announced, &ownership, &standby, owner = projector->get()](
+                               const std::vector<int>& partitions, const ReadBound& bound) {
+      if (announced.load() == nullptr) return Status::Ok();
+      return AnswersHere(ownership.Local(owner, standby.get()), partitions, bound);
     };
     auto started = QueryServer::Start(so, view.get(), std::move(actions), registry.get());
     if (started.ok()) {

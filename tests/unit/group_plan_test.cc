@@ -23,6 +23,14 @@ InstanceAnnouncement Other(const std::string& id, std::vector<int> owned, std::v
   return a;
 }
 
+LocalPartitions Local(std::vector<int> owned, std::vector<int> restoring, std::vector<int> following, int count,
+                      std::map<int, int64_t> behind = {}) {
+  return LocalPartitions{std::move(owned), std::move(restoring), std::move(following), count, std::move(behind)};
+}
+
+// Where RouteAccount sends the question ("" here), or its error.
+std::string Url(const Result<Answerer>& where) { return where.ok() ? where->url : "error: " + where.status().message(); }
+
 // An account whose partition (of 4) is `p`.
 std::string AccountIn(int p) {
   for (int i = 0;; ++i) {
@@ -33,17 +41,17 @@ std::string AccountIn(int p) {
 
 TEST(GroupPlan, AloneOrBeforeTheFirstAssignmentEverythingIsAnsweredHere) {
   LocalPartitions none;
-  EXPECT_EQ(*RouteAccount(none, {{"b", Other("b", {0, 1, 2, 3})}}, "X"), "");  // partition count unknown
-  LocalPartitions all{{0, 1, 2, 3}, {1}, {}, 4};  // a single projector, catching up with 1
-  EXPECT_EQ(*RouteAccount(all, {}, AccountIn(1)), "");
+  EXPECT_EQ(Url(RouteAccount(none, {{"b", Other("b", {0, 1, 2, 3})}}, "X")), "");  // partition count unknown
+  LocalPartitions all = Local({0, 1, 2, 3}, {1}, {}, 4);  // a single projector, catching up with 1
+  EXPECT_EQ(Url(RouteAccount(all, {}, AccountIn(1))), "");
   EXPECT_TRUE(PlanList(all, {})->empty());
 }
 
 TEST(GroupPlan, AnInstanceThatHearsFromNoOtherAnswersOnlyForWhatItHolds) {
   // It owns half the partitions: the others' announcements are late, not absent.
-  LocalPartitions mine{{0, 1}, {}, {3}, 4};
-  EXPECT_EQ(*RouteAccount(mine, {}, AccountIn(0)), "");
-  EXPECT_EQ(*RouteAccount(mine, {}, AccountIn(3)), "");  // it follows 3
+  LocalPartitions mine = Local({0, 1}, {}, {3}, 4);
+  EXPECT_EQ(Url(RouteAccount(mine, {}, AccountIn(0))), "");
+  EXPECT_EQ(Url(RouteAccount(mine, {}, AccountIn(3))), "");  // it follows 3
   auto other = RouteAccount(mine, {}, AccountIn(2));
   ASSERT_FALSE(other.ok());
   EXPECT_EQ(other.status().code(), Status::Code::kUnavailable);
@@ -52,29 +60,95 @@ TEST(GroupPlan, AnInstanceThatHearsFromNoOtherAnswersOnlyForWhatItHolds) {
 
 TEST(GroupPlan, TheCaughtUpOwnerAnswersThenAStandby) {
   const Announcements others{{"b", Other("b", {2, 3}, {0})}, {"c", Other("c", {}, {1, 2})}};
-  LocalPartitions mine{{0, 1}, {1}, {3}, 4};  // a owns 0 and 1 (1 still restoring), follows 3
-  EXPECT_EQ(*RouteAccount(mine, others, AccountIn(0)), "");
-  EXPECT_EQ(*RouteAccount(mine, others, AccountIn(1)), "http://c");  // restoring here: c's standby
-  EXPECT_EQ(*RouteAccount(mine, others, AccountIn(2)), "http://b");  // b owns it
-  EXPECT_EQ(*RouteAccount(mine, others, AccountIn(3)), "http://b");  // b owns it: not this standby
+  LocalPartitions mine = Local({0, 1}, {1}, {3}, 4);  // a owns 0 and 1 (1 still restoring), follows 3
+  EXPECT_EQ(Url(RouteAccount(mine, others, AccountIn(0))), "");
+  EXPECT_EQ(Url(RouteAccount(mine, others, AccountIn(1))), "http://c");  // restoring here: c's standby
+  EXPECT_EQ(Url(RouteAccount(mine, others, AccountIn(2))), "http://b");  // b owns it
+  EXPECT_EQ(Url(RouteAccount(mine, others, AccountIn(3))), "http://b");  // b owns it: not this standby
   // b gone: its partitions go to their standbys, this one first.
   const Announcements without_b{{"c", Other("c", {}, {1, 2})}};
-  EXPECT_EQ(*RouteAccount(mine, without_b, AccountIn(2)), "http://c");
-  EXPECT_EQ(*RouteAccount(mine, without_b, AccountIn(3)), "");
+  EXPECT_EQ(Url(RouteAccount(mine, without_b, AccountIn(2))), "http://c");
+  EXPECT_EQ(Url(RouteAccount(mine, without_b, AccountIn(3))), "");
   // Nobody for a partition: a hand-over, not a guess.
   const Announcements only_owner{{"b", Other("b", {2})}};
-  auto none = RouteAccount(LocalPartitions{{0}, {}, {}, 4}, only_owner, AccountIn(3));
+  auto none = RouteAccount(Local({0}, {}, {}, 4), only_owner, AccountIn(3));
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code(), Status::Code::kUnavailable);
   EXPECT_NE(none.status().message().find("partition 3"), std::string::npos) << none.status().message();
 }
 
+TEST(GroupPlan, ASilentOwnerIsPassedOverOnlyByQuestionsThatAllowAStandbyWithinTheirLag) {
+  // b owns 2 and 3 and is announced, but did not answer just now; a follows 2 (5 events
+  // behind) and c follows 3.
+  const Announcements others{{"b", Other("b", {2, 3})}, {"c", Other("c", {}, {3})}};
+  const LocalPartitions mine = Local({0, 1}, {}, {2}, 4, {{2, 5}});
+  ReadBound owner_only;
+  owner_only.unreachable = {"http://b"};
+  // Without max_lag: the owner only, until its announcement goes stale (the grace).
+  auto waits = RouteAccount(mine, others, AccountIn(2), owner_only);
+  ASSERT_FALSE(waits.ok());
+  EXPECT_EQ(waits.status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(Url(RouteAccount(mine, others, AccountIn(2))), "http://b");  // b not known to be silent
+  // With max_lag: a standby at once, if within the bound.
+  ReadBound within = owner_only;
+  within.max_lag = 5;
+  auto here = RouteAccount(mine, others, AccountIn(2), within);
+  ASSERT_TRUE(here.ok()) << here.status().message();
+  EXPECT_EQ(here->url, "");
+  EXPECT_TRUE(here->standby);
+  EXPECT_EQ(here->behind, 5);
+  EXPECT_EQ(Url(RouteAccount(mine, others, AccountIn(3), within)), "http://c");  // c checks its own lag
+  ReadBound tight = owner_only;
+  tight.max_lag = 4;
+  auto behind = RouteAccount(mine, others, AccountIn(2), tight);
+  ASSERT_FALSE(behind.ok());
+  EXPECT_NE(behind.status().message().find("5 events behind, more than max_lag=4"), std::string::npos)
+      << behind.status().message();
+  // The owner gone from the announcements: a standby answers, bounded only if asked.
+  const Announcements without_b{{"c", Other("c", {}, {3})}};
+  EXPECT_EQ(Url(RouteAccount(mine, without_b, AccountIn(2))), "");
+  EXPECT_FALSE(RouteAccount(mine, without_b, AccountIn(2), tight).ok());
+  // A lag not known yet is within no bound.
+  EXPECT_FALSE(RouteAccount(Local({0, 1}, {}, {2}, 4), without_b, AccountIn(2), within).ok());
+  // The plan of a list follows the same rules.
+  auto plan = PlanList(mine, others, within);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(*plan, (std::map<std::string, std::vector<int>>{{"", {0, 1, 2}}, {"http://c", {3}}}));
+  EXPECT_FALSE(PlanList(mine, others, owner_only).ok());
+}
+
+TEST(GroupPlan, AForwardedQuestionIsAnsweredFromWhatThisInstanceHoldsOrNotAtAll) {
+  const Announcements others{{"b", Other("b", {2, 3})}};
+  const LocalPartitions mine = Local({0, 1}, {1}, {2}, 4, {{2, 7}});
+  ReadBound forwarded;
+  forwarded.forwarded = true;
+  auto owner = RouteAccount(mine, others, AccountIn(0), forwarded);
+  ASSERT_TRUE(owner.ok());
+  EXPECT_EQ(owner->url, "");
+  EXPECT_FALSE(owner->standby);
+  // Not to be passed on again: a partition it follows is answered here (the asking
+  // instance chose its standby), one it is catching up with or does not hold is not.
+  auto standby = RouteAccount(mine, others, AccountIn(2), forwarded);
+  ASSERT_TRUE(standby.ok());
+  EXPECT_TRUE(standby->standby);
+  EXPECT_EQ(standby->behind, 7);
+  EXPECT_NE(Url(RouteAccount(mine, others, AccountIn(1), forwarded)).find("catching up"), std::string::npos);
+  EXPECT_NE(Url(RouteAccount(mine, others, AccountIn(3), forwarded)).find("no longer held"), std::string::npos);
+  forwarded.max_lag = 6;
+  EXPECT_FALSE(RouteAccount(mine, others, AccountIn(2), forwarded).ok());
+  EXPECT_TRUE(AnswersHere(mine, {0}, forwarded).ok());
+  EXPECT_FALSE(AnswersHere(mine, {0, 2}, forwarded).ok());
+  forwarded.max_lag = 7;
+  EXPECT_TRUE(AnswersHere(mine, {0, 2}, forwarded).ok());
+  EXPECT_FALSE(AnswersHere(mine, {1}, forwarded).ok());
+}
+
 TEST(GroupPlan, AListAsksForEachPartitionOnceOrNotAtAll) {
   const Announcements others{{"b", Other("b", {2, 3}, {0})}, {"c", Other("c", {}, {1})}};
-  auto plan = PlanList(LocalPartitions{{0, 1}, {1}, {}, 4}, others);
+  auto plan = PlanList(Local({0, 1}, {1}, {}, 4), others);
   ASSERT_TRUE(plan.ok()) << plan.status().message();
   EXPECT_EQ(*plan, (std::map<std::string, std::vector<int>>{{"", {0}}, {"http://b", {2, 3}}, {"http://c", {1}}}));
-  auto gap = PlanList(LocalPartitions{{0}, {}, {}, 4}, {{"b", Other("b", {2, 3})}});
+  auto gap = PlanList(Local({0}, {}, {}, 4), {{"b", Other("b", {2, 3})}});
   ASSERT_FALSE(gap.ok());
   EXPECT_NE(gap.status().message().find("partition 1"), std::string::npos) << gap.status().message();
 }
@@ -89,7 +163,7 @@ TEST(GroupPlan, EachPartitionIsFollowedByTheStandbysAfterItsOwnerInTheRing) {
       for (const auto& [id, theirs] : owned) {
         if (id != self) others[id] = Other(id, theirs);
       }
-      LocalPartitions local{mine, {}, {}, 6};
+      LocalPartitions local = Local(mine, {}, {}, 6);
       for (int p : StandbyPartitions(self, local, others, standbys)) {
         EXPECT_FALSE(Holds(mine, p)) << self << " follows its own partition " << p;
         followers[p].insert(self);
@@ -103,7 +177,7 @@ TEST(GroupPlan, EachPartitionIsFollowedByTheStandbysAfterItsOwnerInTheRing) {
   }
   // c gone: a follows b's partitions (it comes after b in the ring of a and b), and c's
   // partition 4, which it followed, stays followed (warm); 5, which it did not, is not.
-  LocalPartitions local{{0, 1}, {}, {4}, 6};
+  LocalPartitions local = Local({0, 1}, {}, {4}, 6);
   EXPECT_EQ(StandbyPartitions("a", local, {{"b", Other("b", {2, 3})}}, 1), (std::vector<int>{2, 3, 4}));
 }
 

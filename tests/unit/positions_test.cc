@@ -39,5 +39,16 @@ TEST(Positions, MaxWaitHasADefaultAndABound) {
   }
 }
 
+TEST(Positions, MaxLagIsANumberOfEvents) {
+  EXPECT_EQ(*ParseMaxLag("0", "max_lag"), 0);
+  EXPECT_EQ(*ParseMaxLag("250", "max_lag"), 250);
+  EXPECT_EQ(*ParseMaxLag(std::to_string(kMostMaxLag), "max_lag"), kMostMaxLag);
+  for (const char* bad : {"", "-1", "1000000000001", "10 events", "x"}) {
+    auto lag = ParseMaxLag(bad, "max_lag");
+    ASSERT_FALSE(lag.ok()) << bad;
+    EXPECT_EQ(lag.status().message().rfind("max_lag: ", 0), 0u) << lag.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace ledger

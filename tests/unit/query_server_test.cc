@@ -57,12 +57,13 @@ class Http : public testing::Test {
     server_.reset();
     std::filesystem::remove(tokens_path_);
   }
-  void Start(QueryServerOptions o = {}) {
+  void Start(QueryServerOptions o = {}, const std::function<void(ServerActions&)>& group = nullptr) {
     o.listen = "127.0.0.1:0";
     o.tokens_file = tokens_path_;
     ServerActions actions;
     actions.ingest = [](const std::string& body) -> Result<Json> { return Json{{"bytes", body.size()}}; };
     actions.status = [] { return Json{{"projected", 42}}; };
+    if (group) group(actions);
     auto s = QueryServer::Start(o, view_.get(), actions, &registry_);
     ASSERT_TRUE(s.ok()) << s.status().message();
     server_ = std::move(*s);
@@ -229,6 +230,60 @@ TEST_F(Http, MinPositionWaitsForTheWritersOffsetsOrAnswersRetryLater) {
   writer.join();
   ASSERT_EQ(waited->status, 200) << waited->body;
   EXPECT_EQ(Body(waited)["entitled"], false);  // the suspension is in the answer
+}
+
+// In a projector group whose owner of the account's partition has gone silent (its
+// address refuses connections) and this instance is its standby, 3 events behind: a
+// question answers 503 until the owner's grace is over, unless it allows a standby with
+// max_lag, which is then answered here at once, saying so.
+TEST_F(Http, AQuestionAllowingAStandbyIsAnsweredByItWhenTheOwnerIsSilent) {
+  int dead_port = 0;
+  {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    dead_port = ntohs(addr.sin_port);
+    ::close(fd);  // nothing listens there now
+  }
+  InstanceAnnouncement owner;
+  owner.instance = "b";
+  owner.url = "http://127.0.0.1:" + std::to_string(dead_port);
+  owner.owned = {0, 1, 2, 3};
+  owner.partition_count = 4;
+  const LocalPartitions mine{{}, {}, {0, 1, 2, 3}, 4, {{0, 3}, {1, 3}, {2, 3}, {3, 3}}};
+  Start({}, [&](ServerActions& actions) {
+    actions.instance = "a";
+    actions.route = [&](const std::string& account, const ReadBound& bound) {
+      return RouteAccount(mine, {{"b", owner}}, account, bound);
+    };
+  });
+  const std::string question = "/v1/entitlement?account=A&product=db&at=2025-06-01";
+  auto refused = Get(question, analyst_);
+  ASSERT_EQ(refused->status, 503) << refused->body;
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "1");
+  EXPECT_NE(refused->body.find(owner.url), std::string::npos) << refused->body;
+  auto waits = Get(question, analyst_);  // the owner is known to be silent: no second try
+  EXPECT_EQ(waits->status, 503);
+  EXPECT_NE(waits->body.find("hand-over"), std::string::npos) << waits->body;
+
+  auto standby = Get(question + "&max_lag=10", analyst_);
+  ASSERT_EQ(standby->status, 200) << standby->body;
+  EXPECT_EQ(Body(standby), *view_->Ask({"entitlement", {{"account", "A"}, {"product", "db"}, {"at", "2025-06-01"}}}));
+  EXPECT_EQ(standby->get_header_value("X-Ledger-Role"), "standby");
+  EXPECT_EQ(standby->get_header_value("X-Ledger-Behind"), "3");
+  EXPECT_EQ(standby->get_header_value("X-Ledger-Instance"), "a");
+  EXPECT_FALSE(standby->get_header_value("X-Ledger-Position").empty());
+
+  auto too_far = Get(question + "&max_lag=2", analyst_);
+  EXPECT_EQ(too_far->status, 503);
+  EXPECT_NE(too_far->body.find("3 events behind, more than max_lag=2"), std::string::npos) << too_far->body;
+  auto bad = Get(question + "&max_lag=lots", analyst_);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("max_lag"), std::string::npos) << bad->body;
 }
 
 TEST_F(Http, IngestNeedsThePublisherRoleAndBoundedBodies) {

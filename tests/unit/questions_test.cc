@@ -60,8 +60,9 @@ TEST(QuestionsTest, TheOpenApiDocumentDescribesEachQuestionAsTheTableDoes) {
       documented.erase(p.name);
     }
     if (q.shape == Question::Shape::kList) documented.erase("format");  // the HTTP form of --format
-    // Read your writes, for every question (the HTTP forms of --min-position, --max-wait-ms).
-    for (const char* reading : {"min_position", "max_wait_ms"}) {
+    // Read your writes, for every question (the HTTP forms of --min-position, --max-wait-ms),
+    // and the bound on a standby's answer in a projector group.
+    for (const char* reading : {"min_position", "max_wait_ms", "max_lag"}) {
       EXPECT_TRUE(documented.count(reading)) << q.http_path << " does not document " << reading;
       documented.erase(reading);
     }

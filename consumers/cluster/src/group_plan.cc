@@ -10,23 +10,31 @@ bool Holds(const std::vector<int>& partitions, int partition) {
   return std::find(partitions.begin(), partitions.end(), partition) != partitions.end();
 }
 
-std::optional<std::string> AnswererOf(int p, const LocalPartitions& self, const Announcements& others) {
-  if (Holds(self.owned, p) && !Holds(self.restoring, p)) return std::string();
-  for (const auto& [id, a] : others) {
-    if (Holds(a.owned, p) && !a.url.empty()) return a.url;  // announced owned: caught up
-  }
-  if (Holds(self.following, p)) return std::string();
-  for (const auto& [id, a] : others) {
-    if (Holds(a.standby, p) && !a.url.empty()) return a.url;
-  }
-  return std::nullopt;
-}
-
 namespace {
 
-Status NobodyFor(int p) {
+bool Within(const LocalPartitions& self, int p, const ReadBound& bound) {
+  if (!bound.max_lag) return true;
+  auto it = self.behind.find(p);
+  return it != self.behind.end() && it->second >= 0 && it->second <= *bound.max_lag;
+}
+
+int64_t BehindHere(const LocalPartitions& self, int p) {
+  auto it = self.behind.find(p);
+  return it == self.behind.end() ? -1 : it->second;
+}
+
+bool OwnsCaughtUp(const LocalPartitions& self, int p) { return Holds(self.owned, p) && !Holds(self.restoring, p); }
+
+// Why nobody answers for `p` now.
+Status NobodyFor(int p, const LocalPartitions& self, const ReadBound& bound) {
+  if (Holds(self.following, p) && !Within(self, p, bound)) {
+    const int64_t behind = BehindHere(self, p);
+    return Status::Unavailable("partition " + std::to_string(p) + ": its owner does not answer and its standby here is " +
+                               (behind < 0 ? std::string("an unknown number of") : std::to_string(behind)) +
+                               " events behind, more than max_lag=" + std::to_string(*bound.max_lag) + "; ask again");
+  }
   return Status::Unavailable("partition " + std::to_string(p) +
-                             " has no owner or standby announcing itself now: a hand-over is under way; ask again");
+                             " has no owner or standby answering now: a hand-over is under way; ask again");
 }
 
 // Alone: no other instance announces itself and this one owns every partition (a single
@@ -40,25 +48,64 @@ bool Alone(const LocalPartitions& self, const Announcements& others) {
   return true;
 }
 
+bool InGroup(const LocalPartitions& self, const Announcements& others) {
+  return self.partition_count > 0 && !Alone(self, others);
+}
+
 }  // namespace
 
-Result<std::string> RouteAccount(const LocalPartitions& self, const Announcements& others, const std::string& account) {
-  if (self.partition_count <= 0 || Alone(self, others)) return std::string();
+std::optional<Answerer> AnswererOf(int p, const LocalPartitions& self, const Announcements& others,
+                                   const ReadBound& bound) {
+  if (OwnsCaughtUp(self, p)) return Answerer{"", p, false, 0};
+  bool owner_silent = false;  // announced (its grace not over) but failed to answer
+  for (const auto& [id, a] : others) {
+    if (!Holds(a.owned, p) || a.url.empty()) continue;  // announced owned: caught up
+    if (!bound.unreachable.count(a.url)) return Answerer{a.url, p, false, 0};
+    owner_silent = true;
+  }
+  if (owner_silent && !bound.max_lag) return std::nullopt;  // the owner only, until its grace is over
+  if (Holds(self.following, p) && Within(self, p, bound)) return Answerer{"", p, true, BehindHere(self, p)};
+  for (const auto& [id, a] : others) {
+    if (Holds(a.standby, p) && !a.url.empty() && !bound.unreachable.count(a.url)) return Answerer{a.url, p, true, 0};
+  }
+  return std::nullopt;
+}
+
+Result<Answerer> RouteAccount(const LocalPartitions& self, const Announcements& others, const std::string& account,
+                              const ReadBound& bound) {
+  if (!InGroup(self, others)) return Answerer{};
   const int p = KafkaPartitionOf(account, self.partition_count);
-  auto where = AnswererOf(p, self, others);
-  if (!where) return NobodyFor(p);
+  if (bound.forwarded) {  // the asking instance chose this one: answer from what it holds, or not at all
+    if (Status s = AnswersHere(self, {p}, bound); !s.ok()) return s;
+    return Answerer{"", p, !OwnsCaughtUp(self, p), OwnsCaughtUp(self, p) ? 0 : BehindHere(self, p)};
+  }
+  auto where = AnswererOf(p, self, others, bound);
+  if (!where) return NobodyFor(p, self, bound);
   return *where;
 }
 
-Result<std::map<std::string, std::vector<int>>> PlanList(const LocalPartitions& self, const Announcements& others) {
+Result<std::map<std::string, std::vector<int>>> PlanList(const LocalPartitions& self, const Announcements& others,
+                                                         const ReadBound& bound) {
   std::map<std::string, std::vector<int>> plan;
-  if (self.partition_count <= 0 || Alone(self, others)) return plan;
+  if (!InGroup(self, others)) return plan;
   for (int p = 0; p < self.partition_count; ++p) {
-    auto where = AnswererOf(p, self, others);
-    if (!where) return NobodyFor(p);
-    plan[*where].push_back(p);
+    auto where = AnswererOf(p, self, others, bound);
+    if (!where) return NobodyFor(p, self, bound);
+    plan[where->url].push_back(p);
   }
   return plan;
+}
+
+Status AnswersHere(const LocalPartitions& self, const std::vector<int>& partitions, const ReadBound& bound) {
+  if (self.partition_count <= 0) return Status::Ok();  // not in a group yet
+  for (int p : partitions) {
+    if (OwnsCaughtUp(self, p) || (Holds(self.following, p) && Within(self, p, bound))) continue;
+    if (Holds(self.following, p)) return NobodyFor(p, self, bound);
+    return Status::Unavailable("partition " + std::to_string(p) + " is not answered here (" +
+                               (Holds(self.owned, p) ? "still catching up with it" : "no longer held") +
+                               "): it is being handed over; ask again");
+  }
+  return Status::Ok();
 }
 
 std::vector<int> StandbyPartitions(const std::string& self, const LocalPartitions& mine, const Announcements& others,

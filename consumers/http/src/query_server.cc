@@ -17,11 +17,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "http_metrics.h"
 #include "http_transport.h"
+#include "ledger/base/positions.h"
 #include "ledger/base/text.h"
+#include "ledger/cluster/instance_directory.h"
 #include "ledger/http/tokens.h"
 #include "ledger/queries/answer_format.h"
 #include "ledger/queries/questions.h"
@@ -122,6 +125,30 @@ struct QueryServer::Impl {
 
   std::unique_ptr<HttpMetrics> metrics;  // null without a registry
 
+  // Instances that failed to answer a forwarded question, and when: for the grace
+  // (InstanceDirectory::kStaleAfter) questions allowing a standby (max_lag) go to one
+  // at once, and the others get 503 without waiting on a silent owner.
+  std::mutex unreachable_mu;
+  std::map<std::string, std::chrono::steady_clock::time_point> unreachable;
+
+  std::set<std::string> Unreachable() {
+    std::lock_guard lock(unreachable_mu);
+    std::set<std::string> out;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = unreachable.begin(); it != unreachable.end();) {
+      if (now - it->second > InstanceDirectory::kStaleAfter) {
+        it = unreachable.erase(it);
+      } else {
+        out.insert((it++)->first);
+      }
+    }
+    return out;
+  }
+  void MarkUnreachable(const std::string& url) {
+    std::lock_guard lock(unreachable_mu);
+    unreachable[url] = std::chrono::steady_clock::now();
+  }
+
   explicit Impl(const QueryServerOptions& o) : options(o), tokens(o.tokens_file) {}
 
   // The case counts the alert rules and the status page show (a list scan: every 10 s).
@@ -199,8 +226,9 @@ struct QueryServer::Impl {
   }
 
   // Asks the instance at `url` the same question with the same token, and relays its
-  // answer (which names the instance that served it).
-  void Forward(const std::string& url, const HttpRequest& req, HttpResponse& res) {
+  // answer (which names the instance that served it). False if it did not answer (503
+  // with Retry-After in `res`; the instance is marked unreachable for the grace).
+  bool Forward(const std::string& url, const HttpRequest& req, HttpResponse& res) {
     // One kept-alive connection per serving thread and instance: no TCP handshake per
     // question.
     thread_local std::map<std::string, std::unique_ptr<httplib::Client>> clients;
@@ -217,17 +245,20 @@ struct QueryServer::Impl {
     auto answer = client->Get(req.path, params, headers);
     if (!answer) {
       clients.erase(url);  // connect afresh next time
+      MarkUnreachable(url);
       res.set_header("Retry-After", "1");
-      return SendError(res, 503, "the instance owning this account's partition (" + url +
-                                     ") did not answer: " + httplib::to_string(answer.error()) + "; ask again");
+      SendError(res, 503, "the instance answering for this partition (" + url +
+                              ") did not answer: " + httplib::to_string(answer.error()) + "; ask again");
+      return false;
     }
     res.status = answer->status;
     res.set_content(answer->body, answer->get_header_value("Content-Type"));
-    for (const char* h : {"X-Ledger-Instance", "X-Ledger-Position", "Retry-After"}) {
+    for (const char* h : {"X-Ledger-Instance", "X-Ledger-Role", "X-Ledger-Behind", "X-Ledger-Position", "Retry-After"}) {
       if (answer->has_header(h)) res.set_header(h, answer->get_header_value(h));
     }
     res.set_header("X-Ledger-Forwarded-By", actions.instance);
     if (metrics) metrics->CountForwarded();
+    return true;
   }
 
   // A list across a projector group: each instance of `plan` asked for the first
@@ -235,7 +266,7 @@ struct QueryServer::Impl {
   // the page cut. Fails (Unavailable) if any instance does not answer.
   Result<Json> FanOutList(const Question& question, const HttpRequest& req,
                           const std::map<std::string, std::string>& params,
-                          const std::map<std::string, std::vector<int>>& plan) {
+                          const std::map<std::string, std::vector<int>>& plan, const ReadBound& bound) {
     auto number = [&](const char* name, int64_t fallback, int64_t least, int64_t most) -> Result<int64_t> {
       auto it = params.find(name);
       if (it == params.end()) return fallback;
@@ -270,6 +301,7 @@ struct QueryServer::Impl {
       } else {
         HttpRequest sub = req;
         sub.params.assign(part.begin(), part.end());
+        if (bound.max_lag) sub.params.emplace_back("max_lag", std::to_string(*bound.max_lag));
         sub.params.erase(std::remove_if(sub.params.begin(), sub.params.end(),
                                         [](const auto& kv) { return kv.first == "list"; }),
                          sub.params.end());
@@ -313,16 +345,39 @@ struct QueryServer::Impl {
     auto params = ParamsOf(req);
     if (!params.ok()) return SendError(res, 400, params.status().message());
     if (!actions.instance.empty()) res.set_header("X-Ledger-Instance", actions.instance);
-    // In a projector group, an account's questions are answered by its partition's owner.
+    // In a projector group, an account's questions are answered by its partition's owner,
+    // or by a standby (ReadBound).
+    ReadBound bound;
+    bound.forwarded = !req.header("x-ledger-forwarded").empty();
+    if (auto lag = params->find("max_lag"); lag != params->end()) {
+      auto parsed = ParseMaxLag(lag->second, "max_lag");
+      if (!parsed.ok()) return SendError(res, 400, parsed.status().message());
+      bound.max_lag = *parsed;
+      params->erase(lag);
+    }
+    std::optional<Answerer> here;  // answered here, in a group: as owner or standby
     if (auto account = params->find("account"); actions.route && account != params->end()) {
-      auto where = actions.route(account->second);
-      const bool forwarded = !req.header("x-ledger-forwarded").empty();
-      if (!where.ok() || (forwarded && !where->empty())) {
-        res.set_header("Retry-After", "1");
-        return SendError(res, 503, where.ok() ? "this account's partition is being handed over; ask again"
-                                              : where.status().message());
+      bound.unreachable = Unreachable();
+      for (;;) {
+        auto where = actions.route(account->second, bound);
+        if (!where.ok()) {
+          res.set_header("Retry-After", "1");
+          return SendError(res, 503, where.status().message());
+        }
+        if (where->url.empty()) {
+          if (where->partition >= 0) here = *where;
+          break;
+        }
+        if (Forward(where->url, req, res)) return;
+        // A silent owner: questions that allow a standby go to one at once; the others
+        // wait for the grace (503 from Forward).
+        if (!bound.max_lag || where->standby) return;
+        bound.unreachable.insert(where->url);
       }
-      if (!where->empty()) return Forward(*where, req, res);
+    }
+    if (here) {
+      res.set_header("X-Ledger-Role", here->standby ? "standby" : "owner");
+      if (here->standby) res.set_header("X-Ledger-Behind", std::to_string(here->behind));
     }
     std::string format = "json";
     if (question.shape == Question::Shape::kList) {
@@ -369,8 +424,24 @@ struct QueryServer::Impl {
     const bool whole_list = question.shape == Question::Shape::kList && !params->count("account") &&
                             !params->count("partitions") && req.header("x-ledger-forwarded").empty();
     std::map<std::string, std::vector<int>> plan;
+    if (auto only = params->find("partitions"); bound.forwarded && only != params->end() && actions.answers_here) {
+      // Another instance's fan-out chose this one for these partitions.
+      std::vector<int> partitions;
+      for (size_t at = 0; at <= only->second.size();) {
+        size_t comma = std::min(only->second.find(',', at), only->second.size());
+        int p = -1;
+        std::from_chars(only->second.data() + at, only->second.data() + comma, p);
+        if (p >= 0) partitions.push_back(p);
+        at = comma + 1;
+      }
+      if (Status s = actions.answers_here(partitions, bound); !s.ok()) {
+        res.set_header("Retry-After", "1");
+        return SendError(res, 503, s.message());
+      }
+    }
     if (whole_list && actions.list_plan) {
-      auto planned = actions.list_plan();
+      bound.unreachable = Unreachable();
+      auto planned = actions.list_plan(bound);
       if (!planned.ok()) {
         res.set_header("Retry-After", "1");
         return SendError(res, 503, planned.status().message());
@@ -378,7 +449,7 @@ struct QueryServer::Impl {
       plan = std::move(*planned);
     }
     if (!plan.empty()) {
-      answer = FanOutList(question, req, *params, plan);
+      answer = FanOutList(question, req, *params, plan, bound);
       if (!answer.ok() && answer.status().code() == Status::Code::kUnavailable) res.set_header("Retry-After", "1");
     } else {
       answer = view->Ask({question.name, *params});

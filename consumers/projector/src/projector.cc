@@ -177,6 +177,11 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     return following_;
   }
 
+  std::map<int, int64_t> Behind() const {
+    std::lock_guard lock(follow_mu_);
+    return behind_by_;
+  }
+
   std::vector<int> Restoring() const {
     std::lock_guard lock(follow_mu_);
     return restoring_;
@@ -204,9 +209,16 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     }
     for (auto& r : releases) r.done.set_value(s);
     Positions now;
-    for (const auto& [p, next] : next_) now[p] = next - 1;
+    std::map<int, int64_t> behind;
+    for (const auto& [p, next] : next_) {
+      now[p] = next - 1;
+      int64_t low = 0, high = -1;
+      consumer_->get_watermark_offsets(std::string(kEventsTopic), p, &low, &high);
+      behind[p] = high < 0 ? -1 : std::max<int64_t>(0, high - next);
+    }
     std::lock_guard lock(follow_mu_);
     following_ = std::move(now);
+    behind_by_ = std::move(behind);
     return s;
   }
 
@@ -675,6 +687,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   std::set<int> excluded_;                // guarded by follow_mu_: held by the owner side
   std::vector<ReleaseRequest> releases_;  // guarded by follow_mu_
   Positions following_;                   // guarded by follow_mu_: followed -> last applied
+  std::map<int, int64_t> behind_by_;      // guarded by follow_mu_: see Behind()
   bool running_ = false;                  // guarded by follow_mu_: Run has started
   bool stopped_ = false;                  // guarded by follow_mu_
   std::vector<int> restoring_;            // guarded by follow_mu_: see Restoring()
@@ -723,6 +736,7 @@ Status Projector::Release(const std::vector<int>& partitions, std::chrono::milli
 }
 
 Positions Projector::Following() const { return impl_->Following(); }
+std::map<int, int64_t> Projector::Behind() const { return impl_->Behind(); }
 
 std::vector<int> Projector::Restoring() const { return impl_->Restoring(); }
 

@@ -57,4 +57,13 @@ Result<std::chrono::milliseconds> ParseMaxWait(std::string_view text, std::strin
   return std::chrono::milliseconds(ms);
 }
 
+Result<int64_t> ParseMaxLag(std::string_view text, std::string_view name) {
+  int64_t events = -1;
+  if (!ParseNumber(text, events) || events > kMostMaxLag) {
+    return Status::InvalidInput(std::string(name) + ": \"" + std::string(text.substr(0, 32)) +
+                                "\" is not a number of events from 0 to " + std::to_string(kMostMaxLag));
+  }
+  return events;
+}
+
 }  // namespace ledger

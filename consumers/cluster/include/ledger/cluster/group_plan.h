@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,26 +23,57 @@ struct LocalPartitions {
   std::vector<int> restoring;  // of those, still catching up (their answers would be behind)
   std::vector<int> following;  // followed by its standby
   int partition_count = 0;     // of ledger.events; 0: not known yet
+  // Followed partition -> events its standby is behind the partition's end (as last
+  // fetched); a partition missing here is not known to be within any bound.
+  std::map<int, int64_t> behind;
+};
+
+// What a question allows of the instances that may answer it.
+struct ReadBound {
+  // Absent: the owner only; a standby once the owner is gone (its announcement stale:
+  // InstanceDirectory::kStaleAfter, the grace) or hands the partition over (restoring).
+  // Given: a standby may also answer as soon as the owner does not (it failed to answer:
+  // `unreachable`), and a standby answers only if at most this many events behind.
+  std::optional<int64_t> max_lag;
+  std::set<std::string> unreachable;  // API addresses that failed to answer just now
+  bool forwarded = false;             // another instance chose this one to answer
+};
+
+// Where a question is answered.
+struct Answerer {
+  std::string url;      // "" this instance, else another's API address
+  int partition = -1;   // the account's partition (-1: not in a group)
+  bool standby = false; // answered by a standby, not the owner
+  int64_t behind = 0;   // a standby here: events it is behind the partition's end
 };
 
 bool Holds(const std::vector<int>& partitions, int partition);
 
-// Who answers for `partition`: "" this instance, else the API address of another; the
-// caught-up owner first, then a standby (this instance first). nullopt: nobody now (the
-// owner is gone or catching up and no standby announces itself: a hand-over).
-std::optional<std::string> AnswererOf(int partition, const LocalPartitions& self, const Announcements& others);
+// Who answers for `partition`: the caught-up owner first, then (see ReadBound) a standby,
+// this instance first. nullopt: nobody now (the owner is gone or catching up and no
+// standby announces itself: a hand-over; or no standby within the bound).
+std::optional<Answerer> AnswererOf(int partition, const LocalPartitions& self, const Announcements& others,
+                                   const ReadBound& bound = {});
 
-// Where a question about `account` is answered: "" here (also when this instance is
-// alone: it owns every partition and no other announces itself; or before it knows the
-// partition count), else another instance's address; Unavailable when nobody answers
-// for its partition now (an instance that owns some partitions and hears from no other
-// does not answer for the rest).
-Result<std::string> RouteAccount(const LocalPartitions& self, const Announcements& others, const std::string& account);
+// Where a question about `account` is answered: here (also when this instance is alone:
+// it owns every partition and no other announces itself; or before it knows the
+// partition count), else another instance. A forwarded question is answered here if
+// this instance holds the partition (owner, or standby within the bound), else not.
+// Unavailable, naming why, when nobody answers for its partition now (an instance that
+// owns some partitions and hears from no other does not answer for the rest).
+Result<Answerer> RouteAccount(const LocalPartitions& self, const Announcements& others, const std::string& account,
+                              const ReadBound& bound = {});
 
 // Where each partition's part of a list is answered (address, "" for here -> partitions),
 // each partition once; empty when this instance is alone (RouteAccount). Unavailable
 // when nobody answers for one of them now.
-Result<std::map<std::string, std::vector<int>>> PlanList(const LocalPartitions& self, const Announcements& others);
+Result<std::map<std::string, std::vector<int>>> PlanList(const LocalPartitions& self, const Announcements& others,
+                                                         const ReadBound& bound = {});
+
+// A forwarded part of a list: Ok if this instance answers for every one of `partitions`
+// (caught-up owner, or standby within the bound), else Unavailable naming the first it
+// does not.
+Status AnswersHere(const LocalPartitions& self, const std::vector<int>& partitions, const ReadBound& bound);
 
 // The partitions `self` follows as a standby: for each partition owned by another
 // instance, the `standbys` instances after its owner in the sorted ring of instance ids.

@@ -9,6 +9,8 @@
 //   GET  /status  (HTML status page)        no token; its data comes from /v1/status
 //   GET  /v1/status                         analyst, operator
 //   GET  /v1/entitlement|intake|case|portal analyst, operator
+//        (in a projector group: answered by the account's owner or a standby, see
+//        ServerActions::route; headers X-Ledger-Instance, X-Ledger-Role, X-Ledger-Position)
 //   GET  /v1/lists/{name}[?format=json|jsonl|csv]
 //                                           analyst, operator
 //   POST /v1/events   (JSON lines)          publisher
@@ -24,6 +26,7 @@
 #include <string>
 
 #include "ledger/base/status.h"
+#include "ledger/cluster/group_plan.h"
 #include "ledger/queries/ledger_view.h"
 
 namespace ledger {
@@ -50,17 +53,20 @@ struct ServerActions {
   std::function<Json()> status;
   // action: "checkpoint" (params: dir), "dlq-replay" (from), "rebuild".
   std::function<Result<Json>(const std::string& action, const std::map<std::string, std::string>& params)> admin;
-  // Where a question about `account` is answered, in a projector group: "" here (this
-  // instance owns the account's partition, or knows no other instance), else the API
-  // address (http://host:port) of the instance that owns it, to which the question is
-  // forwarded; Unavailable while the partition has no owner (a hand-over): 503 with
+  // Where a question about `account` is answered, in a projector group
+  // (ledger/cluster/group_plan.h, RouteAccount, with the question's bound): here, or the
+  // API address (http://host:port) of another instance, to which the question is
+  // forwarded; Unavailable while nobody answers for its partition (a hand-over): 503 with
   // Retry-After. Null: always here.
-  std::function<Result<std::string>(const std::string& account)> route;
-  // Where a list's partitions are answered, in a projector group: API address ("" for
-  // here) -> the partitions it answers for, each partition once; empty when this instance
-  // knows no other (it answers the whole list from its store). Unavailable while a
-  // partition has no owner or standby (503). Null: always here.
-  std::function<Result<std::map<std::string, std::vector<int>>>()> list_plan;
+  std::function<Result<Answerer>(const std::string& account, const ReadBound& bound)> route;
+  // Where a list's partitions are answered, in a projector group (PlanList): API address
+  // ("" for here) -> the partitions it answers for, each partition once; empty when this
+  // instance knows no other (it answers the whole list from its store). Unavailable while
+  // a partition has no owner or standby (503). Null: always here.
+  std::function<Result<std::map<std::string, std::vector<int>>>(const ReadBound& bound)> list_plan;
+  // For a part of a list forwarded by another instance: whether these partitions are
+  // answered here (AnswersHere). Null: always.
+  std::function<Status(const std::vector<int>& partitions, const ReadBound& bound)> answers_here;
   // This instance's id, named in every answer (header X-Ledger-Instance).
   std::string instance;
 };

@@ -121,6 +121,9 @@ class Projector {
   // The partitions a standby follows now and the last offset applied in each (-1: none
   // yet). Thread-safe.
   Positions Following() const;
+  // The events each partition a standby follows is behind the partition's end, as last
+  // fetched (-1: not known yet). Thread-safe.
+  std::map<int, int64_t> Behind() const;
   // The assigned partitions not yet projected up to where their log ended when they were
   // assigned (restoring: their answers would be behind). Thread-safe.
   std::vector<int> Restoring() const;

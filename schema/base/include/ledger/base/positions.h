@@ -30,4 +30,10 @@ inline constexpr std::chrono::milliseconds kDefaultMaxWait{2000}, kMostMaxWait{1
 // the option `name` when it is not a number from 0 to kMostMaxWait.
 Result<std::chrono::milliseconds> ParseMaxWait(std::string_view text, std::string_view name);
 
+// How far behind a partition's end a standby may be to answer (max_lag: a number of
+// events). InvalidInput naming the option `name` when `text` is not a number from 0 to
+// kMostMaxLag.
+inline constexpr int64_t kMostMaxLag = 1'000'000'000'000;
+Result<int64_t> ParseMaxLag(std::string_view text, std::string_view name);
+
 }  // namespace ledger
