@@ -195,6 +195,10 @@ int main(int argc, char** argv) {
   st->add_option("--wait", status.wait_seconds,
                  "wait up to this many seconds until the projection has caught up");
   auto* dg = app.add_subcommand("digest", "Digest of the projection state (equal stores, equal digests)");
+  std::optional<int> digest_partition;
+  dg->add_option("--partition", digest_partition,
+                 "only this partition's state (equal wherever that partition was projected equally)")
+      ->check(CLI::NonNegativeNumber);
 
   try {
     app.parse(argc, argv);
@@ -243,7 +247,7 @@ int main(int argc, char** argv) {
     if (*tok_revoke) return RunTokenRevoke(common, tokens_file, token_name, std::cout, std::cerr);
     if (*tok_list) return RunTokenList(common, tokens_file, std::cout, std::cerr);
     if (*st) return RunStatus(common, status, std::cout, std::cerr);
-    if (*dg) return RunDigest(common, std::cout, std::cerr);
+    if (*dg) return RunDigest(common, digest_partition, std::cout, std::cerr);
   } catch (const std::exception& e) {
     std::cerr << "ledger: " << e.what() << "\n";
     return kExitUnavailable;

@@ -68,6 +68,7 @@ class Ownership {
     if (owner != nullptr) local.restoring = owner->Restoring();
     if (standby != nullptr) {
       for (const auto& [p, o] : standby->Following()) local.following.push_back(p);
+      local.following_restoring = standby->Restoring();
       local.behind = standby->Behind();
     }
     return local;
@@ -302,7 +303,9 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
       const LocalPartitions local = ownership.Local(owner, standby.get());
       a.partition_count = local.partition_count;
       for (int p : local.owned) (Holds(local.restoring, p) ? a.restoring : a.owned).push_back(p);
-      a.standby = local.following;
+      for (int p : local.following) {  // announced once caught up: the others may forward to it
+        if (!Holds(local.following_restoring, p)) a.standby.push_back(p);
+      }
       for (const auto* list : {&a.owned, &a.restoring, &a.standby}) {
         for (int p : *list) {
           auto next = (*store)->NextOffset(p);

@@ -205,13 +205,21 @@ int RunCheckpoint(const CommonOptions& common, const std::string& dir, std::ostr
   return kExitOk;
 }
 
-int RunDigest(const CommonOptions& common, std::ostream& out, std::ostream& err) {
+int RunDigest(const CommonOptions& common, std::optional<int> partition, std::ostream& out, std::ostream& err) {
   auto store = OpenForQuery(common);
   if (!store.ok()) {
     err << "ledger digest: " << store.status().message() << "\n";
     return kExitUnavailable;
   }
-  auto d = (*store)->ComputeDigest();
+  if (partition) {
+    const std::vector<int> held = (*store)->Partitions();
+    if (std::find(held.begin(), held.end(), *partition) == held.end()) {
+      err << "ledger digest: --partition " << *partition << ": " << common.data_dir
+          << " holds no state of that partition of ledger.events\n";
+      return kExitUsage;
+    }
+  }
+  auto d = partition ? (*store)->ComputeDigest(*partition) : (*store)->ComputeDigest();
   if (!d.ok()) {
     err << "ledger digest: " << d.status().message() << "\n";
     return kExitUnavailable;

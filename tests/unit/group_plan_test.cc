@@ -25,7 +25,13 @@ InstanceAnnouncement Other(const std::string& id, std::vector<int> owned, std::v
 
 LocalPartitions Local(std::vector<int> owned, std::vector<int> restoring, std::vector<int> following, int count,
                       std::map<int, int64_t> behind = {}) {
-  return LocalPartitions{std::move(owned), std::move(restoring), std::move(following), count, std::move(behind)};
+  LocalPartitions local;
+  local.owned = std::move(owned);
+  local.restoring = std::move(restoring);
+  local.following = std::move(following);
+  local.partition_count = count;
+  local.behind = std::move(behind);
+  return local;
 }
 
 // Where RouteAccount sends the question ("" here), or its error.
@@ -141,6 +147,22 @@ TEST(GroupPlan, AForwardedQuestionIsAnsweredFromWhatThisInstanceHoldsOrNotAtAll)
   forwarded.max_lag = 7;
   EXPECT_TRUE(AnswersHere(mine, {0, 2}, forwarded).ok());
   EXPECT_FALSE(AnswersHere(mine, {1}, forwarded).ok());
+}
+
+TEST(GroupPlan, AStandbyStillCatchingUpWithAPartitionAnswersNothingOfIt) {
+  // a has just been given 2 to follow (its store may not hold 2's accounts yet); c
+  // follows it and has caught up.
+  LocalPartitions mine = Local({0, 1}, {}, {2}, 4, {{2, 0}});
+  mine.following_restoring = {2};
+  const Announcements others{{"c", Other("c", {}, {2})}};
+  EXPECT_EQ(Url(RouteAccount(mine, others, AccountIn(2))), "http://c");
+  EXPECT_FALSE(RouteAccount(mine, {{"b", Other("b", {3})}}, AccountIn(2)).ok());
+  ReadBound forwarded;
+  forwarded.forwarded = true;
+  EXPECT_NE(Url(RouteAccount(mine, others, AccountIn(2), forwarded)).find("catching up"), std::string::npos);
+  EXPECT_FALSE(AnswersHere(mine, {2}, forwarded).ok());
+  mine.following_restoring.clear();  // caught up
+  EXPECT_EQ(Url(RouteAccount(mine, others, AccountIn(2))), "");
 }
 
 TEST(GroupPlan, AListAsksForEachPartitionOnceOrNotAtAll) {

@@ -254,7 +254,10 @@ TEST_F(Http, AQuestionAllowingAStandbyIsAnsweredByItWhenTheOwnerIsSilent) {
   owner.url = "http://127.0.0.1:" + std::to_string(dead_port);
   owner.owned = {0, 1, 2, 3};
   owner.partition_count = 4;
-  const LocalPartitions mine{{}, {}, {0, 1, 2, 3}, 4, {{0, 3}, {1, 3}, {2, 3}, {3, 3}}};
+  LocalPartitions mine;
+  mine.following = {0, 1, 2, 3};
+  mine.partition_count = 4;
+  mine.behind = {{0, 3}, {1, 3}, {2, 3}, {3, 3}};
   Start({}, [&](ServerActions& actions) {
     actions.instance = "a";
     actions.route = [&](const std::string& account, const ReadBound& bound) {

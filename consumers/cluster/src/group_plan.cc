@@ -25,9 +25,15 @@ int64_t BehindHere(const LocalPartitions& self, int p) {
 
 bool OwnsCaughtUp(const LocalPartitions& self, int p) { return Holds(self.owned, p) && !Holds(self.restoring, p); }
 
+// Follows `p` and has caught up with it once: a standby just given a partition answers
+// nothing of it until then (its store may not hold the partition's accounts yet).
+bool FollowsCaughtUp(const LocalPartitions& self, int p) {
+  return Holds(self.following, p) && !Holds(self.following_restoring, p);
+}
+
 // Why nobody answers for `p` now.
 Status NobodyFor(int p, const LocalPartitions& self, const ReadBound& bound) {
-  if (Holds(self.following, p) && !Within(self, p, bound)) {
+  if (FollowsCaughtUp(self, p) && !Within(self, p, bound)) {
     const int64_t behind = BehindHere(self, p);
     return Status::Unavailable("partition " + std::to_string(p) + ": its owner does not answer and its standby here is " +
                                (behind < 0 ? std::string("an unknown number of") : std::to_string(behind)) +
@@ -64,7 +70,7 @@ std::optional<Answerer> AnswererOf(int p, const LocalPartitions& self, const Ann
     owner_silent = true;
   }
   if (owner_silent && !bound.max_lag) return std::nullopt;  // the owner only, until its grace is over
-  if (Holds(self.following, p) && Within(self, p, bound)) return Answerer{"", p, true, BehindHere(self, p)};
+  if (FollowsCaughtUp(self, p) && Within(self, p, bound)) return Answerer{"", p, true, BehindHere(self, p)};
   for (const auto& [id, a] : others) {
     if (Holds(a.standby, p) && !a.url.empty() && !bound.unreachable.count(a.url)) return Answerer{a.url, p, true, 0};
   }
@@ -99,10 +105,11 @@ Result<std::map<std::string, std::vector<int>>> PlanList(const LocalPartitions& 
 Status AnswersHere(const LocalPartitions& self, const std::vector<int>& partitions, const ReadBound& bound) {
   if (self.partition_count <= 0) return Status::Ok();  // not in a group yet
   for (int p : partitions) {
-    if (OwnsCaughtUp(self, p) || (Holds(self.following, p) && Within(self, p, bound))) continue;
-    if (Holds(self.following, p)) return NobodyFor(p, self, bound);
+    if (OwnsCaughtUp(self, p) || (FollowsCaughtUp(self, p) && Within(self, p, bound))) continue;
+    if (FollowsCaughtUp(self, p)) return NobodyFor(p, self, bound);
+    const bool catching_up = Holds(self.owned, p) || Holds(self.following, p);
     return Status::Unavailable("partition " + std::to_string(p) + " is not answered here (" +
-                               (Holds(self.owned, p) ? "still catching up with it" : "no longer held") +
+                               (catching_up ? "still catching up with it" : "no longer held") +
                                "): it is being handed over; ask again");
   }
   return Status::Ok();

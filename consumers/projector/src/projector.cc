@@ -239,7 +239,11 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         auto stored = store_->NextOffset(p);
         if (!stored.ok()) return stored.status();
         next_[p] = stored->value_or(0);
-        target_[p] = -1;
+        // Catching up (Restoring) until it reaches where the log ended when taken up.
+        int64_t low = 0, high = -1;
+        const bool marks = consumer_->query_watermark_offsets(std::string(kEventsTopic), p, &low, &high, 5000) ==
+                           RdKafka::ERR_NO_ERROR;
+        target_[p] = marks ? high : -1;
         if (Status s = LoadSeenFilter(p); !s.ok()) return s;
         spdlog::info("standby: following {} [{}] from offset {}", kEventsTopic, p, next_[p]);
       }

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <iosfwd>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "ledger/kafka/kafka_config.h"
@@ -118,7 +119,8 @@ int RunRebuild(const CommonOptions& common, std::ostream& out, std::ostream& err
 int RunCheckpoint(const CommonOptions& common, const std::string& dir, std::ostream& out,
                   std::ostream& err);
 
-// Prints the digest of the projection store (see ProjectionStore::ComputeDigest).
-int RunDigest(const CommonOptions& common, std::ostream& out, std::ostream& err);
+// Prints the digest of the projection store (see ProjectionStore::ComputeDigest), or of
+// one partition's state (equal in every store that projected that partition equally).
+int RunDigest(const CommonOptions& common, std::optional<int> partition, std::ostream& out, std::ostream& err);
 
 }  // namespace ledger

@@ -22,6 +22,7 @@ struct LocalPartitions {
   std::vector<int> owned;      // assigned to its group member
   std::vector<int> restoring;  // of those, still catching up (their answers would be behind)
   std::vector<int> following;  // followed by its standby
+  std::vector<int> following_restoring;  // of those, still catching up (not answered from)
   int partition_count = 0;     // of ledger.events; 0: not known yet
   // Followed partition -> events its standby is behind the partition's end (as last
   // fetched); a partition missing here is not known to be within any bound.

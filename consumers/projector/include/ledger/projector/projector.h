@@ -124,8 +124,9 @@ class Projector {
   // The events each partition a standby follows is behind the partition's end, as last
   // fetched (-1: not known yet). Thread-safe.
   std::map<int, int64_t> Behind() const;
-  // The assigned partitions not yet projected up to where their log ended when they were
-  // assigned (restoring: their answers would be behind). Thread-safe.
+  // The assigned (a standby: followed) partitions not yet projected up to where their
+  // log ended when they were taken up (restoring: their answers would be behind).
+  // Thread-safe.
   std::vector<int> Restoring() const;
 
  private:

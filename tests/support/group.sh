@@ -1,0 +1,73 @@
+# Sourced by the projector group's tests (three-node cluster from the CTest fixture).
+# Needs LEDGER, BROKERS, WORK (a scratch dir), GROUP (the group's name), TOKEN (an
+# analyst token in $WORK/tokens).
+declare -A PID URL
+
+# start_instance NAME PORT STANDBYS: `ledger project` as instance NAME of the group, its
+# store in $WORK/NAME, its API on PORT, log appended to $WORK/NAME.log. Static
+# membership with a short session timeout: a lost instance's partitions move after 6 s.
+start_instance() {
+  local name=$1 port=$2 standbys=$3
+  [[ -f $WORK/kafka.properties ]] || echo "session.timeout.ms=6000" >"$WORK/kafka.properties"
+  URL[$name]=http://127.0.0.1:$port
+  "$LEDGER" --brokers "$BROKERS" --kafka-config "$WORK/kafka.properties" --data-dir "$WORK/$name" project \
+    --group "$GROUP" --instance-id "$GROUP-$name" --standbys "$standbys" --metrics-listen "" \
+    --http-listen "127.0.0.1:$port" --tokens "$WORK/tokens" >>"$WORK/$name.log" 2>&1 &
+  PID[$name]=$!
+}
+
+# stop_instance NAME: SIGTERM, and wait until it has left the group.
+stop_instance() {
+  kill -TERM "${PID[$1]}" 2>/dev/null || true
+  wait "${PID[$1]}" 2>/dev/null || true
+  unset "PID[$1]"
+}
+
+# ask NAME ACCOUNT [QUERY]: the entitlement question about ACCOUNT asked of instance
+# NAME, printed as "STATUS INSTANCE BODY" (INSTANCE: who served it).
+ask() {
+  local h=$WORK/.h.$BASHPID b=$WORK/.b.$BASHPID code
+  code=$(curl -s -m 5 -D "$h" -o "$b" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+    "${URL[$1]}/v1/entitlement?account=$2&product=backup-exec&at=2026-01-01T00:00:00Z${3:+&$3}" || true)
+  printf '%s %s ' "${code:-000}" "$(tr -d '\r' <"$h" 2>/dev/null | sed -n 's/^X-Ledger-Instance: //Ip')"
+  cat "$b" 2>/dev/null || true
+  rm -f "$h" "$b"
+}
+
+# clean_replay: the whole log projected alone into $WORK/clean (the answers to compare with).
+clean_replay() {
+  rm -rf "$WORK/clean"
+  "$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/clean" project --group "clean-$GROUP-$RANDOM" \
+    --metrics-listen "" --http-listen "" --until-caught-up >"$WORK/clean.log" 2>&1
+}
+
+# want ACCOUNT: the clean replay's answer.
+want() {
+  "$LEDGER" --data-dir "$WORK/clean" query entitlement --account "$1" --product backup-exec \
+    --at 2026-01-01T00:00:00Z --format json
+}
+
+# expect_partitions_like_clean NAME...: with the instances stopped and the clean replay
+# made after the last event, every partition of ledger.events is held up to its log's end
+# by one of the instances' stores at least, and each such store's state of it equals the
+# clean replay's (nothing lost, nothing applied twice).
+expect_partitions_like_clean() {
+  local p name high held digest clean
+  local partitions
+  partitions=$("$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/clean" status | awk '$1 ~ /^[0-9]+$/ {print $1}')
+  for p in $partitions; do
+    high=$("$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/clean" status | awk -v p="$p" '$1 == p {print $3}')
+    clean=$("$LEDGER" --data-dir "$WORK/clean" digest --partition "$p")
+    held=""
+    for name in "$@"; do
+      [[ $("$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/$name" status | awk -v p="$p" '$1 == p {print $4}') == "$high" ]] ||
+        continue
+      digest=$("$LEDGER" --data-dir "$WORK/$name" digest --partition "$p")
+      [[ $digest == "$clean" ]] ||
+        { echo "FAIL: partition $p in $name's store differs from the clean replay: $digest against $clean"; exit 1; }
+      held+=" $name"
+    done
+    [[ -n $held ]] || { echo "FAIL: no instance's store holds partition $p up to its end ($high)"; exit 1; }
+    echo "partition $p (to offset $high): equal to the clean replay in$held"
+  done
+}
