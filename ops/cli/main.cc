@@ -83,6 +83,9 @@ int main(int argc, char** argv) {
   proj->add_option("--http-listen", project.http_listen,
                    "address of the HTTP API (empty to disable; port 0: any free port)")
       ->capture_default_str();
+  proj->add_option("--http-advertise", project.http_advertise,
+                   "the API's address as the group's other instances reach it, http(s)://HOST:PORT "
+                   "(default: from --http-listen, a wildcard host replaced by the host name)");
   proj->add_option("--tokens", project.tokens_file, "the API's tokens file (default: DATA_DIR.tokens)");
   proj->add_option("--checkpoint-dir", project.checkpoint_dir,
                    "the folder online checkpoints go to, by name (default: DATA_DIR.checkpoints)");

@@ -31,9 +31,14 @@ namespace {
 
 // One store, one group member: the host name and the store's absolute path identify the
 // instance across restarts.
-std::string DefaultInstanceId(const std::string& data_dir) {
+std::string HostName() {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
+  return host;
+}
+
+std::string DefaultInstanceId(const std::string& data_dir) {
+  const std::string host = HostName();
   std::error_code ec;
   // The path as given (absolute), not where its link points: a rebuild moves the link,
   // and the restarted projector must be the same group member.
@@ -163,6 +168,10 @@ constexpr int kIngestNice = 10;
 
 int RunProject(const CommonOptions& common, const ProjectOptions& options,
                const std::atomic<bool>& stop, std::ostream& out, std::ostream& err) {
+  if (Status s = AnnouncedUrl("", options.http_advertise, "").status(); !s.ok()) {
+    err << "ledger project: " << s.message() << "\n";
+    return kExitUsage;
+  }
   StoreOptions store_options;
   store_options.durability = options.durability;
   if (!options.http_listen.empty()) {
@@ -294,7 +303,12 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     }
   }
   if (server) {
-    const std::string url = server->url();
+    auto advertised = AnnouncedUrl(server->url(), options.http_advertise, HostName());
+    if (!advertised.ok()) {
+      err << "ledger project: " << advertised.status().message() << "\n";
+      return kExitUsage;
+    }
+    const std::string url = *advertised;
     auto started = InstanceDirectory::Start(common.kafka, [&ownership, &store, &standby, &group, &announced, url,
                                                            id = po.instance_id, owner = projector->get()] {
       InstanceAnnouncement a;

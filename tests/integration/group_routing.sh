@@ -28,8 +28,12 @@ declare -A URL
 i=0
 for name in a b; do
   URL[$name]=http://127.0.0.1:${PORTS[$i]}
+  # b announces the address the others reach it at in a spelling of its own.
+  advertise=""
+  [[ $name == b ]] && advertise=http://localhost:${PORTS[$i]}
   "$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/$name" project --group "$GROUP" --instance-id "$GROUP-$name" \
-    --metrics-listen "" --http-listen "127.0.0.1:${PORTS[$i]}" --tokens "$WORK/tokens" >"$WORK/$name.log" 2>&1 &
+    --metrics-listen "" --http-listen "127.0.0.1:${PORTS[$i]}" --http-advertise "$advertise" --tokens "$WORK/tokens" \
+    >"$WORK/$name.log" 2>&1 &
   pids+=($!)
   i=$((i + 1))
 done
@@ -81,6 +85,11 @@ forwarded_a=$(printf '%s\n' "${served[@]}" | grep -c "^a:$GROUP-b$" || true)
 forwarded_b=$(printf '%s\n' "${served[@]}" | grep -c "^b:$GROUP-a$" || true)
 echo "${#SAMPLE[@]} accounts asked of both instances: the clean replay's answers; a forwarded $forwarded_a to b, b forwarded $forwarded_b to a"
 ((forwarded_a > 0 && forwarded_b > 0)) || { echo "FAIL: no question was answered by the other instance"; exit 1; }
+# a knows b by the address b advertised.
+announced=$(curl -s -H "Authorization: Bearer $TOKEN" "${URL[a]}/v1/status" |
+  python3 -c 'import json,sys; print(" ".join(o["url"] for o in json.load(sys.stdin)["group"]["others"]))')
+echo "a knows the others at: $announced"
+[[ $announced == "http://localhost:${PORTS[1]}" ]] || { echo "FAIL: b's --http-advertise is not what a knows"; exit 1; }
 # Each answer is served by the instance owning the account's partition: the same whichever is asked.
 for account in "${SAMPLE[@]:0:10}"; do
   read -r _ ia _ <<<"$(ask a "$account")"

@@ -165,6 +165,19 @@ TEST(GroupPlan, AStandbyStillCatchingUpWithAPartitionAnswersNothingOfIt) {
   EXPECT_EQ(Url(RouteAccount(mine, others, AccountIn(2))), "");
 }
 
+TEST(GroupPlan, AnInstanceAnnouncesAnAddressTheOthersCanReach) {
+  EXPECT_EQ(*AnnouncedUrl("http://127.0.0.1:8080", "", "node7"), "http://127.0.0.1:8080");
+  EXPECT_EQ(*AnnouncedUrl("http://0.0.0.0:8080", "", "node7"), "http://node7:8080");
+  EXPECT_EQ(*AnnouncedUrl("https://[::]:8443", "", "node7"), "https://node7:8443");
+  EXPECT_EQ(*AnnouncedUrl("http://0.0.0.0:8080", "http://ledger-2.internal:80/", "node7"),
+            "http://ledger-2.internal:80");
+  for (const char* bad : {"ledger-2:8080", "ftp://x:1", "http://", "http://:8080", "http://x:1/v1"}) {
+    auto url = AnnouncedUrl("http://0.0.0.0:8080", bad, "node7");
+    ASSERT_FALSE(url.ok()) << bad;
+    EXPECT_EQ(url.status().message().rfind("--http-advertise: ", 0), 0u) << url.status().message();
+  }
+}
+
 TEST(GroupPlan, AListAsksForEachPartitionOnceOrNotAtAll) {
   const Announcements others{{"b", Other("b", {2, 3}, {0})}, {"c", Other("c", {}, {1})}};
   auto plan = PlanList(Local({0, 1}, {1}, {}, 4), others);

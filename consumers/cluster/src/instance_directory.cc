@@ -10,6 +10,30 @@
 
 namespace ledger {
 
+Result<std::string> AnnouncedUrl(const std::string& served, const std::string& advertise, const std::string& hostname) {
+  if (!advertise.empty()) {
+    std::string url = advertise;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    const size_t scheme = url.find("://");
+    const std::string rest = scheme == std::string::npos ? "" : url.substr(scheme + 3);
+    const bool known = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+    if (!known || rest.empty() || rest.front() == ':' || rest.find_first_of("/?# ") != std::string::npos) {
+      return Status::InvalidInput("--http-advertise: \"" + advertise +
+                                  "\" is not http://HOST[:PORT] or https://HOST[:PORT] (the address the other "
+                                  "instances reach this one's API at)");
+    }
+    return url;
+  }
+  const size_t scheme = served.find("://");
+  const size_t colon = served.rfind(':');
+  if (scheme == std::string::npos || colon <= scheme + 2) return served;
+  const std::string host = served.substr(scheme + 3, colon - scheme - 3);
+  if (host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]") {
+    return served.substr(0, scheme + 3) + hostname + served.substr(colon);
+  }
+  return served;
+}
+
 std::string EncodeAnnouncement(const InstanceAnnouncement& a) {
   nlohmann::ordered_json positions = nlohmann::ordered_json::object();
   for (const auto& [p, o] : a.positions) positions[std::to_string(p)] = o;

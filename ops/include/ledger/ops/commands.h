@@ -53,6 +53,10 @@ struct ProjectOptions {
   uint64_t min_free_disk_mib = 64;
   // The HTTP API (ledger/query_server.h): empty listen address: none.
   std::string http_listen = "127.0.0.1:8080";
+  // The API's address as the group's other instances reach it (announced on
+  // ledger.instances); empty: http(s)://<http_listen>, a wildcard host replaced by the
+  // host name.
+  std::string http_advertise;
   std::string tokens_file;  // empty: DATA_DIR.tokens
   std::string tls_cert_file, tls_key_file;
   // Where POST /v1/admin/checkpoint?name=N writes (DIR/N); empty: DATA_DIR.checkpoints.

@@ -33,6 +33,12 @@ struct InstanceAnnouncement {
   Positions positions;      // owned partition -> the last offset projected there
 };
 
+// The API address an instance announces: `advertise` if given (http:// or https://, a
+// host, an optional port: InvalidInput naming --http-advertise otherwise), else the
+// address it serves on, `served` (http://host:port), with a wildcard host (0.0.0.0, ::)
+// replaced by `hostname`: the others cannot reach a wildcard.
+Result<std::string> AnnouncedUrl(const std::string& served, const std::string& advertise, const std::string& hostname);
+
 std::string EncodeAnnouncement(const InstanceAnnouncement& a);
 // InvalidInput naming what is missing or malformed.
 Result<InstanceAnnouncement> DecodeAnnouncement(std::string_view json);
