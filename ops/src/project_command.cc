@@ -16,6 +16,7 @@
 
 #include "http_actions.h"
 #include "ledger/cluster/group_plan.h"
+#include "ledger/cluster/group_view.h"
 #include "ledger/cluster/instance_directory.h"
 #include "ledger/http/query_server.h"
 #include "ledger/ops/commands.h"
@@ -83,82 +84,6 @@ class Ownership {
   mutable std::mutex mu_;
   std::vector<int> owned_;
   int partition_count_ = 0;
-};
-
-// What this instance sees of its projector group, for /metrics (refreshed with each
-// announcement) and GET /v1/status.
-class GroupView {
- public:
-  explicit GroupView(prometheus::Registry& registry)
-      : partitions_(prometheus::BuildGauge()
-                        .Name("ledger_group_partitions")
-                        .Help("Partitions of ledger.events this instance owns (caught up), is restoring, or follows as a standby")
-                        .Register(registry)),
-        owned_(partitions_.Add({{"role", "owned"}})),
-        restoring_(partitions_.Add({{"role", "restoring"}})),
-        standby_(partitions_.Add({{"role", "standby"}})),
-        unserved_(prometheus::BuildGauge()
-                      .Name("ledger_group_partitions_unserved")
-                      .Help("Partitions with no caught-up owner and no standby in the group, as this instance sees it")
-                      .Register(registry)
-                      .Add({})),
-        standby_lag_(prometheus::BuildGauge()
-                         .Name("ledger_standby_lag_events")
-                         .Help("The most events a partition this instance follows as a standby is behind its owner's "
-                               "announced position (0: none behind, or no standby)")
-                         .Register(registry)
-                         .Add({})) {}
-
-  // From this instance's announcement and the others'.
-  void Update(const InstanceAnnouncement& self, const std::map<std::string, InstanceAnnouncement>& others) {
-    owned_.Set(static_cast<double>(self.owned.size()));
-    restoring_.Set(static_cast<double>(self.restoring.size()));
-    standby_.Set(static_cast<double>(self.standby.size()));
-    int unserved = 0;
-    for (int p = 0; p < self.partition_count; ++p) {
-      bool served = Holds(self.owned, p) || Holds(self.standby, p);
-      for (const auto& [id, a] : others) served = served || Holds(a.owned, p) || Holds(a.standby, p);
-      if (!served) ++unserved;
-    }
-    unserved_.Set(unserved);
-    int64_t lag = 0;
-    for (int p : self.standby) {
-      int64_t owner_at = -1;
-      for (const auto& [id, a] : others) {
-        if (Holds(a.owned, p) && a.positions.count(p)) owner_at = a.positions.at(p);
-      }
-      const int64_t here = self.positions.count(p) ? self.positions.at(p) : -1;
-      lag = std::max(lag, owner_at - here);
-    }
-    standby_lag_.Set(static_cast<double>(lag));
-    std::lock_guard lock(mu_);
-    self_ = self;
-    others_ = others;
-  }
-
-  Json Status() const {
-    std::lock_guard lock(mu_);
-    auto entry = [](const InstanceAnnouncement& a) {
-      Json positions = Json::object();
-      for (const auto& [p, o] : a.positions) positions[std::to_string(p)] = o;
-      return Json{{"instance", a.instance}, {"url", a.url},        {"owned", a.owned},
-                  {"restoring", a.restoring}, {"standby", a.standby}, {"positions", positions}};
-    };
-    Json group = Json::array();
-    for (const auto& [id, a] : others_) group.push_back(entry(a));
-    return Json{{"self", entry(self_)}, {"others", group}};
-  }
-
- private:
-  prometheus::Family<prometheus::Gauge>& partitions_;
-  prometheus::Gauge& owned_;
-  prometheus::Gauge& restoring_;
-  prometheus::Gauge& standby_;
-  prometheus::Gauge& unserved_;
-  prometheus::Gauge& standby_lag_;
-  mutable std::mutex mu_;
-  InstanceAnnouncement self_;
-  std::map<std::string, InstanceAnnouncement> others_;
 };
 
 // The nice value of the projecting thread beside the HTTP API.
