@@ -105,7 +105,14 @@ for query in "open-cases?at=2026-01-01T00:00:00Z" "anomalies?limit=7&offset=5" "
   args=("${args[@]//within_days/within-days}")
   "$LEDGER" --data-dir "$WORK/clean" query list "$name" "${args[@]}" --format json >"$WORK/want.json"
   for instance in a b; do
-    curl -s -H "Authorization: Bearer $TOKEN" "${URL[$instance]}/v1/lists/$query" >"$WORK/got.json"
+    curl -s -D "$WORK/list.headers" -H "Authorization: Bearer $TOKEN" "${URL[$instance]}/v1/lists/$query" >"$WORK/got.json"
+    # The answer names every instance that gave a part, and every partition's position.
+    served=$(tr -d '\r' <"$WORK/list.headers" | sed -n 's/^X-Ledger-Instance: //Ip')
+    at=$(tr -d '\r' <"$WORK/list.headers" | sed -n 's/^X-Ledger-Position: //Ip')
+    [[ ,$served, == *",$GROUP-a,"* && ,$served, == *",$GROUP-b,"* ]] ||
+      { echo "FAIL: list $query through $instance names '$served' as served by"; exit 1; }
+    [[ $(tr ',' '\n' <<<"$at" | cut -d: -f1 | sort -u | wc -l) -eq 4 ]] ||
+      { echo "FAIL: list $query through $instance reflects positions '$at', not the four partitions'"; exit 1; }
     python3 - "$WORK/want.json" "$WORK/got.json" "$instance" "$query" <<'PY' || exit 1
 import json, sys
 want, got = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))

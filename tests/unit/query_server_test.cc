@@ -159,6 +159,10 @@ TEST_F(Http, ListsPageAndExportAsCsvAndJsonLines) {
   EXPECT_EQ(Body(page)["total"], 3);
   EXPECT_EQ(Body(page)["items"].size(), 2u);
   EXPECT_EQ(Body(page)["items"][0]["grant"], "G1");
+  // The positions the list reflects: each partition of the store and its last offset.
+  const int p = KafkaPartitionOf("A", 4);
+  EXPECT_EQ(page->get_header_value("X-Ledger-Position"),
+            std::to_string(p) + ":" + std::to_string(l_->store().NextOffset(p)->value_or(0) - 1));
   auto csv = Get("/v1/lists/grants-expiring?at=2025-01-15&within_days=30&format=csv", analyst_);
   ASSERT_EQ(csv->status, 200);
   EXPECT_EQ(csv->get_header_value("Content-Type"), "text/csv; charset=utf-8");

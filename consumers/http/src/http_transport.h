@@ -42,6 +42,13 @@ struct HttpResponse {
     content_type = std::move(type);
   }
   void set_header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
+  // The first header of that name (as set); empty if none.
+  std::string header(const std::string& name) const {
+    for (const auto& [n, v] : headers) {
+      if (n == name) return v;
+    }
+    return "";
+  }
 };
 
 struct HttpTransportOptions {

@@ -102,6 +102,23 @@ Result<std::map<std::string, std::string>> ParamsOf(const HttpRequest& req) {
   return out;
 }
 
+// A list's `partitions` parameter (P,P,...) as numbers; empty when not given (every
+// partition). A malformed one is the list's to refuse (LedgerView::Ask).
+std::vector<int> ListedPartitions(const std::map<std::string, std::string>& params) {
+  std::vector<int> partitions;
+  auto only = params.find("partitions");
+  if (only == params.end()) return partitions;
+  const std::string& text = only->second;
+  for (size_t at = 0; at <= text.size();) {
+    const size_t comma = std::min(text.find(',', at), text.size());
+    int p = -1;
+    std::from_chars(text.data() + at, text.data() + comma, p);
+    if (p >= 0) partitions.push_back(p);
+    at = comma + 1;
+  }
+  return partitions;
+}
+
 }  // namespace
 
 struct QueryServer::Impl {
@@ -266,7 +283,8 @@ struct QueryServer::Impl {
   // the page cut. Fails (Unavailable) if any instance does not answer.
   Result<Json> FanOutList(const Question& question, const HttpRequest& req,
                           const std::map<std::string, std::string>& params,
-                          const std::map<std::string, std::vector<int>>& plan, const ReadBound& bound) {
+                          const std::map<std::string, std::vector<int>>& plan, const ReadBound& bound,
+                          Positions& positions, std::vector<std::string>& served_by) {
     auto number = [&](const char* name, int64_t fallback, int64_t least, int64_t most) -> Result<int64_t> {
       auto it = params.find(name);
       if (it == params.end()) return fallback;
@@ -298,6 +316,8 @@ struct QueryServer::Impl {
       Result<Json> answer = Status::Ok();
       if (url.empty()) {
         answer = view->Ask({question.name, part});
+        if (auto at = view->PositionsOf(partitions); at.ok()) positions.insert(at->begin(), at->end());
+        served_by.push_back(actions.instance);
       } else {
         HttpRequest sub = req;
         sub.params.assign(part.begin(), part.end());
@@ -318,6 +338,10 @@ struct QueryServer::Impl {
         auto parsed = Json::parse(got.body, nullptr, false);
         if (!parsed.is_object()) return Status::Unavailable("the instance at " + url + " gave no list; ask again");
         answer = std::move(parsed);
+        if (auto at = ParsePositions(got.header("X-Ledger-Position")); at.ok()) {
+          positions.insert(at->begin(), at->end());
+        }
+        served_by.push_back(got.header("X-Ledger-Instance"));
       }
       if (!answer.ok()) return answer.status();
       if (merged.is_null()) merged = *answer;
@@ -424,17 +448,9 @@ struct QueryServer::Impl {
     const bool whole_list = question.shape == Question::Shape::kList && !params->count("account") &&
                             !params->count("partitions") && req.header("x-ledger-forwarded").empty();
     std::map<std::string, std::vector<int>> plan;
-    if (auto only = params->find("partitions"); bound.forwarded && only != params->end() && actions.answers_here) {
+    if (bound.forwarded && params->count("partitions") && actions.answers_here) {
       // Another instance's fan-out chose this one for these partitions.
-      std::vector<int> partitions;
-      for (size_t at = 0; at <= only->second.size();) {
-        size_t comma = std::min(only->second.find(',', at), only->second.size());
-        int p = -1;
-        std::from_chars(only->second.data() + at, only->second.data() + comma, p);
-        if (p >= 0) partitions.push_back(p);
-        at = comma + 1;
-      }
-      if (Status s = actions.answers_here(partitions, bound); !s.ok()) {
+      if (Status s = actions.answers_here(ListedPartitions(*params), bound); !s.ok()) {
         res.set_header("Retry-After", "1");
         return SendError(res, 503, s.message());
       }
@@ -449,14 +465,29 @@ struct QueryServer::Impl {
       plan = std::move(*planned);
     }
     if (!plan.empty()) {
-      answer = FanOutList(question, req, *params, plan, bound);
+      // A list across the group: the positions of every partition it reflects, and the
+      // instances that answered for them (the asked one first when it did).
+      Positions positions;
+      std::vector<std::string> served_by;
+      answer = FanOutList(question, req, *params, plan, bound, positions, served_by);
       if (!answer.ok() && answer.status().code() == Status::Code::kUnavailable) res.set_header("Retry-After", "1");
+      if (answer.ok()) {
+        res.set_header("X-Ledger-Position", FormatPositions(positions));
+        std::string names;
+        for (const auto& name : served_by) names += (names.empty() ? "" : ",") + name;
+        if (!names.empty()) res.set_header("X-Ledger-Instance", names);
+      }
     } else {
       answer = view->Ask({question.name, *params});
-      // The position the answer reflects: the account's partition and its last offset projected.
+      // The position the answer reflects: the account's partition and its last offset
+      // projected; for a list, each partition's.
       if (auto account = params->find("account"); answer.ok() && account != params->end()) {
         if (auto at = view->PositionOf(account->second); at.ok() && at->has_value()) {
           res.set_header("X-Ledger-Position", std::to_string((*at)->first) + ":" + std::to_string((*at)->second));
+        }
+      } else if (answer.ok() && question.shape == Question::Shape::kList) {
+        if (auto at = view->PositionsOf(ListedPartitions(*params)); at.ok()) {
+          res.set_header("X-Ledger-Position", FormatPositions(*at));
         }
       }
     }

@@ -118,6 +118,21 @@ Result<std::optional<std::pair<int, int64_t>>> LedgerView::PositionOf(const std:
   return std::optional<std::pair<int, int64_t>>({*partition, next->value_or(0) - 1});
 }
 
+Result<Positions> LedgerView::PositionsOf(const std::vector<int>& partitions) const {
+  std::vector<int> asked = partitions;
+  if (asked.empty()) {
+    asked = store_->Partitions();
+    std::erase(asked, keys::kReferencePartition);
+  }
+  Positions out;
+  for (int p : asked) {
+    auto next = store_->NextOffset(p);
+    if (!next.ok()) return next.status();
+    if (next->value_or(0) > 0) out[p] = **next - 1;
+  }
+  return out;
+}
+
 Result<std::optional<int>> LedgerView::LocateAccount(const std::string& account) const {
   for (int p : CandidatePartitions(account)) {
     auto v = store_->Get(p, keys::Account(account));

@@ -69,6 +69,9 @@ class LedgerView {
   // it would be, for an account the store does not know) and the last offset projected
   // there (-1: none yet); nullopt while the store has no partition.
   Result<std::optional<std::pair<int, int64_t>>> PositionOf(const std::string& account) const;
+  // The positions a list over `partitions` (empty: every partition of the store)
+  // reflects: each partition and the last offset projected there (none: not listed).
+  Result<Positions> PositionsOf(const std::vector<int>& partitions) const;
   // Waits until the store has projected each of `positions` (the partition's next offset
   // is past the position's offset), reading the store's offsets every 10 ms for at most
   // `max_wait`; `catch_up` (may be null) is called before each read (a read-only store
