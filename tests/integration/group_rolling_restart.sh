@@ -35,41 +35,14 @@ mapfile -t PORTS < <(free_ports 3)
 declare -A PORT
 i=0
 for name in a b c; do PORT[$name]=${PORTS[$i]}; start_instance "$name" "${PORT[$name]}" 2; i=$((i + 1)); done
-all_right() {  # NAME...: every asked account answered like the clean replay by each
-  local name account got
-  for name in "$@"; do
-    for account in "${ASKED[@]}"; do
-      got=$(ask "$name" "$account")
-      [[ ${got%% *} == 200 && ${got#* * } == "$(cat "$WORK/want/$account")" ]] || return 1
-    done
-  done
-}
 for _ in $(seq 1 120); do all_right a b c && break; sleep 1; done
 all_right a b c || { echo "FAIL: the group did not answer like the clean replay"; tail -5 "$WORK"/*.log; exit 1; }
 sleep 3  # the standbys catch up with what they follow
 echo "three instances answer like the clean replay"
 
 printf '%s %s\n' a "${URL[a]}" b "${URL[b]}" c "${URL[c]}" >"$WORK/live"
-(
-  n=0
-  while :; do
-    mapfile -t live <"$WORK/live"
-    entry=${live[$((n % ${#live[@]}))]}
-    URL[${entry%% *}]=${entry#* }
-    account=${ASKED[$((n % ${#ASKED[@]}))]}
-    got=$(ask "${entry%% *}" "$account")
-    if [[ ${got%% *} != 200 ]]; then
-      echo "${got%% *} from ${entry%% *}"
-    elif [[ ${got#* * } == "$(cat "$WORK/want/$account")" ]]; then
-      echo "right"
-    else
-      echo "WRONG from ${entry%% *} about $account: $got"
-    fi
-    n=$((n + 1))
-    sleep 0.05
-  done
-) >"$WORK/answers" 2>/dev/null &
-asker=$!
+start_asker
+asker=$ASKER
 sleep 3
 for name in a b c; do
   start=$(date +%s%N)

@@ -71,3 +71,42 @@ expect_partitions_like_clean() {
     echo "partition $p (to offset $high): equal to the clean replay in$held"
   done
 }
+
+# all_right NAME...: each instance answers every account of ASKED (an array) as the clean
+# replay did ($WORK/want/ACCOUNT).
+all_right() {
+  local name account got
+  for name in "$@"; do
+    for account in "${ASKED[@]}"; do
+      got=$(ask "$name" "$account")
+      [[ ${got%% *} == 200 && ${got#* * } == "$(cat "$WORK/want/$account")" ]] || return 1
+    done
+  done
+}
+
+# start_asker: in the background, the accounts of ASKED asked in turn of the live
+# instances ($WORK/live: a "NAME URL" line each, read before every question), about 10
+# times a second; each answer is a line of $WORK/answers: "right", "WRONG from NAME
+# about ACCOUNT: ..." or "STATUS from NAME". Sets ASKER (its pid).
+start_asker() {
+  (
+    local n=0 live entry account got
+    while :; do
+      mapfile -t live <"$WORK/live"
+      entry=${live[$((n % ${#live[@]}))]}
+      URL[${entry%% *}]=${entry#* }
+      account=${ASKED[$((n % ${#ASKED[@]}))]}
+      got=$(ask "${entry%% *}" "$account")
+      if [[ ${got%% *} != 200 ]]; then
+        echo "${got%% *} from ${entry%% *}"
+      elif [[ ${got#* * } == "$(cat "$WORK/want/$account")" ]]; then
+        echo "right"
+      else
+        echo "WRONG from ${entry%% *} about $account: $got"
+      fi
+      n=$((n + 1))
+      sleep 0.05
+    done
+  ) >"$WORK/answers" 2>/dev/null &
+  ASKER=$!
+}
