@@ -67,7 +67,10 @@ class Ownership {
     std::lock_guard lock(mu_);
     return {owned_, partition_count_};
   }
-  // With what the owner side is restoring and the standby follows now (either may be null).
+  // With what the owner side is restoring and the standby follows now (either may be
+  // null). What is held is read before what is restoring: a projector publishes a
+  // partition it takes up as restoring first, so a partition is never seen held and
+  // caught up before it is.
   LocalPartitions Local(const Projector* owner, const Projector* standby) const {
     LocalPartitions local;
     std::tie(local.owned, local.partition_count) = Get();
@@ -243,7 +246,9 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
       a.partition_count = local.partition_count;
       for (int p : local.owned) (Holds(local.restoring, p) ? a.restoring : a.owned).push_back(p);
       for (int p : local.following) {  // announced once caught up: the others may forward to it
-        if (!Holds(local.following_restoring, p)) a.standby.push_back(p);
+        if (Holds(local.following_restoring, p)) continue;
+        a.standby.push_back(p);
+        if (auto it = local.behind.find(p); it != local.behind.end() && it->second >= 0) a.behind[p] = it->second;
       }
       for (const auto* list : {&a.owned, &a.restoring, &a.standby}) {
         for (int p : *list) {

@@ -4,7 +4,8 @@
 # instances of one group (each with its own store), then by one instance over a
 # single-node broker for comparison (wall time until the stores hold every event, and
 # the instances' CPU); then the answer latency through the instance owning an account
-# and through another one (the forwarding cost), with wrk.
+# and through another one (the forwarding cost), with wrk; then the time from a SIGKILL
+# of the owner to the first right answer from its standby, by default and with max_lag.
 # Usage: run_group_bench.sh [BUILD_DIR] [EVENTS=300000] [WRK_SECONDS=10]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -84,13 +85,16 @@ project_with "project, single node, 1 instance" "$SINGLE" 1 "$LEDGER_TEST_KAFKA_
 TOKEN=$("$LEDGER" token create bench --role analyst --tokens "$WORK/tokens" 2>/dev/null)
 mapfile -t PORTS < <(free_ports 2)
 group="answers-$RANDOM"
-declare -A URL
+declare -A URL PID
+echo "session.timeout.ms=6000" >"$WORK/group.properties"
 i=0
 for name in a b; do
   URL[$name]=http://127.0.0.1:${PORTS[$i]}
-  "$LEDGER" --brokers "$CLUSTER" --data-dir "$WORK/$group-$name" project --group "$group" --instance-id "$group-$name" \
-    --metrics-listen "" --http-listen "127.0.0.1:${PORTS[$i]}" --tokens "$WORK/tokens" >"$WORK/$group-$name.log" 2>&1 &
+  "$LEDGER" --brokers "$CLUSTER" --data-dir "$WORK/$group-$name" --kafka-config "$WORK/group.properties" project \
+    --group "$group" --instance-id "$group-$name" --standbys 1 --metrics-listen "" \
+    --http-listen "127.0.0.1:${PORTS[$i]}" --tokens "$WORK/tokens" >"$WORK/$group-$name.log" 2>&1 &
   pids+=($!)
+  PID[$name]=$!
   i=$((i + 1))
 done
 while :; do
@@ -116,3 +120,23 @@ for via in b a; do
     "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1 == "50%" {print $2}' <<<"$out")" \
     "$(awk '$1 == "99%" {print $2}' <<<"$out")"
 done
+
+# The loss of the owner: questions through a every 20 ms, alternately by default and with
+# max_lag, until each has had the answer given before the kill.
+expected=$(curl -s -H "Authorization: Bearer $TOKEN" "${URL[a]}$path")
+kill -KILL "${PID[b]}"
+killed=$(date +%s%N)
+wait "${PID[b]}" 2>/dev/null || true  # reaped quietly
+declare -A FIRST
+while [[ -z ${FIRST[default]:-} || -z ${FIRST[max_lag]:-} ]] && (( $(date +%s%N) - killed < 30000000000 )); do
+  for how in default max_lag; do
+    [[ -n ${FIRST[$how]:-} ]] && continue
+    q=""
+    [[ $how == max_lag ]] && q="&max_lag=1000"
+    got=$(curl -s -m 2 -H "Authorization: Bearer $TOKEN" "${URL[a]}$path$q" || true)
+    [[ $got == "$expected" ]] && FIRST[$how]=$(( ($(date +%s%N) - killed) / 1000000 ))
+  done
+  sleep 0.02
+done
+printf 'SIGKILL of the owner to the first right answer from its standby: %s ms by default, %s ms with max_lag\n' \
+  "${FIRST[default]:-none in 30 s}" "${FIRST[max_lag]:-none in 30 s}"

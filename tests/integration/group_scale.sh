@@ -97,7 +97,8 @@ right=$(grep -c '^right' "$WORK/answers" || true)
 wrong=$(grep -c '^WRONG' "$WORK/answers" || true)
 total=$(wc -l <"$WORK/answers")
 echo "questions while the group changed: $total, $right right, $((total - right - wrong)) not answered (503 or refused), $wrong wrong"
-{ grep -v '^right' "$WORK/answers" || true; } | cut -c1-60 | sort | uniq -c | sort -rn | head -5
+{ grep -v '^right\|^WRONG' "$WORK/answers" || true; } | sort | uniq -c | sort -rn | head -5
+grep '^WRONG' "$WORK/answers" | head -3 || true
 ((wrong == 0)) || { echo "FAIL: wrong answers while partitions moved"; exit 1; }
 ((right > total / 2)) || { echo "FAIL: fewer than half of the questions were answered"; exit 1; }
 

@@ -85,8 +85,10 @@ TEST(GroupPlan, TheCaughtUpOwnerAnswersThenAStandby) {
 
 TEST(GroupPlan, ASilentOwnerIsPassedOverOnlyByQuestionsThatAllowAStandbyWithinTheirLag) {
   // b owns 2 and 3 and is announced, but did not answer just now; a follows 2 (5 events
-  // behind) and c follows 3.
-  const Announcements others{{"b", Other("b", {2, 3})}, {"c", Other("c", {}, {3})}};
+  // behind) and c follows 3 (announced 2 behind).
+  InstanceAnnouncement c = Other("c", {}, {3});
+  c.behind = {{3, 2}};
+  const Announcements others{{"b", Other("b", {2, 3})}, {"c", c}};
   const LocalPartitions mine = Local({0, 1}, {}, {2}, 4, {{2, 5}});
   ReadBound owner_only;
   owner_only.unreachable = {"http://b"};
@@ -110,6 +112,10 @@ TEST(GroupPlan, ASilentOwnerIsPassedOverOnlyByQuestionsThatAllowAStandbyWithinTh
   ASSERT_FALSE(behind.ok());
   EXPECT_NE(behind.status().message().find("5 events behind, more than max_lag=4"), std::string::npos)
       << behind.status().message();
+  // Another instance's standby is chosen by the lag it announces: beyond the bound, not.
+  ReadBound two = owner_only;
+  two.max_lag = 1;
+  EXPECT_FALSE(RouteAccount(mine, others, AccountIn(3), two).ok());
   // The owner gone from the announcements: a standby answers, bounded only if asked.
   const Announcements without_b{{"c", Other("c", {}, {3})}};
   EXPECT_EQ(Url(RouteAccount(mine, without_b, AccountIn(2))), "");
@@ -121,6 +127,42 @@ TEST(GroupPlan, ASilentOwnerIsPassedOverOnlyByQuestionsThatAllowAStandbyWithinTh
   ASSERT_TRUE(plan.ok()) << plan.status().message();
   EXPECT_EQ(*plan, (std::map<std::string, std::vector<int>>{{"", {0, 1, 2}}, {"http://c", {3}}}));
   EXPECT_FALSE(PlanList(mine, others, owner_only).ok());
+}
+
+TEST(GroupPlan, AnAnnouncementReadsBackAsWrittenAndAMalformedOneIsRefused) {
+  InstanceAnnouncement a = Other("b", {0, 3}, {1}, {2});
+  a.positions = {{0, 41}, {3, 7}};
+  a.behind = {{1, 5}};
+  auto back = DecodeAnnouncement(EncodeAnnouncement(a));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->instance, "b");
+  EXPECT_EQ(back->url, "http://b");
+  EXPECT_EQ(back->owned, a.owned);
+  EXPECT_EQ(back->standby, a.standby);
+  EXPECT_EQ(back->restoring, a.restoring);
+  EXPECT_EQ(back->partition_count, 4);
+  EXPECT_EQ(back->positions, a.positions);
+  EXPECT_EQ(back->behind, a.behind);
+  for (const char* bad : {"", "[]", R"({"url":"http://x"})", R"({"instance":"x","owned":"all"})",
+                          R"({"instance":"","owned":[]})"}) {
+    EXPECT_FALSE(DecodeAnnouncement(bad).ok()) << bad;
+  }
+}
+
+TEST(GroupPlan, OfOtherInstancesStandbysTheLeastBehindAnswers) {
+  InstanceAnnouncement c = Other("c", {}, {2}), d = Other("d", {}, {2}), e = Other("e", {}, {2});
+  c.behind = {{2, 40}};
+  d.behind = {{2, 3}};  // e announces no lag for 2
+  const Announcements others{{"c", c}, {"d", d}, {"e", e}};
+  const LocalPartitions mine = Local({0, 1}, {}, {}, 4);
+  auto where = RouteAccount(mine, others, AccountIn(2));
+  ASSERT_TRUE(where.ok()) << where.status().message();
+  EXPECT_EQ(where->url, "http://d");
+  EXPECT_TRUE(where->standby);
+  EXPECT_EQ(where->behind, 3);
+  ReadBound bound;
+  bound.max_lag = 2;  // none within it (e's lag is not known)
+  EXPECT_FALSE(RouteAccount(mine, others, AccountIn(2), bound).ok());
 }
 
 TEST(GroupPlan, AForwardedQuestionIsAnsweredFromWhatThisInstanceHoldsOrNotAtAll) {

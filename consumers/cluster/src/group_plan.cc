@@ -71,10 +71,17 @@ std::optional<Answerer> AnswererOf(int p, const LocalPartitions& self, const Ann
   }
   if (owner_silent && !bound.max_lag) return std::nullopt;  // the owner only, until its grace is over
   if (FollowsCaughtUp(self, p) && Within(self, p, bound)) return Answerer{"", p, true, BehindHere(self, p)};
+  // Another instance's standby: the least behind as announced, within the bound (each
+  // checks its own lag again when asked).
+  std::optional<Answerer> best;
   for (const auto& [id, a] : others) {
-    if (Holds(a.standby, p) && !a.url.empty() && !bound.unreachable.count(a.url)) return Answerer{a.url, p, true, 0};
+    if (!Holds(a.standby, p) || a.url.empty() || bound.unreachable.count(a.url)) continue;
+    auto it = a.behind.find(p);
+    const int64_t behind = it == a.behind.end() ? -1 : it->second;
+    if (bound.max_lag && (behind < 0 || behind > *bound.max_lag)) continue;
+    if (!best || (behind >= 0 && (best->behind < 0 || behind < best->behind))) best = Answerer{a.url, p, true, behind};
   }
-  return std::nullopt;
+  return best;
 }
 
 Result<Answerer> RouteAccount(const LocalPartitions& self, const Announcements& others, const std::string& account,

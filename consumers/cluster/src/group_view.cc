@@ -19,8 +19,8 @@ GroupView::GroupView(prometheus::Registry& registry)
                     .Add({})),
       standby_lag_(prometheus::BuildGauge()
                        .Name("ledger_standby_lag_events")
-                       .Help("The most events a partition this instance follows as a standby is behind its owner's "
-                             "announced position (0: none behind, or no standby)")
+                       .Help("The most events a partition this instance follows as a standby (caught up once) is "
+                             "behind the partition's end (0: none behind, or no standby)")
                        .Register(registry)
                        .Add({})) {}
 
@@ -36,14 +36,7 @@ void GroupView::Update(const InstanceAnnouncement& self, const std::map<std::str
   }
   unserved_.Set(unserved);
   int64_t lag = 0;
-  for (int p : self.standby) {
-    int64_t owner_at = -1;
-    for (const auto& [id, a] : others) {
-      if (Holds(a.owned, p) && a.positions.count(p)) owner_at = a.positions.at(p);
-    }
-    const int64_t here = self.positions.count(p) ? self.positions.at(p) : -1;
-    lag = std::max(lag, owner_at - here);
-  }
+  for (const auto& [p, behind] : self.behind) lag = std::max(lag, behind);
   standby_lag_.Set(static_cast<double>(lag));
   std::lock_guard lock(mu_);
   self_ = self;
@@ -56,8 +49,10 @@ nlohmann::ordered_json GroupView::Status() const {
   auto entry = [](const InstanceAnnouncement& a) {
     Json positions = Json::object();
     for (const auto& [p, o] : a.positions) positions[std::to_string(p)] = o;
-    return Json{{"instance", a.instance}, {"url", a.url},        {"owned", a.owned},
-                {"restoring", a.restoring}, {"standby", a.standby}, {"positions", positions}};
+    Json behind = Json::object();
+    for (const auto& [p, n] : a.behind) behind[std::to_string(p)] = n;
+    return Json{{"instance", a.instance}, {"url", a.url},        {"owned", a.owned},         {"restoring", a.restoring},
+                {"standby", a.standby},   {"positions", positions}, {"behind", behind}};
   };
   Json group = Json::array();
   for (const auto& [id, a] : others_) group.push_back(entry(a));

@@ -37,13 +37,16 @@ Result<std::string> AnnouncedUrl(const std::string& served, const std::string& a
 std::string EncodeAnnouncement(const InstanceAnnouncement& a) {
   nlohmann::ordered_json positions = nlohmann::ordered_json::object();
   for (const auto& [p, o] : a.positions) positions[std::to_string(p)] = o;
+  nlohmann::ordered_json behind = nlohmann::ordered_json::object();
+  for (const auto& [p, n] : a.behind) behind[std::to_string(p)] = n;
   return nlohmann::ordered_json{{"instance", a.instance},
                                 {"url", a.url},
                                 {"owned", a.owned},
                                 {"restoring", a.restoring},
                                 {"standby", a.standby},
                                 {"partition_count", a.partition_count},
-                                {"positions", positions}}
+                                {"positions", positions},
+                                {"behind", behind}}
       .dump();
 }
 
@@ -60,6 +63,9 @@ Result<InstanceAnnouncement> DecodeAnnouncement(std::string_view json) {
     a.partition_count = j.value("partition_count", 0);
     if (auto it = j.find("positions"); it != j.end() && it->is_object()) {
       for (auto p = it->begin(); p != it->end(); ++p) a.positions[std::stoi(p.key())] = p.value().get<int64_t>();
+    }
+    if (auto it = j.find("behind"); it != j.end() && it->is_object()) {
+      for (auto p = it->begin(); p != it->end(); ++p) a.behind[std::stoi(p.key())] = p.value().get<int64_t>();
     }
   } catch (const std::exception& e) {
     return Status::InvalidInput(std::string("an instance announcement is malformed: ") + e.what());

@@ -216,6 +216,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       consumer_->get_watermark_offsets(std::string(kEventsTopic), p, &low, &high);
       behind[p] = high < 0 ? -1 : std::max<int64_t>(0, high - next);
     }
+    // What is still catching up first: a partition just taken up must never be seen as
+    // followed and not restoring (it would be answered from before its events).
+    PublishRestoring();
     std::lock_guard lock(follow_mu_);
     following_ = std::move(now);
     behind_by_ = std::move(behind);

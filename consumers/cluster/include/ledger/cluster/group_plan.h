@@ -45,7 +45,8 @@ struct Answerer {
   std::string url;      // "" this instance, else another's API address
   int partition = -1;   // the account's partition (-1: not in a group)
   bool standby = false; // answered by a standby, not the owner
-  int64_t behind = 0;   // a standby here: events it is behind the partition's end
+  int64_t behind = 0;   // a standby: events it is behind the partition's end (another
+                        // instance's as it announced it; -1: not known)
 };
 
 bool Holds(const std::vector<int>& partitions, int partition);

@@ -31,6 +31,7 @@ struct InstanceAnnouncement {
   std::vector<int> standby; // partitions it follows as a standby (ledger project --standbys)
   int partition_count = 0;  // of ledger.events, as it knows it
   Positions positions;      // owned partition -> the last offset projected there
+  std::map<int, int64_t> behind;  // standby partition -> events it is behind the partition's end
 };
 
 // The API address an instance announces: `advertise` if given (http:// or https://, a
