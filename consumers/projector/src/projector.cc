@@ -231,6 +231,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     for (int p : current) {
       if (wanted.count(p)) continue;
       next_.erase(p);
+      durable_.erase(p);
       target_.erase(p);
       seen_.erase(p);
       spdlog::info("standby: no longer following {} [{}]", kEventsTopic, p);
@@ -242,6 +243,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         auto stored = store_->NextOffset(p);
         if (!stored.ok()) return stored.status();
         next_[p] = stored->value_or(0);
+        durable_[p] = next_[p];
         // Catching up (Restoring) until it reaches where the log ended when taken up.
         int64_t low = 0, high = -1;
         const bool marks = consumer_->query_watermark_offsets(std::string(kEventsTopic), p, &low, &high, 5000) ==
@@ -278,6 +280,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         const int64_t offset = next->value_or(RdKafka::Topic::OFFSET_BEGINNING);
         tp->set_offset(offset);
         next_[p] = next->value_or(0);
+        durable_[p] = next_[p];
         if (Status s = LoadSeenFilter(p); !s.ok()) failure_ = s;
         int64_t low = 0, high = 0;
         const bool marks =
@@ -326,6 +329,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       if (!s.ok()) failure_ = s;
       for (auto* tp : partitions) {
         next_.erase(tp->partition());
+        durable_.erase(tp->partition());
         target_.erase(tp->partition());
         seen_.erase(tp->partition());
       }
@@ -564,6 +568,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     TopicPartitionList offsets;
     for (const auto& [p, next] : *durable) {
       if (!next_.count(p)) continue;  // revoked meanwhile
+      durable_[p] = next;
       offsets.items.push_back(RdKafka::TopicPartition::create(std::string(kEventsTopic), p, next));
       if (metrics_) {
         int64_t low = 0, high = -1;
@@ -576,11 +581,13 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     return Status::Ok();
   }
 
+  // Restoring: taken up and not yet durable in the store up to the target (what is
+  // applied but not committed is not in the answers yet).
   void PublishRestoring() {
     std::vector<int> behind;
     for (const auto& [p, target] : target_) {
-      auto it = next_.find(p);
-      if (it != next_.end() && (target < 0 || it->second < target)) behind.push_back(p);
+      auto it = durable_.find(p);
+      if (it != durable_.end() && (target < 0 || it->second < target)) behind.push_back(p);
     }
     std::lock_guard lock(follow_mu_);
     restoring_ = std::move(behind);
@@ -708,6 +715,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   std::unique_ptr<DeadLetters> dead_letters_;
   std::unique_ptr<ReferenceFollower> reference_;
   std::map<int, int64_t> next_;    // assigned partition -> next offset to apply
+  std::map<int, int64_t> durable_; // assigned partition -> next offset durable in the store
   std::map<int, int64_t> target_;  // assigned partition -> high watermark at assignment
   std::map<int, SeenFilter> seen_;  // assigned partition -> the event ids it has stored
   Status failure_;
