@@ -41,8 +41,17 @@ struct HttpResponse {
     body = std::move(content);
     content_type = std::move(type);
   }
-  void set_header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
-  // The first header of that name (as set); empty if none.
+  // Sets a header, replacing one of that name set before.
+  void set_header(std::string name, std::string value) {
+    for (auto& [n, v] : headers) {
+      if (n == name) {
+        v = std::move(value);
+        return;
+      }
+    }
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+  // The header of that name (as set); empty if none.
   std::string header(const std::string& name) const {
     for (const auto& [n, v] : headers) {
       if (n == name) return v;
