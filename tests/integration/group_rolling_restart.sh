@@ -27,9 +27,8 @@ TOKEN=$("$LEDGER" token create rolling --role analyst --tokens "$WORK/tokens" 2>
 "$SYNTH" 30000 300 "$RUN" "RR$RUN" >"$WORK/events.jsonl"
 "$LEDGER" --brokers "$BROKERS" publish "$WORK/events.jsonl" --flush-timeout 120 >/dev/null
 clean_replay
-mapfile -t ASKED < <(grep -o '"account_id":"[^"]*"' "$WORK/events.jsonl" | sort -u | shuf -n 40 --random-source=<(yes) | cut -d'"' -f4)
-mkdir -p "$WORK/want"
-for account in "${ASKED[@]}"; do want "$account" >"$WORK/want/$account"; done
+ASKED=()
+choose_asked "$WORK/events.jsonl" 40
 
 mapfile -t PORTS < <(free_ports 3)
 declare -A PORT

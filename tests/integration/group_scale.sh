@@ -31,9 +31,8 @@ TOKEN=$("$LEDGER" token create scale --role analyst --tokens "$WORK/tokens" 2>/d
 split -n l/20 -d "$WORK/moving.jsonl" "$WORK/moving."
 "$LEDGER" --brokers "$BROKERS" publish "$WORK/asked.jsonl" --flush-timeout 120 >/dev/null
 clean_replay
-mapfile -t ASKED < <(grep -o '"account_id":"[^"]*"' "$WORK/asked.jsonl" | sort -u | shuf -n 30 --random-source=<(yes) | cut -d'"' -f4)
-mkdir -p "$WORK/want"
-for account in "${ASKED[@]}"; do want "$account" >"$WORK/want/$account"; done
+ASKED=()
+choose_asked "$WORK/asked.jsonl" 30
 
 mapfile -t PORTS < <(free_ports 4)
 declare -A PORT
@@ -104,9 +103,7 @@ grep '^WRONG' "$WORK/answers" | head -3 || true
 
 # Everything, the moving accounts' too, answered like a clean replay of the whole log.
 clean_replay
-mapfile -t MOVING < <(grep -o '"account_id":"[^"]*"' "$WORK/moving.jsonl" | sort -u | shuf -n 30 --random-source=<(yes) | cut -d'"' -f4)
-ASKED+=("${MOVING[@]}")
-for account in "${MOVING[@]}"; do want "$account" >"$WORK/want/$account"; done
+choose_asked "$WORK/moving.jsonl" 30
 for _ in $(seq 1 120); do all_right c d && break; sleep 1; done
 all_right c d || { echo "FAIL: the survivors do not answer like the clean replay"; exit 1; }
 echo "c and d answer like the clean replay"

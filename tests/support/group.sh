@@ -47,6 +47,16 @@ want() {
     --at 2026-01-01T00:00:00Z --format json
 }
 
+# choose_asked EVENTS N: adds to ASKED (an array) N accounts of the events file EVENTS,
+# each with the clean replay's answer in $WORK/want/ACCOUNT (all_right, start_asker).
+choose_asked() {
+  local account chosen
+  mapfile -t chosen < <(grep -o '"account_id":"[^"]*"' "$1" | sort -u | shuf -n "$2" --random-source=<(yes) | cut -d'"' -f4)
+  mkdir -p "$WORK/want"
+  for account in "${chosen[@]}"; do want "$account" >"$WORK/want/$account"; done
+  ASKED+=("${chosen[@]}")
+}
+
 # expect_partitions_like_clean NAME...: with the instances stopped and the clean replay
 # made after the last event, every partition of ledger.events is held up to its log's end
 # by one of the instances' stores at least, and each such store's state of it equals the
