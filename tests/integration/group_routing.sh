@@ -90,6 +90,13 @@ announced=$(curl -s -H "Authorization: Bearer $TOKEN" "${URL[a]}/v1/status" |
   python3 -c 'import json,sys; print(" ".join(o["url"] for o in json.load(sys.stdin)["group"]["others"]))')
 echo "a knows the others at: $announced"
 [[ $announced == "http://localhost:${PORTS[1]}" ]] || { echo "FAIL: b's --http-advertise is not what a knows"; exit 1; }
+# a's status page shows the group: itself and b, with their addresses.
+dom=$(timeout 120 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=6000 --dump-dom \
+  "${URL[a]}/status#token=$TOKEN" 2>/dev/null) || { echo "FAIL: chromium could not load a's status page"; exit 1; }
+for row in "<td>$GROUP-a</td><td>${URL[a]}</td>" "<td>$GROUP-b</td><td>http://localhost:${PORTS[1]}</td>"; do
+  grep -qF "$row" <<<"$dom" || { echo "FAIL: a's status page lacks the group row $row"; exit 1; }
+done
+echo "a's status page shows the group"
 # Each answer is served by the instance owning the account's partition: the same whichever is asked.
 for account in "${SAMPLE[@]:0:10}"; do
   read -r _ ia _ <<<"$(ask a "$account")"
