@@ -35,7 +35,7 @@ declare -A PORT
 i=0
 for name in a b c; do PORT[$name]=${PORTS[$i]}; start_instance "$name" "${PORT[$name]}" 2; i=$((i + 1)); done
 for _ in $(seq 1 120); do all_right a b c && break; sleep 1; done
-all_right a b c || { echo "FAIL: the group did not answer like the clean replay"; tail -5 "$WORK"/*.log; exit 1; }
+all_right a b c || { echo "FAIL: the group did not answer like the clean replay"; group_diagnose; exit 1; }
 sleep 3  # the standbys catch up with what they follow
 echo "three instances answer like the clean replay"
 
@@ -50,7 +50,7 @@ for name in a b c; do
   stop_instance "$name"
   start_instance "$name" "${PORT[$name]}" 2
   for _ in $(seq 1 120); do all_right "$name" && break; sleep 0.5; done
-  all_right "$name" || { echo "FAIL: $name did not answer right after its restart"; tail -5 "$WORK/$name.log"; exit 1; }
+  all_right "$name" || { echo "FAIL: $name did not answer right after its restart"; group_diagnose; exit 1; }
   printf '%s %s\n' "$name" "${URL[$name]}" >>"$WORK/live"
   echo "$name restarted, answering right again after $(( ($(date +%s%N) - start) / 1000000 )) ms"
   sleep 3

@@ -40,7 +40,7 @@ i=0
 for name in a b c d; do PORT[$name]=${PORTS[$i]}; i=$((i + 1)); done
 for name in a b c; do start_instance "$name" "${PORT[$name]}" 1; done
 for _ in $(seq 1 120); do all_right a b c && break; sleep 1; done
-all_right a b c || { echo "FAIL: the group of three did not answer like the clean replay"; tail -5 "$WORK"/*.log; exit 1; }
+all_right a b c || { echo "FAIL: the group of three did not answer like the clean replay"; group_diagnose; exit 1; }
 echo "three instances answer like the clean replay"
 
 # Questions all along, of every live instance in turn ($WORK/live: NAME URL per line).
@@ -64,7 +64,7 @@ echo "a owns [$(owned_by a)], b [$(owned_by b)], c [$(owned_by c)]"
 echo "a fourth instance, d, joins"
 start_instance d "${PORT[d]}" 1
 for _ in $(seq 1 120); do [[ -n $(owned_by d) ]] && all_right d && break; sleep 1; done
-[[ -n $(owned_by d) ]] || { echo "FAIL: d was given no partition"; tail -5 "$WORK/d.log"; exit 1; }
+[[ -n $(owned_by d) ]] || { echo "FAIL: d was given no partition"; group_diagnose; exit 1; }
 printf '%s %s\n' d "${URL[d]}" >>"$WORK/live"
 echo "a owns [$(owned_by a)], b [$(owned_by b)], c [$(owned_by c)], d [$(owned_by d)]"
 sleep 3

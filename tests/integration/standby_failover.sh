@@ -46,7 +46,7 @@ for _ in $(seq 1 120); do
   ((ok && following >= 4)) && break
   sleep 1
 done
-((ok)) || { echo "FAIL: the group did not answer like the clean replay"; tail -5 "$WORK"/*.log; exit 1; }
+((ok)) || { echo "FAIL: the group did not answer like the clean replay (about $account: $got)"; group_diagnose; exit 1; }
 echo "standbys: $(grep -h -o 'standby: following ledger.events \[[0-9]*\]' "$WORK"/{a,b,c}.log | wc -l) partitions followed"
 sleep 3  # the standbys catch up with what they follow
 # An account owned by c.

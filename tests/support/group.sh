@@ -120,3 +120,13 @@ start_asker() {
   ) >"$WORK/answers" 2>/dev/null &
   ASKER=$!
 }
+
+# group_diagnose: what each instance logged last and how it sees the group (for a failure).
+group_diagnose() {
+  local name
+  for name in "${!URL[@]}"; do
+    echo "--- $name: $(curl -s -m 5 -H "Authorization: Bearer $TOKEN" "${URL[$name]}/v1/status" |
+      python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin).get("group")))' 2>/dev/null)"
+    tail -n 8 "$WORK/$name.log" 2>/dev/null
+  done
+}

@@ -585,7 +585,12 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   // applied but not committed is not in the answers yet).
   void PublishRestoring() {
     std::vector<int> behind;
-    for (const auto& [p, target] : target_) {
+    for (auto& [p, target] : target_) {
+      if (target < 0 && !options_.stop_at) {  // the end was not known when taken up: as fetched since
+        int64_t low = 0, high = -1;
+        consumer_->get_watermark_offsets(std::string(kEventsTopic), p, &low, &high);
+        target = high;
+      }
       auto it = durable_.find(p);
       if (it != durable_.end() && (target < 0 || it->second < target)) behind.push_back(p);
     }
