@@ -144,8 +144,11 @@ wait_ready() {
   local limit=${1:-90} waited=0
   until (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do
     if ! running; then
-      log "the broker exited; last lines of its logs:"
-      tail -n 30 "$KDIR/logs/stdout.log" "$KDIR/logs/server.log" 2>/dev/null >&2 || true
+      if [[ -f $PIDFILE ]]; then log "the broker (pid $(cat "$PIDFILE")) exited; its errors:"
+      else log "the broker is not running (no $PIDFILE); its errors:"; fi
+      grep -hE 'ERROR|FATAL|Caused by|Exception:' "$KDIR/logs/stdout.log" "$KDIR/logs/server.log" \
+        2>/dev/null | tail -n 12 >&2 || true
+      tail -n 5 "$KDIR/logs/stdout.log" >&2 2>/dev/null || log "no logs in $KDIR/logs"
       exit 1
     fi
     if ((waited >= limit)); then log "not ready after ${limit}s"; exit 1; fi
