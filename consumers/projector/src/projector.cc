@@ -9,13 +9,13 @@
 #include <functional>
 #include <map>
 #include <set>
-#include <mutex>
-#include <future>
 
 #include "batch_committer.h"
 #include "dead_letters.h"
 #include "disk_guard.h"
 #include "ledger/projector/event_step.h"
+#include "ledger/projector/partition_progress.h"
+#include "ledger/projector/projector_exchange.h"
 #include "ledger/projector/seen_filter.h"
 #include "ledger/rules/rules.h"
 #include "ledger/schema/event_codec.h"
@@ -97,10 +97,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
 
   Status Run(const std::atomic<bool>& stop) {
     stop_ = &stop;
-    {
-      std::lock_guard lock(follow_mu_);
-      running_ = true;
-    }
+    exchange_.Started();
     if (!options_.standby) {
       RdKafka::ErrorCode rc = consumer_->subscribe({std::string(kEventsTopic)});
       if (rc != RdKafka::ERR_NO_ERROR) {
@@ -132,96 +129,37 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     }
     if (failure_.ok()) failure_ = CommitBatch();
     consumer_->close();  // leaves the group; a revoke callback commits nothing new
-    {
-      std::lock_guard lock(follow_mu_);
-      stopped_ = true;
-      for (auto& r : releases_) r.done.set_value(Status::Ok());  // committed above
-      releases_.clear();
-    }
+    exchange_.Stopped();  // what was applied is committed above
     return failure_;
   }
 
   // ---- a standby's partitions --------------------------------------------------------
 
-  void Follow(std::vector<int> partitions) {
-    std::lock_guard lock(follow_mu_);
-    wanted_ = std::set<int>(partitions.begin(), partitions.end());
-  }
-
-  void Exclude(std::vector<int> partitions) {
-    std::lock_guard lock(follow_mu_);
-    excluded_ = std::set<int>(partitions.begin(), partitions.end());
-  }
-
-  Status Release(const std::vector<int>& partitions, std::chrono::milliseconds timeout) {
-    std::future<Status> done;
-    {
-      std::lock_guard lock(follow_mu_);
-      for (int p : partitions) {
-        wanted_.erase(p);
-        excluded_.insert(p);  // until the owner side says otherwise (Exclude)
-      }
-      if (!running_ || stopped_) return Status::Ok();  // it applies nothing: nothing to let go of
-      releases_.push_back({partitions, {}});
-      done = releases_.back().done.get_future();
-    }
-    if (done.wait_for(timeout) != std::future_status::ready) {
-      return Status::Unavailable("the standby did not let go of its partitions within " +
-                                 std::to_string(timeout.count()) + " ms");
-    }
-    return done.get();
-  }
-
-  Positions Following() const {
-    std::lock_guard lock(follow_mu_);
-    return following_;
-  }
-
-  std::map<int, int64_t> Behind() const {
-    std::lock_guard lock(follow_mu_);
-    return behind_by_;
-  }
-
-  std::vector<int> Restoring() const {
-    std::lock_guard lock(follow_mu_);
-    return restoring_;
-  }
+  ProjectorExchange& exchange() { return exchange_; }
 
   // Between batches: makes the standby's assignment what Follow and Release asked for.
   // What was applied is committed first, so a partition let go of is durable up to
   // where it was applied, and a partition taken up starts from the store's offset.
   Status ApplyFollowing() {
-    std::set<int> wanted;
-    std::vector<ReleaseRequest> releases;
-    {
-      std::lock_guard lock(follow_mu_);
-      for (int p : wanted_) {
-        if (!excluded_.count(p)) wanted.insert(p);
-      }
-      releases.swap(releases_);
-    }
-    std::set<int> current;
-    for (const auto& [p, next] : next_) current.insert(p);
+    ProjectorExchange::Requests requests = exchange_.Take();
+    const std::set<int> current = progress_.Held();
     Status s;
-    if (wanted != current || !releases.empty()) {
+    if (requests.follow != current || !requests.releases.empty()) {
       s = CommitBatch();
-      if (s.ok()) s = Reassign(current, wanted);
+      if (s.ok()) s = Reassign(current, requests.follow);
     }
-    for (auto& r : releases) r.done.set_value(s);
+    for (auto& done : requests.releases) done.set_value(s);
     Positions now;
     std::map<int, int64_t> behind;
-    for (const auto& [p, next] : next_) {
+    for (const auto& [p, next] : progress_.next()) {
       now[p] = next - 1;
-      int64_t low = 0, high = -1;
-      consumer_->get_watermark_offsets(std::string(kEventsTopic), p, &low, &high);
+      const int64_t high = LogEnd(p);
       behind[p] = high < 0 ? -1 : std::max<int64_t>(0, high - next);
     }
     // What is still catching up first: a partition just taken up must never be seen as
     // followed and not restoring (it would be answered from before its events).
     PublishRestoring();
-    std::lock_guard lock(follow_mu_);
-    following_ = std::move(now);
-    behind_by_ = std::move(behind);
+    exchange_.ReportFollowing(std::move(now), std::move(behind));
     return s;
   }
 
@@ -230,29 +168,25 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   Status Reassign(const std::set<int>& current, const std::set<int>& wanted) {
     for (int p : current) {
       if (wanted.count(p)) continue;
-      next_.erase(p);
-      durable_.erase(p);
-      target_.erase(p);
-      seen_.erase(p);
+      progress_.LetGo(p);
       spdlog::info("standby: no longer following {} [{}]", kEventsTopic, p);
     }
     std::vector<std::unique_ptr<RdKafka::TopicPartition>> owned;
     std::vector<RdKafka::TopicPartition*> tps;
     for (int p : wanted) {
-      if (!next_.count(p)) {
+      if (!progress_.Holds(p)) {
         auto stored = store_->NextOffset(p);
         if (!stored.ok()) return stored.status();
-        next_[p] = stored->value_or(0);
-        durable_[p] = next_[p];
         // Catching up (Restoring) until it reaches where the log ended when taken up.
         int64_t low = 0, high = -1;
         const bool marks = consumer_->query_watermark_offsets(std::string(kEventsTopic), p, &low, &high, 5000) ==
                            RdKafka::ERR_NO_ERROR;
-        target_[p] = marks ? high : -1;
-        if (Status s = LoadSeenFilter(p); !s.ok()) return s;
-        spdlog::info("standby: following {} [{}] from offset {}", kEventsTopic, p, next_[p]);
+        auto seen = SeenFilter::Load(*store_, p);
+        if (!seen.ok()) return seen.status();
+        progress_.TakeUp(p, stored->value_or(0), marks ? high : -1, std::move(*seen));
+        spdlog::info("standby: following {} [{}] from offset {}", kEventsTopic, p, progress_.NextOf(p));
       }
-      owned.emplace_back(RdKafka::TopicPartition::create(std::string(kEventsTopic), p, next_[p]));
+      owned.emplace_back(RdKafka::TopicPartition::create(std::string(kEventsTopic), p, progress_.NextOf(p)));
       tps.push_back(owned.back().get());
     }
     const RdKafka::ErrorCode rc = consumer_->assign(tps);
@@ -279,31 +213,33 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         const int p = tp->partition();
         const int64_t offset = next->value_or(RdKafka::Topic::OFFSET_BEGINNING);
         tp->set_offset(offset);
-        next_[p] = next->value_or(0);
-        durable_[p] = next_[p];
-        if (Status s = LoadSeenFilter(p); !s.ok()) failure_ = s;
+        auto seen = SeenFilter::Load(*store_, p);
+        if (!seen.ok()) {
+          failure_ = seen.status();
+          continue;
+        }
         int64_t low = 0, high = 0;
         const bool marks =
             consumer->query_watermark_offsets(tp->topic(), p, &low, &high, 5000) == RdKafka::ERR_NO_ERROR;
+        int64_t target = marks ? high : -1;  // unknown: never "caught up"
         if (options_.stop_at) {
           auto limit = options_.stop_at->find(p);
-          target_[p] = limit == options_.stop_at->end() ? 0 : limit->second;
-        } else {
-          target_[p] = marks ? high : -1;  // unknown: never "caught up"
+          target = limit == options_.stop_at->end() ? 0 : limit->second;
         }
+        progress_.TakeUp(p, next->value_or(0), target, std::move(*seen));
         // The log no longer starts where the store ends (retention or deleted records):
         // the events between are gone. Waiting for them would never end.
-        if (marks && next_[p] < low) {
+        if (marks && progress_.NextOf(p) < low) {
           if (options_.require_whole_log) {
             failure_ = Status::Unavailable(tp->topic() + " [" + std::to_string(p) + "] now starts at offset " +
                                            std::to_string(low) + ": the events before it were deleted (retention "
                                            "or deleted records), so the log cannot be replayed from " +
-                                           std::to_string(next_[p]));
+                                           std::to_string(progress_.NextOf(p)));
             continue;
           }
           spdlog::warn("{} [{}] now starts at offset {}: the events from {} to it were deleted before they were "
-                       "projected; going on from {}", tp->topic(), p, low, next_[p], low);
-          next_[p] = low;
+                       "projected; going on from {}", tp->topic(), p, low, progress_.NextOf(p), low);
+          progress_.SetNext(p, low);
           tp->set_offset(low);
           committer_.staged().SetNextOffset(p, low);  // durable with the next batch: said once
         }
@@ -327,12 +263,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
                      ? Status::Unavailable("partitions revoked while paused (" + paused_for_ + ")")
                      : CommitBatch();
       if (!s.ok()) failure_ = s;
-      for (auto* tp : partitions) {
-        next_.erase(tp->partition());
-        durable_.erase(tp->partition());
-        target_.erase(tp->partition());
-        seen_.erase(tp->partition());
-      }
+      for (auto* tp : partitions) progress_.LetGo(tp->partition());
       // Cooperative: only the partitions taken away are given, the others keep going.
       if (Cooperative(consumer)) {
         if (RdKafka::Error* error = consumer->incremental_unassign(partitions); error != nullptr) {
@@ -352,9 +283,8 @@ class Projector::Impl : public RdKafka::RebalanceCb {
 
   void NoteAssignment() {
     if (!options_.on_assignment) return;
-    std::vector<int> owned;
-    for (const auto& [p, next] : next_) owned.push_back(p);
-    options_.on_assignment(owned, partition_count_);
+    const std::set<int> held = progress_.Held();
+    options_.on_assignment(std::vector<int>(held.begin(), held.end()), partition_count_);
   }
 
   ProjectorTotals totals;
@@ -410,7 +340,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       verified.push_back(VerifyRecord(records.back()));
       if (verified.back().ok()) {
         const fb::Envelope& e = *verified.back().value();
-        auto keys = KeysRead(e, SeenIn(SeenFilterOf(m->partition()), e));
+        auto keys = KeysRead(e, SeenIn(progress_.SeenFilterOf(m->partition()), e));
         auto& r = reads[m->partition()];
         r.insert(r.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
       }
@@ -453,9 +383,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   Status HandleMessage(RdKafka::Message& m, const EventRecord& record, const Result<const fb::Envelope*>& verified) {
     const int p = m.partition();
     const int64_t offset = m.offset();
-    auto it = next_.find(p);
-    if (it == next_.end() || offset < it->second) return Status::Ok();  // stale delivery
-    if (options_.stop_at && offset >= target_[p]) return Status::Ok();  // beyond the replay
+    const int64_t next = progress_.NextOf(p);
+    if (next < 0 || offset < next) return Status::Ok();  // stale delivery, or not held
+    if (options_.stop_at && offset >= progress_.TargetOf(p)) return Status::Ok();  // beyond the replay
     ++totals.consumed;
     committer_.NoteEvent(record.recorded_at);
     if (!verified.ok()) {
@@ -463,7 +393,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       PassRecord(record, committer_.staged());
     } else {
       const fb::Envelope& e = *verified.value();
-      auto applied = FoldRecord(record, e, committer_.staged(), SeenFilterOf(p));
+      auto applied = FoldRecord(record, e, committer_.staged(), progress_.SeenFilterOf(p));
       if (!applied.ok()) return applied.status();
       switch (applied->outcome) {
         case Outcome::kApplied: ++totals.applied; break;
@@ -473,7 +403,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       }
       committer_.NoteOutcome(e.event_type(), applied->outcome);
     }
-    it->second = offset + 1;
+    progress_.SetNext(p, offset + 1);
     return Status::Ok();
   }
 
@@ -519,18 +449,11 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     return Status::Ok();
   }
 
-  // The partition's filter of stored event ids; null if it has none.
-  SeenFilter* SeenFilterOf(int partition) {
-    auto f = seen_.find(partition);
-    return f == seen_.end() ? nullptr : &f->second;
-  }
-
-  // Fills the partition's SeenFilter with every event id its store holds.
-  Status LoadSeenFilter(int partition) {
-    auto filter = SeenFilter::Load(*store_, partition);
-    if (!filter.ok()) return filter.status();
-    seen_.insert_or_assign(partition, std::move(*filter));
-    return Status::Ok();
+  // The end of partition `p`'s log as last fetched; -1 if not known.
+  int64_t LogEnd(int p) const {
+    int64_t low = 0, high = -1;
+    consumer_->get_watermark_offsets(std::string(kEventsTopic), p, &low, &high);
+    return high;
   }
 
   // Not acknowledged yet: the batch is written only once it is (StartCommit).
@@ -556,7 +479,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     auto refolded = RefoldStale(committer_.staged());
     if (!refolded.ok()) return refolded.status();
     if (metrics_ && refolded->accounts > 0) metrics_->CountRefolds(refolded->accounts, refolded->events);
-    committer_.Start(next_);
+    committer_.Start(progress_.next());
     return Status::Ok();
   }
 
@@ -567,12 +490,10 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     if (!durable.ok()) return durable.status();
     TopicPartitionList offsets;
     for (const auto& [p, next] : *durable) {
-      if (!next_.count(p)) continue;  // revoked meanwhile
-      durable_[p] = next;
+      if (!progress_.MarkDurable(p, next)) continue;  // revoked meanwhile
       offsets.items.push_back(RdKafka::TopicPartition::create(std::string(kEventsTopic), p, next));
       if (metrics_) {
-        int64_t low = 0, high = -1;
-        consumer_->get_watermark_offsets(std::string(kEventsTopic), p, &low, &high);
+        const int64_t high = LogEnd(p);
         metrics_->SetPartition(p, next, high >= 0 ? high - next : -1);
       }
     }
@@ -584,20 +505,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   // Restoring: taken up and not yet durable in the store up to the target (what is
   // applied but not committed is not in the answers yet).
   void PublishRestoring() {
-    std::vector<int> behind;
-    for (auto& [p, target] : target_) {
-      if (target < 0 && !options_.stop_at) {  // the end was not known when taken up: as fetched since
-        int64_t low = 0, high = -1;
-        consumer_->get_watermark_offsets(std::string(kEventsTopic), p, &low, &high);
-        target = high;
-      }
-      auto it = durable_.find(p);
-      if (it != durable_.end() && (target < 0 || it->second < target)) behind.push_back(p);
-    }
-    std::lock_guard lock(follow_mu_);
-    restoring_ = std::move(behind);
+    // Without a stop offset, an end not known when taken up is the end as fetched since.
+    exchange_.ReportRestoring(progress_.Restoring([this](int p) { return LogEnd(p); }, !options_.stop_at));
   }
-
 
   // Before a write: if the disk is (nearly) full, pause until there is room. Nothing
   // is written meanwhile, so nothing partial can be.
@@ -653,12 +563,11 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     if (done && failure_.ok()) {
       // Messages fetched before the pause were dropped meanwhile: fetch them again.
       for (auto* tp : assigned) {
-        auto next = next_.find(tp->partition());
-        if (next != next_.end()) tp->set_offset(next->second);
+        if (progress_.Holds(tp->partition())) tp->set_offset(progress_.NextOf(tp->partition()));
       }
       consumer_->resume(assigned);
       for (auto* tp : assigned) {
-        if (next_.count(tp->partition())) consumer_->seek(*tp, 5000);
+        if (progress_.Holds(tp->partition())) consumer_->seek(*tp, 5000);
       }
     }
     RdKafka::TopicPartition::destroy(assigned);
@@ -678,38 +587,18 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   // per backlog.
   void NoticeCatchingUp() {
     if (last_batch_full_) behind_ = true;
-    if (!behind_ || next_.empty()) return;
-    for (const auto& [p, next] : next_) {
-      int64_t low = 0, high = -1;
-      consumer_->get_watermark_offsets(std::string(kEventsTopic), p, &low, &high);
-      if (high < 0 || next < high) return;
-    }
+    if (!behind_ || progress_.empty()) return;
+    if (!progress_.AtLogEnd([this](int p) { return LogEnd(p); })) return;
     behind_ = false;
     if (options_.on_caught_up) options_.on_caught_up();
   }
 
   bool CaughtUp() const {
-    if (target_.empty() || (reference_ && !reference_->CaughtUp())) return false;
-    for (const auto& [p, high] : target_) {
-      auto it = next_.find(p);
-      if (high < 0 || it == next_.end() || it->second < high) return false;
-    }
-    return true;
+    if (reference_ && !reference_->CaughtUp()) return false;
+    return progress_.ReachedTargets();
   }
 
-  struct ReleaseRequest {
-    std::vector<int> partitions;
-    std::promise<Status> done;
-  };
-  mutable std::mutex follow_mu_;
-  std::set<int> wanted_;                  // guarded by follow_mu_: what Follow asked for
-  std::set<int> excluded_;                // guarded by follow_mu_: held by the owner side
-  std::vector<ReleaseRequest> releases_;  // guarded by follow_mu_
-  Positions following_;                   // guarded by follow_mu_: followed -> last applied
-  std::map<int, int64_t> behind_by_;      // guarded by follow_mu_: see Behind()
-  bool running_ = false;                  // guarded by follow_mu_: Run has started
-  bool stopped_ = false;                  // guarded by follow_mu_
-  std::vector<int> restoring_;            // guarded by follow_mu_: see Restoring()
+  ProjectorExchange exchange_;
 
   ProjectorOptions options_;
   ProjectionStore* store_;
@@ -719,10 +608,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::unique_ptr<DeadLetters> dead_letters_;
   std::unique_ptr<ReferenceFollower> reference_;
-  std::map<int, int64_t> next_;    // assigned partition -> next offset to apply
-  std::map<int, int64_t> durable_; // assigned partition -> next offset durable in the store
-  std::map<int, int64_t> target_;  // assigned partition -> high watermark at assignment
-  std::map<int, SeenFilter> seen_;  // assigned partition -> the event ids it has stored
+  PartitionProgress progress_;  // the partitions applied: assigned, or followed as a standby
   Status failure_;
   const std::atomic<bool>* stop_ = nullptr;  // the caller's, during Run
   std::string paused_for_;                   // PauseUntil's reason while it waits
@@ -747,17 +633,17 @@ Status Projector::Run(const std::atomic<bool>& stop) { return impl_->Run(stop); 
 
 const ProjectorTotals& Projector::totals() const { return impl_->totals; }
 
-void Projector::Follow(std::vector<int> partitions) { impl_->Follow(std::move(partitions)); }
+void Projector::Follow(std::vector<int> partitions) { impl_->exchange().Follow(std::move(partitions)); }
 
-void Projector::Exclude(std::vector<int> partitions) { impl_->Exclude(std::move(partitions)); }
+void Projector::Exclude(std::vector<int> partitions) { impl_->exchange().Exclude(std::move(partitions)); }
 
 Status Projector::Release(const std::vector<int>& partitions, std::chrono::milliseconds timeout) {
-  return impl_->Release(partitions, timeout);
+  return impl_->exchange().Release(partitions, timeout);
 }
 
-Positions Projector::Following() const { return impl_->Following(); }
-std::map<int, int64_t> Projector::Behind() const { return impl_->Behind(); }
+Positions Projector::Following() const { return impl_->exchange().Following(); }
+std::map<int, int64_t> Projector::Behind() const { return impl_->exchange().Behind(); }
 
-std::vector<int> Projector::Restoring() const { return impl_->Restoring(); }
+std::vector<int> Projector::Restoring() const { return impl_->exchange().Restoring(); }
 
 }  // namespace ledger
