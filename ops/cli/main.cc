@@ -91,6 +91,10 @@ int main(int argc, char** argv) {
                    "the folder online checkpoints go to, by name (default: DATA_DIR.checkpoints)");
   proj->add_option("--tls-cert", project.tls_cert_file, "PEM certificate: serve the API over HTTPS only");
   proj->add_option("--tls-key", project.tls_key_file, "PEM private key for --tls-cert");
+  proj->add_option("--peer-ca", project.peer_ca_file,
+                   "PEM certificates trusted for the group's other instances served over HTTPS "
+                   "(default: --tls-cert, else the system's CAs)")
+      ->check(CLI::ExistingFile);
   proj->add_option("--max-batch", project.max_batch, "events per RocksDB commit at most")
       ->capture_default_str();
   proj->add_option("--compact-when-idle", project.compact_when_idle_seconds,

@@ -194,6 +194,7 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     so.tokens_file = TokensFileFor(common, options.tokens_file);
     so.tls_cert_file = options.tls_cert_file;
     so.tls_key_file = options.tls_key_file;
+    so.peer_ca_file = options.peer_ca_file;
     ServerActions actions = MakeServerActions(common, store->get(), options.checkpoint_dir.empty() ? common.data_dir + ".checkpoints" : options.checkpoint_dir, registry.get(), &metrics);
     actions.instance = po.instance_id;
     actions.status = [base = actions.status, &group] {

@@ -524,5 +524,75 @@ TEST_F(Http, ServesHttpsWhenACertificateIsConfigured) {
   std::filesystem::remove_all(dir);
 }
 
+// A projector group serving HTTPS: a question asked of one instance is forwarded to the
+// owner over HTTPS, the owner's certificate checked against --peer-ca (by default the
+// instance's own certificate, which a group may share); a certificate not trusted is a
+// 503 naming the failure, never an answer from an unchecked peer.
+TEST_F(Http, QuestionsAreForwardedOverHttpsToAnOwnerWhoseCertificateIsTrusted) {
+  const auto dir = std::filesystem::temp_directory_path() / ("ledger-peer-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto make_cert = [&](const std::string& name) {
+    const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
+                            "subjectAltName=IP:127.0.0.1 -keyout " + (dir / (name + ".key")).string() + " -out " +
+                            (dir / (name + ".pem")).string() + " >/dev/null 2>&1";
+    return std::system(cmd.c_str()) == 0;
+  };
+  ASSERT_TRUE(make_cert("group") && make_cert("other")) << "openssl is needed to make test certificates";
+  QueryServerOptions tls;
+  tls.listen = "127.0.0.1:0";
+  tls.tokens_file = tokens_path_;
+  tls.tls_cert_file = (dir / "group.pem").string();
+  tls.tls_key_file = (dir / "group.key").string();
+  ServerActions owner_actions;
+  owner_actions.instance = "b";
+  auto b = QueryServer::Start(tls, view_.get(), owner_actions, nullptr);
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  InstanceAnnouncement owner;
+  owner.instance = "b";
+  owner.url = (*b)->url();
+  owner.owned = {0, 1, 2, 3};
+  owner.partition_count = 4;
+  LocalPartitions mine;
+  mine.partition_count = 4;
+  auto via_b = [&](ServerActions& actions) {
+    actions.instance = "a";
+    actions.route = [&](const std::string& account, const ReadBound& bound) {
+      return RouteAccount(mine, {{"b", owner}}, account, bound);
+    };
+  };
+  const std::string question = "/v1/entitlement?account=A&product=db&at=2025-06-01";
+  auto ask = [&](int port) {
+    httplib::SSLClient c("127.0.0.1", port);
+    c.enable_server_certificate_verification(false);
+    return c.Get(question.c_str(), {{"Authorization", "Bearer " + analyst_}});
+  };
+
+  Start(tls, via_b);
+  auto forwarded = ask(server_->port());
+  ASSERT_TRUE(forwarded);
+  ASSERT_EQ(forwarded->status, 200) << forwarded->body;
+  EXPECT_EQ(forwarded->get_header_value("X-Ledger-Instance"), "b");
+  EXPECT_EQ(forwarded->get_header_value("X-Ledger-Forwarded-By"), "a");
+  EXPECT_EQ(Json::parse(forwarded->body),
+            *view_->Ask({"entitlement", {{"account", "A"}, {"product", "db"}, {"at", "2025-06-01"}}}));
+
+  QueryServerOptions distrusting = tls;
+  distrusting.peer_ca_file = (dir / "other.pem").string();
+  Start(distrusting, via_b);
+  auto refused = ask(server_->port());
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503) << refused->body;
+  EXPECT_NE(refused->body.find("certificate is not trusted"), std::string::npos) << refused->body;
+  EXPECT_NE(refused->body.find(owner.url), std::string::npos) << refused->body;
+
+  QueryServerOptions garbage = tls;
+  garbage.peer_ca_file = (dir / "group.key").string();  // a key, not a certificate
+  auto bad = QueryServer::Start(garbage, view_.get(), {}, nullptr);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("--peer-ca"), std::string::npos) << bad.status().message();
+  b->reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace ledger

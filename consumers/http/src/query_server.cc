@@ -48,6 +48,16 @@ std::string EndpointLabel(const std::string& http_path) {
   return brace == std::string::npos ? http_path : http_path.substr(0, brace);
 }
 
+// Whether the PEM file at `path` holds certificates that can be trusted (--peer-ca).
+Status CheckTrusted(const std::string& path) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  if (!ctx || SSL_CTX_load_verify_locations(ctx.get(), path.c_str(), nullptr) != 1) {
+    ERR_clear_error();
+    return Status::InvalidInput("--peer-ca: " + path + " holds no PEM certificate to trust");
+  }
+  return Status::Ok();
+}
+
 // Asks the scheduler for a short time slice (0.1 ms) for the calling thread, once: on
 // Linux 6.12 and later (EEVDF custom slices) a thread woken by a request then preempts
 // batch work (the applying thread, compactions, other processes) at once instead of
@@ -252,6 +262,11 @@ struct QueryServer::Impl {
     auto& client = clients[url];
     if (!client) {
       client = std::make_unique<httplib::Client>(url);
+      if (url.rfind("https://", 0) == 0) {
+        const std::string& trusted = !options.peer_ca_file.empty() ? options.peer_ca_file : options.tls_cert_file;
+        if (!trusted.empty()) client->set_ca_cert_path(trusted.c_str());
+        client->enable_server_certificate_verification(true);
+      }
       client->set_keep_alive(true);
       client->set_connection_timeout(1);
       client->set_read_timeout(std::chrono::seconds(options.io_timeout_seconds));
@@ -261,11 +276,15 @@ struct QueryServer::Impl {
     if (auto auth = req.header("authorization"); !auth.empty()) headers.emplace("Authorization", auth);
     auto answer = client->Get(req.path, params, headers);
     if (!answer) {
+      const httplib::Error error = answer.error();
       clients.erase(url);  // connect afresh next time
       MarkUnreachable(url);
       res.set_header("Retry-After", "1");
-      SendError(res, 503, "the instance answering for this partition (" + url +
-                              ") did not answer: " + httplib::to_string(answer.error()) + "; ask again");
+      SendError(res, 503, "the instance answering for this partition (" + url + ") did not answer: " +
+                              (error == httplib::Error::SSLServerVerification
+                                   ? "its certificate is not trusted (--peer-ca)"
+                                   : httplib::to_string(error)) +
+                              "; ask again");
       return false;
     }
     res.status = answer->status;
@@ -543,6 +562,9 @@ QueryServer::QueryServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<QueryServer>> QueryServer::Start(const QueryServerOptions& options, LedgerView* view,
                                                         ServerActions actions, prometheus::Registry* registry) {
+  if (!options.peer_ca_file.empty()) {
+    if (Status s = CheckTrusted(options.peer_ca_file); !s.ok()) return s;
+  }
   auto impl = std::make_unique<Impl>(options);
   impl->view = view;
   impl->actions = std::move(actions);

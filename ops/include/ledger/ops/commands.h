@@ -59,6 +59,7 @@ struct ProjectOptions {
   std::string http_advertise;
   std::string tokens_file;  // empty: DATA_DIR.tokens
   std::string tls_cert_file, tls_key_file;
+  std::string peer_ca_file;  // trusted for the other instances' https:// addresses
   // Where POST /v1/admin/checkpoint?name=N writes (DIR/N); empty: DATA_DIR.checkpoints.
   std::string checkpoint_dir;
 };

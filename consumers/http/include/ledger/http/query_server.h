@@ -36,6 +36,10 @@ struct QueryServerOptions {
   std::filesystem::path tokens_file;      // the tokens (ledger token create)
   std::string tls_cert_file;              // both set: HTTPS only
   std::string tls_key_file;
+  // The certificates (PEM) trusted for the group's other instances when a question is
+  // forwarded to an https:// address; their host names are checked too. Empty:
+  // tls_cert_file (a group sharing one certificate), or without it the system's CAs.
+  std::string peer_ca_file;
   size_t max_body_bytes = 8u << 20;       // larger request bodies get 413
   // A request's headers and body must arrive within this, an answer be sent within it,
   // and an idle kept-alive connection is closed after it.
