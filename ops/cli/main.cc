@@ -12,6 +12,7 @@
 
 #include "ledger/ops/commands.h"
 #include "ledger/queries/questions.h"
+#include "ledger/storage/projection_store.h"
 
 namespace {
 
@@ -39,6 +40,22 @@ int WithStopSignals(const std::function<int(const std::atomic<bool>&)>& body) {
   if (!stop) pthread_kill(waiter.native_handle(), SIGUSR1);
   waiter.join();
   return rc;
+}
+
+// Ends the process on SIGINT or SIGTERM as their default action would, after removing
+// the scratch directories its store readers keep (no destructor runs on a signal).
+void ExitOnStopSignalsLeavingNothingBehind() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    ledger::RemoveReaderScratchOfThisProcess();
+    std::_Exit(128 + sig);
+  }).detach();
 }
 
 }  // namespace
@@ -214,6 +231,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (!*proj) ExitOnStopSignalsLeavingNothingBehind();  // `project` stops on them cleanly
     if (*pub) {
       if (publish.input == "-") return RunPublish(common, publish, std::cin, std::cout, std::cerr);
       std::ifstream in(publish.input);

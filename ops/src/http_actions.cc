@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "ledger/base/json_input.h"
 #include "ledger/base/text.h"
 #include "ledger/producers/publisher.h"
 #include "ledger/schema/event_codec.h"
@@ -55,8 +56,8 @@ class Ingest {
       ++n;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       Json r = {{"line", n}};
-      auto parsed = Json::parse(line, nullptr, false);
-      if (parsed.is_object() && !parsed.contains("event_id")) {
+      auto parsed = ParseJsonInput(line);
+      if (parsed.ok() && parsed->is_object() && !parsed->contains("event_id")) {
         r["status"] = "rejected";
         r["error"] = "event_id is required over HTTP, so that a retry is applied once";
       } else if (auto e = codec_->FromJson(line, NowMillis()); !e.ok()) {
@@ -67,7 +68,7 @@ class Ingest {
         r["error"] = s.message();
       } else {
         r["status"] = "published";
-        r["event_id"] = parsed.value("event_id", "");
+        r["event_id"] = parsed->value("event_id", "");
         r["type"] = e->type;
         sent[n] = results.size();
       }

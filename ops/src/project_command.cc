@@ -202,6 +202,7 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
       status["group"] = group.Status();
       return status;
     };
+    actions.partition_count = [&ownership] { return ownership.Get().second; };
     // Set once the directory runs (below): until then every question is answered here.
     actions.route = [&announced, &ownership, &standby, owner = projector->get()](
                         const std::string& account, const ReadBound& bound) -> Result<Answerer> {

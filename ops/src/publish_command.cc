@@ -26,12 +26,18 @@ int RunPublish(const CommonOptions& common, const PublishOptions& options, std::
   }
   uint64_t sent = 0, rejected = 0, blank = 0;
   std::string line;
-  for (uint64_t n = 1; std::getline(in, line); ++n) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+  for (uint64_t n = 1;; ++n) {
+    const LineRead read = ReadLine(in, &line, kMaxEventLineBytes);
+    if (read == LineRead::kEnd) break;
+    if (read == LineRead::kLine && line.find_first_not_of(" \t\r") == std::string::npos) {
       ++blank;
       continue;
     }
-    auto event = (*codec)->FromJson(line, NowMillis());
+    // A line past the bound is kept only up to it: the codec rejects it by its length.
+    auto event = read == LineRead::kTooLong ? Result<EncodedEvent>(Status::InvalidInput(
+                                                  "the line is more than " + std::to_string(kMaxEventLineBytes) +
+                                                  " bytes, the most an event may take"))
+                                            : (*codec)->FromJson(line, NowMillis());
     if (!event.ok()) {
       ++rejected;
       err << Printable(name, 200) << ":" << n << ": " << Printable(event.status().message(), 1000) << "\n";

@@ -10,17 +10,34 @@
 #include "ledger/storage/store_layout.h"
 
 namespace ledger {
+namespace {
+
+// `text` in single quotes for a POSIX shell.
+std::string ShellQuoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
 
 int RunRebuild(const CommonOptions& common, std::ostream& out, std::ostream& err) {
   const std::optional<int> live = CurrentGeneration(common.data_dir);
   if (!live) {
-    err << "ledger rebuild: " << common.data_dir
-        << (std::filesystem::exists(common.data_dir)
-                ? " is a plain directory (a store from before generations). With the projector "
-                  "stopped: mv DIR DIR.stores/1 && ln -s " +
-                      std::filesystem::path(common.data_dir).filename().string() + ".stores/1 DIR"
-                : " does not exist: run `ledger project` first")
-        << "\n";
+    if (std::filesystem::exists(common.data_dir)) {
+      // Printed to be run as it is: the real paths, quoted for a POSIX shell.
+      std::string path = common.data_dir;
+      while (path.size() > 1 && path.back() == '/') path.pop_back();  // "data/" names "data"
+      const std::string dir = ShellQuoted(path);
+      const std::string name = std::filesystem::path(path).filename().string();
+      err << "ledger rebuild: " << common.data_dir
+          << " is a plain directory (a store from before generations). With the projector stopped, make it "
+             "generation 1:\n  mkdir -p "
+          << ShellQuoted(path + ".stores") << " && mv " << dir << " " << ShellQuoted(GenerationDir(path, 1)) << " && ln -s " << ShellQuoted(name + ".stores/1") << " "
+          << dir << "\n";
+    } else {
+      err << "ledger rebuild: " << common.data_dir << " does not exist: run `ledger project` first\n";
+    }
     return kExitUsage;
   }
   const int next = *live + 1;

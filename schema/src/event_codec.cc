@@ -9,6 +9,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "ledger/base/json_input.h"
 #include "schema_text.h"
 
 namespace ledger {
@@ -83,6 +84,11 @@ std::string CleanParserError(const std::string& e, const std::string& json) {
     }
   }
   return s;
+}
+
+Status LineTooLong(size_t bytes) {
+  return Status::InvalidInput("the line is " + std::to_string(bytes) + " bytes, more than the " +
+                              std::to_string(kMaxEventLineBytes) + " an event may take");
 }
 
 std::optional<fb::Event> EventByName(const std::string& name) {
@@ -165,8 +171,10 @@ Result<std::unique_ptr<EventCodec>> EventCodec::Create() {
 }
 
 Result<EncodedEvent> EventCodec::FromJson(std::string_view line, Millis now) {
-  Json in = Json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-  if (in.is_discarded()) return Status::InvalidInput("not valid JSON");
+  if (line.size() > kMaxEventLineBytes) return LineTooLong(line.size());
+  auto parsed = ParseJsonInput(line);
+  if (!parsed.ok()) return parsed.status();
+  Json in = std::move(*parsed);
   if (!in.is_object()) return Status::InvalidInput("expected a JSON object");
 
   for (auto it = in.begin(); it != in.end(); ++it) {

@@ -9,9 +9,14 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <charconv>
 #include <filesystem>
 #include <memory_resource>
 
@@ -61,6 +66,23 @@ class GroupPrefix : public rocksdb::SliceTransform {
   }
 };
 
+constexpr std::string_view kReaderScratchPrefix = "ledger-query-";
+
+// Removes the readers' scratch directories whose process `gone` says is gone.
+void RemoveReaderScratch(const std::function<bool(pid_t)>& gone) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::temp_directory_path(ec), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(kReaderScratchPrefix, 0) != 0) continue;
+    const char* from = name.data() + kReaderScratchPrefix.size();
+    pid_t pid = 0;
+    auto [end, parsed] = std::from_chars(from, name.data() + name.size(), pid);
+    if (parsed != std::errc() || end == from || *end != '-' || !gone(pid)) continue;
+    std::error_code removed;
+    std::filesystem::remove_all(entry.path(), removed);
+  }
+}
+
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
   if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
@@ -99,6 +121,10 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
   const std::string resolved = std::filesystem::exists(dir, resolve_error)
                                    ? std::filesystem::canonical(dir, resolve_error).string()
                                    : dir;
+  if (std::filesystem::exists(resolved, resolve_error) && !std::filesystem::is_directory(resolved, resolve_error)) {
+    return Status::InvalidInput("the data dir " + dir + " is not a directory (pass --data-dir a directory, or a path "
+                                "that does not exist yet)");
+  }
   std::unique_ptr<ProjectionStore> store(new ProjectionStore(resolved, mode, options));
   Rocks& r = *store->rocks_;
 
@@ -156,7 +182,10 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
     std::filesystem::create_directories(resolved, ec);
     s = rocksdb::DB::Open(r.options, resolved, descriptors, &r.handles, &raw);
   } else {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ledger-query-XXXXXX").string();
+    RemoveReaderScratch([](pid_t pid) { return pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH; });
+    std::string tmpl = (std::filesystem::temp_directory_path() /
+                        (std::string(kReaderScratchPrefix) + std::to_string(getpid()) + "-XXXXXX"))
+                           .string();
     if (mkdtemp(tmpl.data()) == nullptr) return Status::IoError("cannot create a temporary directory");
     store->secondary_dir_ = tmpl;
     s = rocksdb::DB::OpenAsSecondary(r.options, resolved, tmpl, descriptors, &r.handles, &raw);
@@ -188,7 +217,17 @@ Status ProjectionStore::CheckLayout(const std::string& dir) {
                                rocksdb::Slice(keys::kLayout.data(), keys::kLayout.size())),
                      "writing the key layout of the projection store at " + dir);
   }
-  return Status::Corruption("the projection store at " + dir + " has key layout " + (s.ok() ? layout : "1") +
+  const std::string found = s.ok() ? layout : "1";
+  int found_number = 0, ours = 0;
+  std::from_chars(found.data(), found.data() + found.size(), found_number);
+  std::from_chars(keys::kLayout.data(), keys::kLayout.data() + keys::kLayout.size(), ours);
+  if (found_number > ours) {
+    return Status::Corruption("the projection store at " + dir + " has key layout " + found +
+                              ", newer than the layout " + std::string(keys::kLayout) +
+                              " this release reads: this `ledger` binary is older than the store; run the release "
+                              "that wrote it (storage/README.md)");
+  }
+  return Status::Corruption("the projection store at " + dir + " has key layout " + found +
                             "; this release reads layout " + std::string(keys::kLayout) +
                             " (storage/README.md). `ledger rebuild` replays the log into a store of this layout");
 }
@@ -670,6 +709,10 @@ void StagedBatch::Clear() {
   stage_->next_offsets.clear();
   stage_->arena.release();
   count_ = 0;
+}
+
+void RemoveReaderScratchOfThisProcess() {
+  RemoveReaderScratch([](pid_t pid) { return pid == getpid(); });
 }
 
 }  // namespace ledger

@@ -52,10 +52,15 @@ Applied StoreLedger::Apply(const std::string& type, const std::string& account, 
                    recorded_at);
 }
 
-Applied StoreLedger::ApplyLine(const std::string& line, const std::string& recorded_at) {
+Applied StoreLedger::ApplyLine(const std::string& line, const std::string& recorded_at,
+                               std::optional<Millis> occurred_at) {
   auto e = codec_->FromJson(line, NowMillis());
   EXPECT_TRUE(e.ok()) << line << ": " << e.status().message();
   if (!e.ok()) return {};
+  if (occurred_at) {
+    auto* envelope = reinterpret_cast<flatbuffers::Table*>(const_cast<fb::Envelope*>(fb::GetEnvelope(e->bytes.data())));
+    EXPECT_TRUE(envelope->SetField<int64_t>(fb::Envelope::VT_OCCURRED_AT, *occurred_at, 0));
+  }
   const int partition = KafkaPartitionOf(e->key, 4);
   // The projector's own step, on the record Kafka would deliver, into a batch of its own.
   EventRecord record;

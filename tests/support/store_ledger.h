@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -27,7 +28,10 @@ class StoreLedger {
   Applied Apply(const std::string& type, const std::string& account, const std::string& data,
                 const std::string& occurred_at, const std::string& recorded_at = "");
   // Applies one account event given as a whole JSON line (its own event_id).
-  Applied ApplyLine(const std::string& line, const std::string& recorded_at = "");
+  // `occurred_at`, if given, replaces the envelope's after encoding: a time no JSON line
+  // may give (years before 1971), as another producer could write it.
+  Applied ApplyLine(const std::string& line, const std::string& recorded_at = "",
+                    std::optional<Millis> occurred_at = std::nullopt);
   // Applies whole JSON lines as the projector does one batch: each at the next offset,
   // one second apart, into one staged batch, refolded and written at once.
   void ApplyBatch(const std::vector<std::string>& lines);

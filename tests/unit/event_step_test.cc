@@ -128,7 +128,10 @@ TEST(Printable, EscapesControlCharactersAndCutsAtACharacter) {
 TEST(PlausibleTimes, SecondsForMillisecondsAndFarFutureTimesAreAnomalies) {
   test_support::StoreLedger l("plausible-times");
   // 1,735,689,600 (2025-01-01 in seconds) read as milliseconds: 1970-01-21.
-  Applied seconds = l.Apply("AccountOpened", "A", R"({"name":"n"})", "1970-01-21T02:08:09Z", "2025-01-02");
+  // No JSON line may say so (ParseTime accepts years from 1971); another producer can.
+  Applied seconds = l.ApplyLine(R"({"type":"AccountOpened","account_id":"A","event_id":")" + FormatUuid(NewUuidV7(1)) +
+                                    R"(","occurred_at":"2025-01-01","data":{"name":"n"}})",
+                                "2025-01-02", Millis{1735689600});
   EXPECT_EQ(seconds.outcome, Outcome::kAnomaly);
   EXPECT_NE(seconds.reason.find("a time in seconds where milliseconds are expected?"), std::string::npos)
       << seconds.reason;

@@ -8,7 +8,8 @@ namespace ledger {
 namespace {
 
 TEST(Time, ParsesDatesAndTimes) {
-  EXPECT_EQ(*ParseTime("1970-01-01"), 0);
+  EXPECT_EQ(*ParseTime("1971-01-01"), kFirstAcceptedTime);
+  EXPECT_EQ(*ParseTime("9999-12-31T23:59:59.999Z"), kLatestTime);
   EXPECT_EQ(*ParseTime("2025-06-01"), 1748736000000);
   EXPECT_EQ(*ParseTime("2025-06-01T00:00:00Z"), 1748736000000);
   EXPECT_EQ(*ParseTime("2025-06-01T02:00:00+02:00"), 1748736000000);
@@ -30,6 +31,18 @@ TEST(Time, RejectsImpossibleDatesNamingTheProblem) {
   EXPECT_FALSE(ParseTime("").ok());
 }
 
+TEST(Time, RejectsTimesOutsideTheAcceptedYearsOnceInUtc) {
+  for (const char* text : {"9999-12-31T23:59:59-23:00", "1970-12-31T23:59:59Z", "1971-01-01T00:30:00+01:00",
+                           "0000-01-01", "1970-01-01"}) {
+    auto t = ParseTime(text);
+    ASSERT_FALSE(t.ok()) << text;
+    EXPECT_EQ(t.status().message(),
+              "'" + std::string(text) + "' is outside the times the ledger accepts: years 1971 to 9999, in UTC");
+  }
+  EXPECT_TRUE(ParseTime("1971-01-01T01:00:00+01:00").ok());
+  EXPECT_TRUE(ParseTime("9999-12-31T23:59:59+00:00").ok());
+}
+
 TEST(Time, FormatsBackToRfc3339) {
   EXPECT_EQ(FormatTime(1748736000000), "2025-06-01T00:00:00Z");
   EXPECT_EQ(FormatTime(1748736000250), "2025-06-01T00:00:00.250Z");
@@ -42,7 +55,7 @@ TEST(Time, FormatsBackToRfc3339) {
   EXPECT_EQ(FormatTime(kLatestTime), "9999-12-31T23:59:59.999Z");
   EXPECT_EQ(FormatTime(kEarliestTime), "0000-01-01T00:00:00Z");
   EXPECT_EQ(FormatDate(1748736000000 + 3600000), "2025-06-01");
-  for (Millis t : {0LL, 951782400000LL, 4102444799999LL}) EXPECT_EQ(*ParseTime(FormatTime(t)), t);
+  for (Millis t : {Millis{kFirstAcceptedTime}, Millis{951782400000LL}, Millis{4102444799999LL}}) EXPECT_EQ(*ParseTime(FormatTime(t)), t);
 }
 
 TEST(Uuid, ParsesFormatsAndMakesVersion7) {

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "ledger/base/json_input.h"
+
 namespace ledger {
 
 Result<std::string> AnnouncedUrl(const std::string& served, const std::string& advertise, const std::string& hostname) {
@@ -51,7 +53,9 @@ std::string EncodeAnnouncement(const InstanceAnnouncement& a) {
 }
 
 Result<InstanceAnnouncement> DecodeAnnouncement(std::string_view json) {
-  auto j = nlohmann::json::parse(json, nullptr, false);
+  auto parsed = ParseJsonInput(json);
+  if (!parsed.ok()) return Status::InvalidInput("an instance announcement: " + parsed.status().message());
+  const auto& j = *parsed;
   if (!j.is_object()) return Status::InvalidInput("an instance announcement is not a JSON object");
   InstanceAnnouncement a;
   try {

@@ -436,6 +436,14 @@ struct QueryServer::Impl {
     if (auto mp = params->find("min_position"); mp != params->end()) {
       auto positions = ParsePositions(mp->second);
       if (!positions.ok()) return SendError(res, 400, positions.status().message());
+      if (const int count = actions.partition_count ? actions.partition_count() : 0; count > 0) {
+        for (const auto& [p, offset] : *positions) {
+          if (p < count) continue;
+          return SendError(res, 400, "min_position: partition " + std::to_string(p) + " does not exist (" +
+                                         "ledger.events has " + std::to_string(count) +
+                                         " partitions, 0 to " + std::to_string(count - 1) + ")");
+        }
+      }
       params->erase(mp);
       auto wait = ParseMaxWait(params->count("max_wait_ms") ? params->at("max_wait_ms") : "", "max_wait_ms");
       if (!wait.ok()) return SendError(res, 400, wait.status().message());

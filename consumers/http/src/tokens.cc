@@ -1,5 +1,7 @@
 #include "ledger/http/tokens.h"
 
+#include "ledger/base/json_input.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <fcntl.h>
@@ -64,7 +66,8 @@ Result<std::vector<TokenRecord>> TokenFile::Read() const {
   while (std::getline(in, line)) {
     ++n;
     if (line.empty()) continue;
-    auto j = nlohmann::json::parse(line, nullptr, false);
+    auto parsed = ParseJsonInput(line);
+    const nlohmann::ordered_json j = parsed.ok() ? std::move(*parsed) : nlohmann::ordered_json();
     auto role = j.is_object() ? RoleByName(j.value("role", "")) : std::nullopt;
     if (!role || !j.contains("name") || !j.contains("sha256")) {
       return Status::Corruption(path_.string() + ":" + std::to_string(n) + ": not a token record (a JSON object with name, role analyst, operator or publisher, and sha256)");

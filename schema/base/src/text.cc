@@ -29,4 +29,23 @@ std::string Printable(std::string_view text, size_t max_bytes) {
   return out;
 }
 
+LineRead ReadLine(std::istream& in, std::string* line, size_t max_bytes) {
+  line->clear();
+  std::streambuf* buf = in.rdbuf();
+  if (buf == nullptr || !in.good()) return LineRead::kEnd;
+  bool any = false, too_long = false;
+  for (int c = buf->sbumpc(); c != std::char_traits<char>::eof(); c = buf->sbumpc()) {
+    any = true;
+    if (c == '\n') return too_long ? LineRead::kTooLong : LineRead::kLine;
+    if (line->size() < max_bytes) {
+      line->push_back(static_cast<char>(c));
+    } else {
+      too_long = true;
+    }
+  }
+  in.setstate(std::ios::eofbit);
+  if (!any) return LineRead::kEnd;
+  return too_long ? LineRead::kTooLong : LineRead::kLine;
+}
+
 }  // namespace ledger

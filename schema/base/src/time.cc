@@ -62,6 +62,14 @@ Status Bad(std::string_view text, const std::string& why) {
                               "2025-06-01)");
 }
 
+Result<Millis> InRange(std::string_view text, Millis t) {
+  if (t < kFirstAcceptedTime || t > kLatestTime) {
+    return Status::InvalidInput("'" + std::string(text) +
+                                "' is outside the times the ledger accepts: years 1971 to 9999, in UTC");
+  }
+  return t;
+}
+
 }  // namespace
 
 Result<Millis> ParseTime(std::string_view text) {
@@ -77,7 +85,7 @@ Result<Millis> ParseTime(std::string_view text) {
     return Bad(text, "day " + std::to_string(day) + " does not exist in that month");
   }
   Millis t = DaysFromCivil(year, month, day) * 86400000LL;
-  if (pos == text.size()) return t;  // a date alone: 00:00 UTC
+  if (pos == text.size()) return InRange(text, t);  // a date alone: 00:00 UTC
 
   if (!Expect(text, &pos, 'T') && !Expect(text, &pos, 't') && !Expect(text, &pos, ' ')) {
     return Bad(text, "expected 'T' after the date");
@@ -116,7 +124,7 @@ Result<Millis> ParseTime(std::string_view text) {
     return Bad(text, "a time of day needs a zone: 'Z' or +hh:mm");
   }
   if (pos != text.size()) return Bad(text, "unexpected text after the time");
-  return t;
+  return InRange(text, t);
 }
 
 Millis NowMillis() {

@@ -16,6 +16,8 @@ inline constexpr std::string_view kEventsTopic = "ledger.events";
 inline constexpr std::string_view kReferenceTopic = "ledger.reference";
 inline constexpr std::string_view kDeadLetterTopic = "ledger.events.dlq";
 inline constexpr uint16_t kSchemaVersion = 1;
+// The longest JSON line an event may be; a longer one is rejected unread.
+inline constexpr size_t kMaxEventLineBytes = 1u << 20;
 
 // One event, encoded and ready to publish.
 struct EncodedEvent {

@@ -60,6 +60,10 @@ class ProjectionStore {
   // Opens (kReadWrite: creates if missing) the store in `dir`. kReadOnly fails with
   // NotFound when there is no store yet. A store of another key layout than this
   // release's (keys::kLayout) fails with Corruption saying so.
+  //
+  // A kReadOnly store keeps a scratch directory under the system's temporary directory,
+  // named after its process ("ledger-query-<pid>-..."), removed when the store closes;
+  // opening one also removes those of processes that are gone (killed readers').
   static Result<std::unique_ptr<ProjectionStore>> Open(const std::string& dir, Mode mode,
                                                        const StoreOptions& options = {});
   ~ProjectionStore();
@@ -236,5 +240,10 @@ class StagedBatch {
   std::unique_ptr<Stage> stage_;
   size_t count_ = 0;
 };
+
+// Removes the scratch directories of kReadOnly stores opened by this process: for a
+// process ending on a signal, which runs no destructor. Async-signal-unsafe: call it
+// from a thread that waits for the signal, not from a handler.
+void RemoveReaderScratchOfThisProcess();
 
 }  // namespace ledger

@@ -73,6 +73,9 @@ struct ServerActions {
   std::function<Status(const std::vector<int>& partitions, const ReadBound& bound)> answers_here;
   // This instance's id, named in every answer (header X-Ledger-Instance).
   std::string instance;
+  // The partitions of the events topic (0 while not known yet): a min_position naming a
+  // partition beyond them is refused at once (400).
+  std::function<int()> partition_count;
 };
 
 class QueryServer {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <istream>
 #include <string>
 #include <string_view>
 
@@ -11,5 +12,12 @@ namespace ledger {
 // cut after `max_bytes` bytes of the input with " … (N bytes)" appended. Bytes of UTF-8
 // pass unchanged.
 std::string Printable(std::string_view text, size_t max_bytes = 256);
+
+enum class LineRead { kLine, kTooLong, kEnd };
+
+// Reads one line of `in` (without its '\n') into `line`, holding at most `max_bytes` of
+// it: a longer line is read to its end but not kept (kTooLong, `line` holds its first
+// `max_bytes` bytes), so one huge line cannot take the memory. kEnd once nothing is left.
+LineRead ReadLine(std::istream& in, std::string* line, size_t max_bytes);
 
 }  // namespace ledger

@@ -19,9 +19,14 @@ inline constexpr Millis kForever = std::numeric_limits<Millis>::max();
 inline constexpr Millis kEarliestTime = -62167219200000;
 inline constexpr Millis kLatestTime = 253402300799999;
 
+// The times a user or upstream system may write (ParseTime): years 1971 to 9999 in UTC.
+// 1970 is left out: 0 means "unset" in an event, and a time in seconds read as
+// milliseconds lands there.
+inline constexpr Millis kFirstAcceptedTime = 31536000000;  // 1971-01-01T00:00:00Z
+
 // Parses "2025-06-01T12:30:00Z", "2025-06-01T12:30:00.250+02:00" or a date alone
-// ("2025-06-01" = 00:00 UTC). Rejects impossible dates (2025-02-30) and times,
-// naming what is wrong.
+// ("2025-06-01" = 00:00 UTC). Rejects impossible dates (2025-02-30) and times, and times
+// outside kFirstAcceptedTime..kLatestTime once in UTC, naming what is wrong.
 Result<Millis> ParseTime(std::string_view text);
 
 // The system clock now.
