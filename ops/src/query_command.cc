@@ -111,7 +111,7 @@ int RunQuery(const CommonOptions& common, const std::string& name,
     if (message.rfind(name + ": ", 0) == 0) message.erase(0, name.size() + 2);  // `who` says it
     err << who << ": " << message << "\n";
     const auto code = answer.status().code();
-    return code == Status::Code::kInvalidInput || code == Status::Code::kNotFound ? kExitRejected
+    return code == Status::Code::kInvalidInput || code == Status::Code::kNotFound || code == Status::Code::kTooLarge ? kExitRejected
                                                                                    : kExitUnavailable;
   }
   if (name == "list" && format != OutputFormat::kJson) {

@@ -600,5 +600,30 @@ TEST_F(Domain, ListsPageAndRejectBadParameters) {
   EXPECT_EQ(l_->AskStatus("weather", {}).code(), Status::Code::kNotFound);
 }
 
+TEST_F(Domain, AListPastItsBoundIsRefusedSayingHowToNarrowIt) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(Apply("CourtesyGranted",
+                    R"({"grant_id":"G)" + std::to_string(i) + R"(","product":"p","starts_at":"2025-01-01","ends_at":"2025-02-01"})",
+                    "2024-12-01"),
+              Outcome::kApplied);
+  }
+  auto view = LedgerView::Create(&l_->store());
+  ASSERT_TRUE(view.ok());
+  (*view)->set_list_bounds({.most_entries = 4, .deadline = std::chrono::seconds(60)});
+  for (const auto& extra : std::vector<std::map<std::string, std::string>>{{}, {{"account", "A"}}, {{"known_at", "2030-01-01"}}}) {
+    std::map<std::string, std::string> params = {{"list", "grants-expiring"}, {"at", "2025-01-15"}, {"limit", "1"}};
+    params.insert(extra.begin(), extra.end());
+    auto refused = (*view)->Ask({"list", params});
+    ASSERT_FALSE(refused.ok()) << (extra.empty() ? "" : extra.begin()->first);
+    EXPECT_EQ(refused.status().code(), Status::Code::kTooLarge);
+    EXPECT_EQ(refused.status().message().rfind("grants-expiring: more than 4 entries to read; narrow it", 0), 0u)
+        << refused.status().message();
+  }
+  (*view)->set_list_bounds({.most_entries = 5, .deadline = std::chrono::seconds(60)});
+  auto answered = (*view)->Ask({"list", {{"list", "grants-expiring"}, {"at", "2025-01-15"}, {"limit", "1"}}});
+  ASSERT_TRUE(answered.ok()) << answered.status().message();
+  EXPECT_EQ((*answered)["total"], 5);
+}
+
 }  // namespace
 }  // namespace ledger

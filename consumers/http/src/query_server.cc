@@ -98,6 +98,7 @@ int HttpStatusOf(const Status& s) {
   switch (s.code()) {
     case Status::Code::kInvalidInput: return 400;
     case Status::Code::kNotFound: return 404;
+    case Status::Code::kTooLarge: return 422;
     case Status::Code::kUnavailable: return 503;
     default: return 500;
   }
@@ -134,6 +135,7 @@ std::vector<int> ListedPartitions(const std::map<std::string, std::string>& para
 struct QueryServer::Impl {
   QueryServerOptions options;
   std::atomic<size_t> waiting{0};  // questions waiting for min_position now
+  std::atomic<size_t> lists{0};    // lists being answered now
   LedgerView* view = nullptr;
   ServerActions actions;
   std::unique_ptr<HttpTransport> transport;
@@ -430,6 +432,24 @@ struct QueryServer::Impl {
       }
       if (format != "json" && format != "jsonl" && format != "csv") {
         return SendError(res, 400, "format: \"" + format + "\" is not json, jsonl or csv");
+      }
+    }
+    // Lists take turns: at most a bounded share of the threads answers them at once. A
+    // part of another instance's list does not take one: that list holds its turn there.
+    struct ListTurn {
+      std::atomic<size_t>* n = nullptr;
+      ~ListTurn() {
+        if (n) --*n;
+      }
+    } list_turn;
+    if (question.shape == Question::Shape::kList && req.header("x-ledger-forwarded").empty()) {
+      const size_t most = options.max_concurrent_lists > 0 ? options.max_concurrent_lists
+                                                           : std::max<size_t>(1, options.threads / 4);
+      list_turn.n = &lists;
+      if (++lists > most) {
+        res.set_header("Retry-After", "1");
+        return SendError(res, 503, "list: " + std::to_string(most) +
+                                       " list(s) are being answered already, the most at once; ask again");
       }
     }
     // Read your writes: wait (boundedly) until the writer's positions are projected.

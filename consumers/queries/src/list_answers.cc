@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <set>
 #include <limits>
 #include <map>
@@ -40,6 +41,16 @@ std::string ListOrderKey(const Json& row) {
   }
   return row.dump();
 }
+
+namespace {
+
+Status ListTooLarge(const std::string& name, const std::string& why) {
+  return Status::TooLarge(name + ": " + why +
+                          "; narrow it: one account (account=...), some partitions (partitions=...), a "
+                          "shorter within_days, or ask the instances of a group one by one");
+}
+
+}  // namespace
 
 Result<Json> LedgerView::AskList(const Query& query) const {
   Params p(query);
@@ -201,9 +212,26 @@ Result<Json> LedgerView::AskList(const Query& query) const {
     }
     std::erase_if(partitions, [&](int part) { return !asked.count(part); });
   }
+  const auto started = std::chrono::steady_clock::now();
+  int64_t read = 0;
+  // Counts one entry read against the list's bounds: false (and `failed` set) past them.
+  auto within_bounds = [&] {
+    // Bounded: never left to hold an answering thread for long.
+    if (++read > list_bounds_.most_entries) {
+      failed = ListTooLarge(*name, "more than " + std::to_string(list_bounds_.most_entries) + " entries to read");
+      return false;
+    }
+    if (read % 256 == 0 && std::chrono::steady_clock::now() - started > list_bounds_.deadline) {
+      failed = ListTooLarge(*name, "not answered within " + std::to_string(list_bounds_.deadline.count()) + " ms (" +
+                                       std::to_string(read) + " entries read)");
+      return false;
+    }
+    return true;
+  };
   auto visit_kind = [&](int part) {
     return [&, part](std::string_view k, std::string_view v) {
       if (keys::KindOf(k) != tag->second) return true;  // another kind of the account group
+      if (!within_bounds()) return false;
       failed = visit(part, k, v);
       return failed.ok();
     };
@@ -225,9 +253,10 @@ Result<Json> LedgerView::AskList(const Query& query) const {
     } else {
       Status s = store_->Scan(part, keys::KindPrefix(keys::kFoldHeadTag), [&](std::string_view k, std::string_view) {
         accounts.emplace_back(keys::AccountOf(k));
-        return true;
+        return within_bounds();
       });
       if (!s.ok()) return s;
+      if (!failed.ok()) return failed;
     }
     for (const auto& account : accounts) {
       Status s = ScanAt(part, account, keys::KindPrefix(tag->second, account), r, visit_kind(part));
@@ -236,6 +265,7 @@ Result<Json> LedgerView::AskList(const Query& query) const {
     }
     if (tag->second != keys::kAnomalyTag) continue;
     Status s = store_->Scan(part, prefix, [&](std::string_view k, std::string_view v) {
+      if (!within_bounds()) return false;
       const auto* a = Verified<state::Anomaly>(v);
       if (a == nullptr || a->recorded_at() > r) return true;
       for (char journal_part : {keys::kFactsPart, keys::kOtherPart}) {

@@ -45,11 +45,15 @@ struct QueryServerOptions {
   // and an idle kept-alive connection is closed after it.
   int io_timeout_seconds = 10;
   size_t threads = 4;             // requests answered at the same time (waiting clients hold none)
+  // Lists answered at the same time (0: a quarter of `threads`, at least 1); another list
+  // meanwhile gets 503 with Retry-After, so that point questions and /healthz always have
+  // threads.
+  size_t max_concurrent_lists = 0;
   size_t max_connections = 1024;  // more connections are closed at once
 };
 
 // What the process does for ingest and admin requests. Each returns the JSON to send, or
-// an error status (InvalidInput: 400, NotFound: 404, Unavailable: 503).
+// an error status (InvalidInput: 400, NotFound: 404, TooLarge: 422, Unavailable: 503).
 struct ServerActions {
   // JSON lines in; a result per line out.
   std::function<Result<Json>(const std::string& body)> ingest;

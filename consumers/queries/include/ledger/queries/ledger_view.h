@@ -42,6 +42,14 @@ struct Question;
 // instances keep it.
 std::string ListOrderKey(const Json& item);
 
+// What one list may cost (GET /v1/lists): the entries it reads, of its kind across the
+// partitions it covers, and its time. Past either it fails with TooLarge (HTTP 422)
+// saying how to narrow it.
+struct ListBounds {
+  int64_t most_entries = 50'000;
+  std::chrono::milliseconds deadline{5'000};
+};
+
 // Reads `store` (which must outlive it): the state, and the events behind an answer from
 // the accounts' journals. Reference data is loaded at creation; call RefreshReference()
 // to see newer records. Thread-safe: questions may be asked from several threads while
@@ -50,6 +58,8 @@ class LedgerView {
  public:
   static Result<std::unique_ptr<LedgerView>> Create(const ProjectionStore* store);
   Status RefreshReference();
+  // Not thread-safe: set before asking.
+  void set_list_bounds(const ListBounds& bounds) { list_bounds_ = bounds; }
 
   // Answers one query. Errors: InvalidInput for a bad or missing parameter (the message
   // names it), NotFound for an unknown case or list, others from the store.
@@ -133,6 +143,7 @@ class LedgerView {
   Result<Json> AskList(const Query& q) const;
 
   const ProjectionStore* store_;
+  ListBounds list_bounds_;
   mutable Mutex reference_mu_;
   std::shared_ptr<const ReferenceData> reference_ LEDGER_GUARDED_BY(reference_mu_) =
       std::make_shared<ReferenceData>();

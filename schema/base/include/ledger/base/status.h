@@ -11,12 +11,14 @@ namespace ledger {
 
 class [[nodiscard]] Status {
  public:
-  enum class Code { kOk, kInvalidInput, kNotFound, kCorruption, kIoError, kUnavailable, kFatal };
+  enum class Code { kOk, kInvalidInput, kNotFound, kTooLarge, kCorruption, kIoError, kUnavailable, kFatal };
 
   Status() = default;
   static Status Ok() { return Status(); }
   static Status InvalidInput(std::string msg) { return {Code::kInvalidInput, std::move(msg)}; }
   static Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
+  // A well-formed question whose answer is beyond a bound (rows scanned, time): narrow it.
+  static Status TooLarge(std::string msg) { return {Code::kTooLarge, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
   static Status IoError(std::string msg) { return {Code::kIoError, std::move(msg)}; }
   static Status Unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
