@@ -1,6 +1,7 @@
 // The `ledger` command line: thin flag parsing around the commands in ops/src.
 #include <CLI/CLI.hpp>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -230,6 +231,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
 
+  spdlog::flush_on(spdlog::level::trace);  // every line written at once: a SIGKILL loses none
   try {
     if (!*proj) ExitOnStopSignalsLeavingNothingBehind();  // `project` stops on them cleanly
     if (*pub) {

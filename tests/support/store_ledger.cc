@@ -83,7 +83,13 @@ Applied StoreLedger::ApplyLine(const std::string& line, const std::string& recor
   return *applied;
 }
 
-void StoreLedger::ApplyBatch(const std::vector<std::string>& lines) {
+RefoldCounts StoreLedger::ApplyBatch(const std::vector<std::string>& lines) {
+  RefoldCounts counts;
+  ApplyBatchInto(lines, &counts);
+  return counts;
+}
+
+void StoreLedger::ApplyBatchInto(const std::vector<std::string>& lines, RefoldCounts* counts) {
   StagedBatch batch(store_.get());
   std::vector<EncodedEvent> events;  // the records view them until the batch is written
   events.reserve(lines.size());
@@ -105,6 +111,7 @@ void StoreLedger::ApplyBatch(const std::vector<std::string>& lines) {
   }
   auto refolded = RefoldStale(batch);
   ASSERT_TRUE(refolded.ok()) << refolded.status().message();
+  *counts = *refolded;
   ASSERT_TRUE(batch.Commit().ok());
 }
 

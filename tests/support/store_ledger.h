@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "ledger/projector/event_step.h"
 #include "ledger/queries/ledger_view.h"
 #include "ledger/rules/rules.h"
 #include "ledger/schema/event_codec.h"
@@ -34,7 +35,8 @@ class StoreLedger {
                     std::optional<Millis> occurred_at = std::nullopt);
   // Applies whole JSON lines as the projector does one batch: each at the next offset,
   // one second apart, into one staged batch, refolded and written at once.
-  void ApplyBatch(const std::vector<std::string>& lines);
+  // Returns what RefoldStale reported for the batch.
+  RefoldCounts ApplyBatch(const std::vector<std::string>& lines);
   // Stores one reference record, as the reference follower would.
   void Reference(const std::string& type, const std::string& data, const std::string& recorded_at = "");
 
@@ -52,6 +54,7 @@ class StoreLedger {
   ProjectionStore& store() { return *store_; }
 
  private:
+  void ApplyBatchInto(const std::vector<std::string>& lines, RefoldCounts* counts);  // ASSERTs need void
   Millis NextRecordTime(const std::string& recorded_at);
   std::string NextId();
 

@@ -143,5 +143,28 @@ TEST(PlausibleTimes, SecondsForMillisecondsAndFarFutureTimesAreAnomalies) {
   EXPECT_EQ(ImplausibleTime(*ParseTime("1971-01-01"), 0), "");
 }
 
+TEST(LargeRefolds, AreCountedAndNamedNeverSilent) {
+  test_support::StoreLedger l("large-refolds");
+  const Millis base = *ParseTime("2025-01-01");
+  auto line = [](const std::string& type, Millis at, const std::string& data) {
+    return R"({"type":")" + type + R"(","account_id":"LONG","event_id":")" + FormatUuid(NewUuidV7(at)) +
+           R"(","occurred_at":")" + FormatTime(at) + R"(","data":)" + data + "}";
+  };
+  std::vector<std::string> lines = {
+      line("AccountOpened", base, R"({"name":"n"})"),
+      line("AgreementPurchased", base + 1000,
+           R"({"agreement_id":"AG-1","offering":"BasicMaintenance","starts_at":"2025-01-01","ends_at":"2026-01-01"})")};
+  for (int i = 0; i < static_cast<int>(kLargeRefoldEntries); ++i) {
+    lines.push_back(line("AgreementRenewed", base + 60000 + i * 1000LL, R"({"agreement_id":"AG-1","ends_at":"2027-01-01"})"));
+  }
+  RefoldCounts in_order = l.ApplyBatch(lines);
+  EXPECT_EQ(in_order.large, 0u);
+  // A renewal that belongs before all the others: the journal is folded again from it.
+  RefoldCounts late = l.ApplyBatch({line("AgreementRenewed", base + 2000, R"({"agreement_id":"AG-1","ends_at":"2026-06-01"})")});
+  EXPECT_EQ(late.accounts, 1u);
+  EXPECT_GT(late.events, kLargeRefoldEntries);
+  EXPECT_EQ(late.large, 1u);
+}
+
 }  // namespace
 }  // namespace ledger

@@ -1,6 +1,7 @@
 // The projection store on a real RocksDB in a temporary directory.
 #include "ledger/storage/projection_store.h"
 
+#include <fstream>
 #include <gtest/gtest.h>
 
 #include <rocksdb/db.h>
@@ -159,6 +160,36 @@ TEST_F(StoreTest, AStoreOfAnotherKeyLayoutIsRefusedWithTheRemedy) {
         << old.status().message();
     EXPECT_NE(old.status().message().find("ledger rebuild"), std::string::npos);
   }
+  {  // What a newer release left: a layout this binary does not know yet.
+    rocksdb::Options o;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir_.string(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir_.string(), families, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), std::string(keys::kLayoutKey), "99").ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  }
+  auto newer = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_NE(newer.status().message().find("has key layout 99, newer than the layout 4 this release reads: this "
+                                          "`ledger` binary is older than the store"),
+            std::string::npos)
+      << newer.status().message();
+  EXPECT_EQ(newer.status().message().find("ledger rebuild"), std::string::npos);
+}
+
+TEST_F(StoreTest, ADataDirThatIsAFileIsSaidToBeOne) {
+  const std::string file = (dir_.parent_path() / (dir_.filename().string() + "-file")).string();
+  { std::ofstream(file) << "x"; }
+  auto store = ProjectionStore::Open(file, ProjectionStore::Mode::kReadWrite);
+  std::filesystem::remove(file);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().message(), "the data dir " + file + " is not a directory (pass --data-dir a directory, or "
+                                      "a path that does not exist yet)");
 }
 
 // Polls `done` for up to 10 s.

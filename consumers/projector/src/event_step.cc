@@ -1,6 +1,9 @@
 #include "ledger/projector/event_step.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -86,6 +89,7 @@ Result<RefoldCounts> RefoldStale(StagedBatch& staged) {
     });
     const StateLookup lookup = [&](std::string_view key) { return staged.Get(p, key); };
     for (auto& [account, entries] : stale) {
+      const auto started = std::chrono::steady_clock::now();
       // Only this batch journals late: its pending entries are all there is.
       Millis pending_from = kForever;
       for (const auto& [k, v] : entries) {
@@ -122,6 +126,15 @@ Result<RefoldCounts> RefoldStale(StagedBatch& staged) {
       }
       ++counts.accounts;
       counts.events += entries.size();
+      if (entries.size() > kLargeRefoldEntries) {
+        // Never a silent stall: the account that holds the partition up is named.
+        ++counts.large;
+        spdlog::warn("refolded account {} in partition {}: {} journal entries read, {} ms (a late event refolds "
+                     "the account's journal from where it belongs)",
+                     Printable(account, 128), p, entries.size(),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+                         .count());
+      }
     }
   }
   return counts;

@@ -478,7 +478,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     if (Status s = WaitForDeadLetters(); !s.ok()) return s;
     auto refolded = RefoldStale(committer_.staged());
     if (!refolded.ok()) return refolded.status();
-    if (metrics_ && refolded->accounts > 0) metrics_->CountRefolds(refolded->accounts, refolded->events);
+    if (metrics_ && refolded->accounts > 0) metrics_->CountRefolds(refolded->accounts, refolded->events, refolded->large);
     committer_.Start(progress_.next());
     return Status::Ok();
   }

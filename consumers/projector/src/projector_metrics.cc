@@ -62,7 +62,13 @@ ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
                            .Name("ledger_projector_refolded_events_total")
                            .Help("Journal entries folded again by those refolds")
                            .Register(registry)
-                           .Add({})) {
+                           .Add({})),
+      large_refolds_(prometheus::BuildCounter()
+                         .Name("ledger_projector_large_refolds_total")
+                         .Help("Refolds of one account that read more than 10,000 journal entries (each logged "
+                               "with the account)")
+                         .Register(registry)
+                         .Add({})) {
   // Every kind exists from the start at 0, so that rate() and alerts see the first error.
   // Every series exists from the start at 0, so that increase() and alerts see the
   // first event of each kind.
@@ -83,9 +89,10 @@ ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
   }
 }
 
-void ProjectorMetrics::CountRefolds(uint64_t accounts, uint64_t events) {
+void ProjectorMetrics::CountRefolds(uint64_t accounts, uint64_t events, uint64_t large) {
   refolds_.Increment(static_cast<double>(accounts));
   refolded_events_.Increment(static_cast<double>(events));
+  large_refolds_.Increment(static_cast<double>(large));
 }
 
 void ProjectorMetrics::CountEvents(const std::string& type, const std::string& outcome, uint64_t n) {

@@ -55,7 +55,11 @@ Result<Applied> FoldRecord(const EventRecord& record, const fb::Envelope& event,
 struct RefoldCounts {
   uint64_t accounts = 0;
   uint64_t events = 0;
+  // Refolds of one account that read more than kLargeRefoldEntries journal entries (each
+  // also logged as a warning naming the account).
+  uint64_t large = 0;
 };
+inline constexpr size_t kLargeRefoldEntries = 10'000;
 Result<RefoldCounts> RefoldStale(StagedBatch& staged);
 
 // Moves past a record that is not folded (it failed verification and was

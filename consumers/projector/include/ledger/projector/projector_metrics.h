@@ -49,7 +49,7 @@ class ProjectorMetrics {
   // dead_lettered.
   void CountEvents(const std::string& type, const std::string& outcome, uint64_t n = 1);
   // Accounts folded again from their journal, and the journal entries that took.
-  void CountRefolds(uint64_t accounts, uint64_t events);
+  void CountRefolds(uint64_t accounts, uint64_t events, uint64_t large);
   void ObserveCommit(double seconds, size_t events);
   // Applying one batch (verify, read, rules), before its commit.
   void ObserveApply(double seconds);
@@ -80,6 +80,7 @@ class ProjectorMetrics {
   prometheus::Family<prometheus::Gauge>& paused_;
   prometheus::Counter& refolds_;
   prometheus::Counter& refolded_events_;
+  prometheus::Counter& large_refolds_;
   mutable Mutex mu_;
   std::vector<RecentEvent> recent_ LEDGER_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, prometheus::Counter*> event_counters_ LEDGER_GUARDED_BY(mu_);
