@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -165,8 +167,17 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
 
   std::vector<std::string> names;
   rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(r.options, resolved, &names);
+  // A reader beside a writer that is changing its column families (a partition's first
+  // write creates one) can read the descriptor mid-record: it tries again briefly.
+  const bool exists = std::filesystem::exists(std::filesystem::path(resolved) / "CURRENT", resolve_error);
+  for (int attempt = 0; !listed.ok() && exists && mode == Mode::kReadOnly && attempt < 20; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    names.clear();
+    listed = rocksdb::DB::ListColumnFamilies(r.options, resolved, &names);
+  }
   if (!listed.ok()) {
     if (mode == Mode::kReadOnly) {
+      if (exists) return FromRocks(listed, "reading the column families of the projection store at " + dir);
       return Status::NotFound("no projection store at " + dir +
                               " (run `ledger project` first, or pass --data-dir)");
     }
