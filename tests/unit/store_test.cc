@@ -20,6 +20,21 @@
 namespace ledger {
 namespace {
 
+// Opens the store in `dir` with RocksDB alone (as another release would) and runs `edit`.
+void WithRawStore(const std::filesystem::path& dir, const std::function<rocksdb::Status(rocksdb::DB&)>& edit) {
+  rocksdb::Options o;
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir.string(), &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(o, dir.string(), families, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  ASSERT_TRUE(edit(*db).ok());
+  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+}
+
 class StoreTest : public testing::Test {
  protected:
   void SetUp() override {
@@ -140,19 +155,8 @@ TEST_F(StoreTest, AStoreOfAnotherKeyLayoutIsRefusedWithTheRemedy) {
   // Reopening our own store works, also beside the writer.
   ASSERT_TRUE(ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite).ok());
   ASSERT_TRUE(ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadOnly).ok());
-  {  // What an older release left: state, but no layout marker.
-    rocksdb::Options o;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir_.string(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(o, dir_.string(), families, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), std::string(keys::kLayoutKey)).ok());
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  }
+  // What an older release left: state, but no layout marker.
+  WithRawStore(dir_, [](rocksdb::DB& db) { return db.Delete(rocksdb::WriteOptions(), std::string(keys::kLayoutKey)); });
   for (auto mode : {ProjectionStore::Mode::kReadWrite, ProjectionStore::Mode::kReadOnly}) {
     auto old = ProjectionStore::Open(dir_, mode);
     ASSERT_FALSE(old.ok());
@@ -160,19 +164,8 @@ TEST_F(StoreTest, AStoreOfAnotherKeyLayoutIsRefusedWithTheRemedy) {
         << old.status().message();
     EXPECT_NE(old.status().message().find("ledger rebuild"), std::string::npos);
   }
-  {  // What a newer release left: a layout this binary does not know yet.
-    rocksdb::Options o;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir_.string(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(o, dir_.string(), families, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), std::string(keys::kLayoutKey), "99").ok());
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  }
+  // What a newer release left: a layout this binary does not know yet.
+  WithRawStore(dir_, [](rocksdb::DB& db) { return db.Put(rocksdb::WriteOptions(), std::string(keys::kLayoutKey), "99"); });
   auto newer = ProjectionStore::Open(dir_, ProjectionStore::Mode::kReadWrite);
   ASSERT_FALSE(newer.ok());
   EXPECT_NE(newer.status().message().find("has key layout 99, newer than the layout 4 this release reads: this "
