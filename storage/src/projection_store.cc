@@ -431,6 +431,26 @@ int ProjectionStore::Level0Files(int partition) const {
   return meta.levels.empty() ? 0 : static_cast<int>(meta.levels.front().files.size());
 }
 
+uint64_t ProjectionStore::ApproximateJournalBytes(int partition, std::string_view account, int64_t from) const {
+  auto* h = Family(partition);
+  if (h == nullptr) return 0;
+  std::vector<std::string> bounds;  // from, to of each part of the journal
+  for (const char part : {keys::kFactsPart, keys::kOtherPart}) {
+    const std::string prefix = keys::JournalPrefix(account, part);
+    std::string to = prefix;
+    ++to.back();  // a part's byte, never 0xff
+    bounds.push_back(from > 0 ? prefix + keys::EncodeOffset(from) : prefix);
+    bounds.push_back(std::move(to));
+  }
+  const rocksdb::Range ranges[] = {{bounds[0], bounds[1]}, {bounds[2], bounds[3]}};
+  rocksdb::SizeApproximationOptions options;
+  options.include_memtables = true;
+  options.include_files = true;
+  uint64_t bytes[2] = {0, 0};
+  rocks_->db->GetApproximateSizes(options, h, ranges, 2, bytes).PermitUncheckedError();
+  return bytes[0] + bytes[1];
+}
+
 uint64_t ProjectionStore::MemtableBytes(int partition) const {
   auto* h = Family(partition);
   uint64_t v = 0;

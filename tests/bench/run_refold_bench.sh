@@ -51,14 +51,14 @@ for _ in $(seq 100); do curl -sf "$API/healthz" >/dev/null && break; sleep 0.1; 
 # One sample: an event for a new account published over HTTP, then asked about with
 # the position publishing returned; milliseconds from publishing to the answer.
 sample() {  # n
-  local id start pos
+  local id start pos account=Q-$1-$RANDOM
   id=$(python3 -c 'import uuid; print(uuid.uuid4())')
   start=$(date +%s%N)
   pos=$(curl -sf -H "Authorization: Bearer $PUB" --data-binary \
-    "{\"type\":\"AccountOpened\",\"account_id\":\"Q-$1-$RANDOM\",\"event_id\":\"$id\",\"data\":{\"name\":\"q\"}}" \
+    "{\"type\":\"AccountOpened\",\"account_id\":\"$account\",\"event_id\":\"$id\",\"data\":{\"name\":\"q\"}}" \
     "$API/v1/events" | python3 -c 'import json,sys; print(json.load(sys.stdin)["min_position"])')
   curl -sf -o /dev/null -H "Authorization: Bearer $ANALYST" \
-    "$API/v1/entitlement?account=LONG&product=x&min_position=$pos&max_wait_ms=10000" || echo "timeout" >&2
+    "$API/v1/entitlement?account=$account&product=x&min_position=$pos&max_wait_ms=10000" || echo "timeout" >&2
   echo $((($(date +%s%N) - start) / 1000000))
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -83,13 +83,15 @@ Applied StoreLedger::ApplyLine(const std::string& line, const std::string& recor
   return *applied;
 }
 
-RefoldCounts StoreLedger::ApplyBatch(const std::vector<std::string>& lines) {
+RefoldCounts StoreLedger::ApplyBatch(const std::vector<std::string>& lines, const RefoldPolicy& policy,
+                                     const std::vector<std::pair<int, std::string>>& also) {
   RefoldCounts counts;
-  ApplyBatchInto(lines, &counts);
+  ApplyBatchInto(lines, policy, also, &counts);
   return counts;
 }
 
-void StoreLedger::ApplyBatchInto(const std::vector<std::string>& lines, RefoldCounts* counts) {
+void StoreLedger::ApplyBatchInto(const std::vector<std::string>& lines, const RefoldPolicy& policy,
+                                 const std::vector<std::pair<int, std::string>>& also, RefoldCounts* counts) {
   StagedBatch batch(store_.get());
   std::vector<EncodedEvent> events;  // the records view them until the batch is written
   events.reserve(lines.size());
@@ -109,7 +111,7 @@ void StoreLedger::ApplyBatchInto(const std::vector<std::string>& lines, RefoldCo
     auto applied = FoldRecord(record, **env, batch, nullptr);
     ASSERT_TRUE(applied.ok()) << applied.status().message();
   }
-  auto refolded = RefoldStale(batch);
+  auto refolded = RefoldStale(batch, policy, also);
   ASSERT_TRUE(refolded.ok()) << refolded.status().message();
   *counts = *refolded;
   ASSERT_TRUE(batch.Commit().ok());

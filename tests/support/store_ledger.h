@@ -35,8 +35,10 @@ class StoreLedger {
                     std::optional<Millis> occurred_at = std::nullopt);
   // Applies whole JSON lines as the projector does one batch: each at the next offset,
   // one second apart, into one staged batch, refolded and written at once.
-  // Returns what RefoldStale reported for the batch.
-  RefoldCounts ApplyBatch(const std::vector<std::string>& lines);
+  // Returns what RefoldStale reported for the batch, which it runs with `policy` and
+  // `also` (accounts stale in the store).
+  RefoldCounts ApplyBatch(const std::vector<std::string>& lines, const RefoldPolicy& policy = {},
+                          const std::vector<std::pair<int, std::string>>& also = {});
   // Stores one reference record, as the reference follower would.
   void Reference(const std::string& type, const std::string& data, const std::string& recorded_at = "");
 
@@ -54,7 +56,8 @@ class StoreLedger {
   ProjectionStore& store() { return *store_; }
 
  private:
-  void ApplyBatchInto(const std::vector<std::string>& lines, RefoldCounts* counts);  // ASSERTs need void
+  void ApplyBatchInto(const std::vector<std::string>& lines, const RefoldPolicy& policy,
+                      const std::vector<std::pair<int, std::string>>& also, RefoldCounts* counts);  // ASSERTs need void
   Millis NextRecordTime(const std::string& recorded_at);
   std::string NextId();
 

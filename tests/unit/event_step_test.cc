@@ -166,5 +166,48 @@ TEST(LargeRefolds, AreCountedAndNamedNeverSilent) {
   EXPECT_EQ(late.large, 1u);
 }
 
+// A refold left for later (a long account's, run beside the projection): the store holds
+// the account stale, questions are answered from its journal meanwhile, and once folded
+// again the store is the one an inline refold gives.
+TEST(DeferredRefolds, AStaleAccountIsAnsweredFromItsJournalAndSettlesToTheSameStore) {
+  auto line = [](const std::string& type, const std::string& at, const std::string& data) {
+    return R"({"type":")" + type + R"(","account_id":"LONG","event_id":")" + FormatUuid(NewUuidV7(*ParseTime(at))) +
+           R"(","occurred_at":")" + at + R"(","data":)" + data + "}";
+  };
+  const std::vector<std::string> in_order = {
+      line("AccountOpened", "2025-01-01", R"({"name":"n"})"),
+      line("AgreementPurchased", "2025-01-02",
+           R"({"agreement_id":"AG-1","offering":"BasicMaintenance","starts_at":"2025-01-01","ends_at":"2025-06-01","lines":[{"line_id":"L1","product":"web-gateway"}]})"),
+      line("AgreementRenewed", "2025-03-01", R"({"agreement_id":"AG-1","ends_at":"2025-12-01"})")};
+  const std::string late = line("AgreementRenewed", "2025-02-01", R"({"agreement_id":"AG-1","ends_at":"2026-06-01"})");
+  test_support::StoreLedger deferred("deferred-refold"), inline_("inline-refold");
+  deferred.ApplyBatch(in_order);
+  inline_.ApplyBatch(in_order);
+  RefoldPolicy later;
+  later.defer = [](int, std::string_view, Millis) { return true; };
+  RefoldCounts left = deferred.ApplyBatch({late}, later);
+  ASSERT_EQ(left.deferred.size(), 1u);
+  EXPECT_EQ(left.deferred[0].second, "LONG");
+  EXPECT_EQ(left.accounts, 0u);
+  EXPECT_EQ(inline_.ApplyBatch({late}).accounts, 1u);
+  EXPECT_NE(deferred.store().ComputeDigest()->hex, inline_.store().ComputeDigest()->hex);  // stale in the store
+
+  const std::map<std::string, std::string> asked = {
+      {"account", "LONG"}, {"product", "web-gateway"}, {"at", "2025-02-15"}, {"explain", "true"}};
+  const Json answer = inline_.Ask("entitlement", asked);
+  EXPECT_NE(answer.dump().find("2026-06-01"), std::string::npos) << answer.dump();  // the late renewal counts
+  EXPECT_EQ(deferred.Ask("entitlement", asked), answer);
+  const std::map<std::string, std::string> lapsing = {
+      {"list", "agreements-lapsing"}, {"account", "LONG"}, {"at", "2025-02-15"}, {"within_days", "3650"}};
+  const Json listed = inline_.Ask("list", lapsing);
+  EXPECT_EQ(listed["items"][0]["ends_at"], "2026-06-01T00:00:00Z") << listed.dump();
+  EXPECT_EQ(deferred.Ask("list", lapsing), listed);
+
+  // Folded again later (as the projector stages a refold done beside it): the same store.
+  RefoldCounts settled = deferred.ApplyBatch({}, {}, {{left.deferred[0].first, "LONG"}});
+  EXPECT_EQ(settled.accounts, 1u);
+  EXPECT_EQ(deferred.store().ComputeDigest()->hex, inline_.store().ComputeDigest()->hex);
+}
+
 }  // namespace
 }  // namespace ledger

@@ -70,12 +70,15 @@ void PassRecord(const EventRecord& record, StagedBatch& staged) {
   staged.SetNextOffset(record.partition, record.offset + 1);
 }
 
-Result<RefoldCounts> RefoldStale(StagedBatch& staged) {
+Result<RefoldCounts> RefoldStale(StagedBatch& staged, const RefoldPolicy& policy,
+                                 const std::vector<std::pair<int, std::string>>& also) {
   RefoldCounts counts;
+  std::map<int, std::map<std::string, std::map<std::string, std::string>, std::less<>>> stale_by_partition;
+  for (const auto& [p, account] : also) stale_by_partition[p][account];
   for (const int p : staged.partitions()) {
     // One pass over what the batch wrote: the stale accounts, and the journal entries
     // staged for each (the store has the rest).
-    std::map<std::string, std::map<std::string, std::string>, std::less<>> stale;
+    auto& stale = stale_by_partition[p];
     staged.ForEachWritten(p, [&](std::string_view key, std::optional<std::string_view> value) {
       if (keys::KindOf(key) == keys::kFoldHeadTag && value) {
         if (auto head = DecodeFoldHead(*value); head && head->stale) stale[std::string(keys::AccountOf(key))];
@@ -87,17 +90,22 @@ Result<RefoldCounts> RefoldStale(StagedBatch& staged) {
       auto it = stale.find(keys::AccountOf(key));
       if (it != stale.end()) it->second.emplace(std::string(key), std::string(*value));
     });
-    const StateLookup lookup = [&](std::string_view key) { return staged.Get(p, key); };
+  }
+  for (auto& [p, stale] : stale_by_partition) {
+    const StateLookup lookup = [&, p = p](std::string_view key) { return staged.Get(p, key); };
     for (auto& [account, entries] : stale) {
+      if (policy.elsewhere && policy.elsewhere(p, account)) continue;
       const auto started = std::chrono::steady_clock::now();
-      // Only this batch journals late: its pending entries are all there is.
+      // Only this batch journals late: its pending entries are all there is (an account
+      // stale in the store is folded whole).
       Millis pending_from = kForever;
       for (const auto& [k, v] : entries) {
         auto entry = DecodeJournalEntry(k, v);
         if (entry.ok() && entry->pending) pending_from = std::min(pending_from, entry->occurred_at);
       }
       if (pending_from == kForever) pending_from = 0;
-      const JournalScan scan = [&](Millis from, const std::function<void(std::string_view, std::string_view)>& visit) {
+      const JournalScan scan = [&, p = p](Millis from,
+                                          const std::function<void(std::string_view, std::string_view)>& visit) {
         // The store's entries and the batch's, merged in key order.
         Status s = staged.store()->ScanJournal(p, account, [&](std::string_view k, std::string_view v) {
           entries.try_emplace(std::string(k), std::string(v));
@@ -113,9 +121,23 @@ Result<RefoldCounts> RefoldStale(StagedBatch& staged) {
         }
         return Status::Ok();
       };
+      // Too long to read even from the first late entry on: left for later unread.
+      if (policy.defer && policy.defer(p, account, pending_from)) {
+        counts.deferred.emplace_back(p, account);
+        continue;
+      }
+      bool deferred = false;
+      const std::function<bool()> whole_now = [&, p = p] {
+        deferred = policy.defer && policy.defer(p, account, 0);
+        return !deferred;
+      };
       auto changes = RefoldAccount(
-          account, p, scan, lookup, [&](std::vector<std::string> keys) { return staged.Prefetch(p, std::move(keys)); },
-          pending_from);
+          account, p, scan, lookup, [&, p = p](std::vector<std::string> keys) { return staged.Prefetch(p, std::move(keys)); },
+          pending_from, whole_now);
+      if (deferred) {
+        counts.deferred.emplace_back(p, account);
+        continue;
+      }
       if (!changes.ok()) return changes.status();
       for (const Change& c : *changes) {
         if (c.erase) {

@@ -68,7 +68,13 @@ ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
                          .Help("Refolds of one account that read more than 10,000 journal entries (each logged "
                                "with the account)")
                          .Register(registry)
-                         .Add({})) {
+                         .Add({})),
+      refolds_beside_(prometheus::BuildGauge()
+                          .Name("ledger_projector_refolds_beside")
+                          .Help("Accounts whose refold runs beside the projection now (a long account after a "
+                                "late event): answered from their journal until it is staged")
+                          .Register(registry)
+                          .Add({})) {
   // Every kind exists from the start at 0, so that rate() and alerts see the first error.
   // Every series exists from the start at 0, so that increase() and alerts see the
   // first event of each kind.
@@ -88,6 +94,8 @@ ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
     error_counts_[kind] = 0;
   }
 }
+
+void ProjectorMetrics::SetRefoldsBeside(size_t accounts) { refolds_beside_.Set(static_cast<double>(accounts)); }
 
 void ProjectorMetrics::CountRefolds(uint64_t accounts, uint64_t events, uint64_t large) {
   refolds_.Increment(static_cast<double>(accounts));

@@ -18,6 +18,7 @@ namespace {
 struct Memo {
   std::map<std::tuple<const void*, int, std::string, FoldScope>, std::shared_ptr<const void>> journals;
   std::map<std::tuple<const void*, int, std::string, Millis, FoldScope>, std::shared_ptr<const void>> folds;
+  std::map<std::tuple<const void*, int, std::string>, bool> stale;
 };
 thread_local Memo* active_memo = nullptr;
 
@@ -107,8 +108,26 @@ Result<std::optional<int>> LedgerView::LocateAccountAt(const std::string& accoun
   return std::optional<int>();
 }
 
+Result<bool> LedgerView::StaleInStore(int p, const std::string& account) const {
+  const auto memo_key = std::make_tuple(static_cast<const void*>(store_), p, account);
+  if (active_memo != nullptr) {
+    if (auto it = active_memo->stale.find(memo_key); it != active_memo->stale.end()) return it->second;
+  }
+  auto head = store_->Get(p, keys::FoldHead(account));
+  if (!head.ok()) return head.status();
+  const std::optional<FoldHead> decoded = *head ? DecodeFoldHead(**head) : std::nullopt;
+  const bool stale = decoded && decoded->stale;
+  if (active_memo != nullptr) active_memo->stale[memo_key] = stale;
+  return stale;
+}
+
 Result<std::optional<std::string>> LedgerView::ReadVersion(int p, const std::string& key, Millis known_at) const {
-  if (known_at == kForever) return store_->Get(p, key);
+  if (known_at == kForever) {
+    const std::string account(keys::AccountOf(key));
+    auto stale = account.empty() ? Result<bool>(false) : StaleInStore(p, account);
+    if (!stale.ok()) return stale.status();
+    if (!*stale) return store_->Get(p, key);
+  }
   // A key of the account group is written by the account's own facts alone.
   const FoldScope scope = keys::AccountGroupOf(key).empty() ? FoldScope::kAll : FoldScope::kAccountFacts;
   auto known = FoldedAt(p, std::string(keys::AccountOf(key)), known_at, scope);
@@ -120,7 +139,11 @@ Result<std::optional<std::string>> LedgerView::ReadVersion(int p, const std::str
 
 Status LedgerView::ScanAt(int p, const std::string& account, const std::string& prefix, Millis known_at,
                           const std::function<bool(std::string_view key, std::string_view value)>& visit) const {
-  if (known_at == kForever) return store_->Scan(p, prefix, visit);
+  if (known_at == kForever) {
+    auto stale = account.empty() ? Result<bool>(false) : StaleInStore(p, account);
+    if (!stale.ok()) return stale.status();
+    if (!*stale) return store_->Scan(p, prefix, visit);
+  }
   const FoldScope scope = keys::AccountGroupOf(prefix).empty() ? FoldScope::kAll : FoldScope::kAccountFacts;
   auto known = FoldedAt(p, account, known_at, scope);
   if (!known.ok()) return known.status();

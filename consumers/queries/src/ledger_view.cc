@@ -209,7 +209,8 @@ Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::stri
     const char kind = keys::KindOf(k);
     if (kind != keys::kContactTag && kind != keys::kPortalUserTag) values.Add(k, v);
   };
-  if (known_at == kForever) {
+  bool from_journal = known_at != kForever;
+  if (!from_journal) {
     for (int p : CandidatePartitions(account)) {
       bool here = false;
       Status s = store_->ScanAccountGroup(p, account, [&](std::string_view k, std::string_view v) {
@@ -221,11 +222,19 @@ Result<std::unique_ptr<LedgerView::Facts>> LedgerView::ReadFacts(const std::stri
       if (!s.ok()) return s;
       if (here) {
         f->partition = p;
+        // A long account being folded again beside the projection: from its journal.
+        auto stale = StaleInStore(p, account);
+        if (!stale.ok()) return stale.status();
+        if (*stale) {
+          values.Clear();
+          from_journal = true;
+        }
         break;
       }
       values.Clear();
     }
-  } else {
+  }
+  if (from_journal) {
     auto where = LocateAccountAt(account, known_at);
     if (!where.ok()) return where.status();
     if (!where->has_value()) return f;

@@ -238,7 +238,14 @@ Result<Json> LedgerView::AskList(const Query& query) const {
   };
   for (int part : partitions) {
     if (part == keys::kReferencePartition) continue;
-    if (r == kForever) {
+    bool from_journal = r != kForever;
+    if (!from_journal && !only_account.empty()) {
+      // One long account being folded again beside the projection: from its journal.
+      auto stale = StaleInStore(part, only_account);
+      if (!stale.ok()) return stale.status();
+      from_journal = *stale;
+    }
+    if (!from_journal) {
       Status s = store_->Scan(part, prefix, visit_kind(part));
       if (!s.ok()) return s;
       if (!failed.ok()) return failed;

@@ -208,7 +208,7 @@ Result<JournalRead> ReadJournal(const JournalScan& journal, Millis from) {
 
 Result<std::vector<Change>> RefoldAccount(std::string_view account, int partition, const JournalScan& journal,
                                           const StateLookup& lookup, const StatePrefetch& prefetch,
-                                          Millis pending_from) {
+                                          Millis pending_from, const std::function<bool()>& whole_now) {
   // The journal from the first pending entry on: all the common case needs.
   auto tail = ReadJournal(journal, pending_from);
   if (!tail.ok()) return tail.status();
@@ -258,7 +258,8 @@ Result<std::vector<Change>> RefoldAccount(std::string_view account, int partitio
     }
   }
 
-  // Otherwise the whole journal, folded from nothing.
+  // Otherwise the whole journal, folded from nothing: here, or where the caller says.
+  if (whole_now && !whole_now()) return Status::TooLarge("the whole journal of account " + std::string(account) + " is left to fold later");
   JournalRead whole;
   if (pending_from > 0) {
     auto read = ReadJournal(journal, 0);

@@ -147,6 +147,10 @@ class ProjectionStore {
   Status CompactLevel0(int partition, uint64_t flush_from_bytes = UINT64_MAX);
   // Level-0 files of a partition now, and the bytes in its active memtable. Thread-safe.
   int Level0Files(int partition) const;
+  // About how many bytes the account's journal entries of business time `from` or later
+  // take (0: the whole journal), in files and memtables: RocksDB's estimate, cheap (no
+  // entry is read). 0 when the partition has no family yet.
+  uint64_t ApproximateJournalBytes(int partition, std::string_view account, int64_t from = 0) const;
   uint64_t MemtableBytes(int partition) const;
   // Commits so far (each Write); an IdleCompactor watches it for quiet. Thread-safe.
   uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }

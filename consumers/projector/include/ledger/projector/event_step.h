@@ -4,6 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
 #include <string_view>
 
 #include "ledger/base/status.h"
@@ -48,19 +52,35 @@ Seen SeenIn(const SeenFilter* filter, const fb::Envelope& event);
 Result<Applied> FoldRecord(const EventRecord& record, const fb::Envelope& event, StagedBatch& staged,
                            SeenFilter* filter);
 
+// Where the refolds of long accounts run. The projector folds a long account's whole
+// journal again on a thread of its own (DeferredRefolds) rather than in the batch, so
+// that the other accounts' events are never held behind it; until then the account is
+// stale in the store (its fold head says so) and readers fold its journal themselves.
+struct RefoldPolicy {
+  // The account's refold is running elsewhere now: it is left stale.
+  std::function<bool(int partition, std::string_view account)> elsewhere;
+  // Folding the account's journal from business time `from` (0: the whole journal) is
+  // too much for the batch: it is left stale and reported in RefoldCounts::deferred.
+  std::function<bool(int partition, std::string_view account, Millis from)> defer;
+};
+
 // Folds again every account that FoldRecord marked stale in `staged` (an event arrived
-// behind events it precedes in business time), from its whole journal (the store's and
-// the batch's), staging the changes: call before writing the batch, once the batch
-// before it is in the store. How many accounts, and how many journal entries folded.
+// behind events it precedes in business time), and every account of `also` (stale in
+// the store), from its journal (the store's and the batch's), staging the changes: call
+// before writing the batch, once the batch before it is in the store. How many accounts,
+// and how many journal entries folded.
 struct RefoldCounts {
   uint64_t accounts = 0;
   uint64_t events = 0;
   // Refolds of one account that read more than kLargeRefoldEntries journal entries (each
   // also logged as a warning naming the account).
   uint64_t large = 0;
+  // Left stale by the policy's `defer`: (partition, account).
+  std::vector<std::pair<int, std::string>> deferred;
 };
 inline constexpr size_t kLargeRefoldEntries = 10'000;
-Result<RefoldCounts> RefoldStale(StagedBatch& staged);
+Result<RefoldCounts> RefoldStale(StagedBatch& staged, const RefoldPolicy& policy = {},
+                                 const std::vector<std::pair<int, std::string>>& also = {});
 
 // Moves past a record that is not folded (it failed verification and was
 // dead-lettered): stages only the partition's next offset.

@@ -50,6 +50,8 @@ class ProjectorMetrics {
   void CountEvents(const std::string& type, const std::string& outcome, uint64_t n = 1);
   // Accounts folded again from their journal, and the journal entries that took.
   void CountRefolds(uint64_t accounts, uint64_t events, uint64_t large);
+  // Accounts whose refold runs beside the projection now (stale in the store meanwhile).
+  void SetRefoldsBeside(size_t accounts);
   void ObserveCommit(double seconds, size_t events);
   // Applying one batch (verify, read, rules), before its commit.
   void ObserveApply(double seconds);
@@ -81,6 +83,7 @@ class ProjectorMetrics {
   prometheus::Counter& refolds_;
   prometheus::Counter& refolded_events_;
   prometheus::Counter& large_refolds_;
+  prometheus::Gauge& refolds_beside_;
   mutable Mutex mu_;
   std::vector<RecentEvent> recent_ LEDGER_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, prometheus::Counter*> event_counters_ LEDGER_GUARDED_BY(mu_);

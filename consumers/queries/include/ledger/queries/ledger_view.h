@@ -117,6 +117,9 @@ class LedgerView {
   // (those in `scope`).
   Result<std::shared_ptr<const KnownState>> FoldedAt(int partition, const std::string& account, Millis known_at,
                                                      FoldScope scope = FoldScope::kAll) const;
+  // Whether the account's stored state is stale (a late event's refold of a long account
+  // runs beside the projection): then its current state is read from its journal.
+  Result<bool> StaleInStore(int partition, const std::string& account) const;
   // The keys with `prefix` (of `account`) and their values, as known at R, in key order.
   Status ScanAt(int partition, const std::string& account, const std::string& prefix, Millis known_at,
                 const std::function<bool(std::string_view key, std::string_view value)>& visit) const;

@@ -89,8 +89,11 @@ using StatePrefetch = std::function<Status(std::vector<std::string> keys)>;
 // journal is folded again: puts of what differs, deletions of what the fold no longer
 // writes. `pending_from`: no pending entry occurs before it (the caller knows where the
 // entries it journaled late are); the common case reads the journal from there on only.
+//
+// `whole_now`, if given, is asked before the whole journal is folded again: false leaves
+// it for later (TooLarge, nothing changed), so that the caller can run it elsewhere.
 Result<std::vector<Change>> RefoldAccount(std::string_view account, int partition, const JournalScan& journal,
                                           const StateLookup& lookup, const StatePrefetch& prefetch = nullptr,
-                                          Millis pending_from = 0);
+                                          Millis pending_from = 0, const std::function<bool()>& whole_now = nullptr);
 
 }  // namespace ledger
