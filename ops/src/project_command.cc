@@ -143,6 +143,7 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   po.stop_when_caught_up = options.until_caught_up;
   po.data_dir_link = common.data_dir;
   po.min_free_disk_bytes = options.min_free_disk_mib << 20;
+  po.refold_beside_bytes = options.refold_beside_kib << 10;
   if (compactor) po.on_caught_up = [c = compactor.get()] { c->WriterCaughtUp(); };
   Ownership ownership;
   po.on_assignment = [&ownership](const std::vector<int>& owned, int count) { ownership.Set(owned, count); };

@@ -2,8 +2,10 @@
 # One long account against everyone else: the write-to-read time of other accounts'
 # events (published over HTTP, read back with min_position) while nothing else happens,
 # then while a trickle of late events arrives for an account of EVENTS events (an old one
-# that belongs near its start, and a new one, every 0.7 s). Runs the real `ledger
-# project` on a broker of its own; prints both medians and their ratio.
+# that belongs near its start, and a new one, every 0.7 s): first with every refold in
+# its batch (--refold-beside 0), then with long accounts' refolds beside the projection
+# (the default). Runs the real `ledger project` on a broker of its own; prints the
+# medians and their ratios to the quiet one, all measured in the same run.
 # Usage: run_refold_bench.sh [BUILD_DIR] [EVENTS=200000] [SAMPLES=40]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -44,9 +46,14 @@ echo "refold bench: an account of $EVENTS events, $SAMPLES write-to-read samples
 "$LEDGER" project --until-caught-up --metrics-listen "" --http-listen "" --group refold-bench >/dev/null 2>&1
 PUB=$("$LEDGER" token create upstream --role publisher 2>/dev/null)
 ANALYST=$("$LEDGER" token create analyst --role analyst 2>/dev/null)
-"$LEDGER" project --metrics-listen "" --http-listen "${API#http://}" --group refold-bench >"$WORK/projector.log" 2>&1 &
-PROJECTOR=$!
-for _ in $(seq 100); do curl -sf "$API/healthz" >/dev/null && break; sleep 0.1; done
+serve() {  # extra flags
+  [[ -z ${PROJECTOR:-} ]] || { kill "$PROJECTOR"; wait "$PROJECTOR" 2>/dev/null || true; }
+  "$LEDGER" project --metrics-listen "" --http-listen "${API#http://}" --group refold-bench "$@" \
+    >>"$WORK/projector.log" 2>&1 &
+  PROJECTOR=$!
+  for _ in $(seq 100); do curl -sf "$API/healthz" >/dev/null && break; sleep 0.1; done
+  "$LEDGER" status --wait 120 >/dev/null  # caught up (and a stale account settled) first
+}
 
 # One sample: an event for a new account published over HTTP, then asked about with
 # the position publishing returned; milliseconds from publishing to the answer.
@@ -66,21 +73,34 @@ phase() {  # name
   for i in $(seq 1 "$SAMPLES"); do sample "$1-$i"; sleep 0.2; done >"$WORK/$1.ms"
   echo "$1: median $(median <"$WORK/$1.ms") ms, slowest $(sort -n "$WORK/$1.ms" | tail -n 1) ms"
 }
+trickle() {
+  ( n=0
+    while :; do
+      n=$((n + 1))
+      printf '%s\n%s\n' \
+        "{\"type\":\"AgreementRenewed\",\"account_id\":\"LONG\",\"occurred_at\":\"2020-01-01T00:05:00Z\",\"data\":{\"agreement_id\":\"AG-1\",\"ends_at\":\"2031-01-0$((n % 9 + 1))\"}}" \
+        "{\"type\":\"AgreementRenewed\",\"account_id\":\"LONG\",\"data\":{\"agreement_id\":\"AG-1\",\"ends_at\":\"2032-01-0$((n % 9 + 1))\"}}" |
+        "$LEDGER" publish - >/dev/null 2>&1
+      sleep 0.7
+    done ) &
+  TRICKLE=$!
+  sleep 3
+}
+stop_trickle() { kill "$TRICKLE"; wait "$TRICKLE" 2>/dev/null || true; TRICKLE=""; }
+
+serve --refold-beside 0
 phase quiet
-( n=0
-  while :; do
-    n=$((n + 1))
-    printf '%s\n%s\n' \
-      "{\"type\":\"AgreementRenewed\",\"account_id\":\"LONG\",\"occurred_at\":\"2020-01-01T00:05:00Z\",\"data\":{\"agreement_id\":\"AG-1\",\"ends_at\":\"2031-01-0$((n % 9 + 1))\"}}" \
-      "{\"type\":\"AgreementRenewed\",\"account_id\":\"LONG\",\"data\":{\"agreement_id\":\"AG-1\",\"ends_at\":\"2032-01-0$((n % 9 + 1))\"}}" |
-      "$LEDGER" publish - >/dev/null 2>&1
-    sleep 0.7
-  done ) &
-TRICKLE=$!
-sleep 3
-phase trickle
+trickle
+phase in_batch
+stop_trickle
+serve
+trickle
+phase beside
+stop_trickle
 quiet=$(median <"$WORK/quiet.ms")
-trickle=$(median <"$WORK/trickle.ms")
-echo "ratio (trickle / quiet medians): $(awk -v a="$trickle" -v b="$quiet" 'BEGIN {printf "%.1f", a / (b > 0 ? b : 1)}')"
-grep -c "refolded account LONG" "$WORK/projector.log" | sed 's/^/large refolds logged: /'
-grep "refolded account LONG" "$WORK/projector.log" | tail -n 2
+for name in in_batch beside; do
+  m=$(median <"$WORK/$name.ms")
+  echo "ratio $name / quiet: $(awk -v a="$m" -v b="$quiet" 'BEGIN {printf "%.1f", a / (b > 0 ? b : 1)}')"
+done
+echo "refolds in the batch logged: $(grep -c "refolded account LONG in partition" "$WORK/projector.log")"
+echo "refolds beside the projection logged: $(grep -c "beside the projection:" "$WORK/projector.log")"

@@ -33,10 +33,7 @@ using Clock = std::chrono::steady_clock;
 // How often unacknowledged dead letters are sent again.
 constexpr auto kDeadLetterRetry = std::chrono::seconds(3);
 
-// A refold of an account whose journal takes more than this on disk (compressed: some
-// 10,000 to 20,000 entries, a tenth of a second or more to fold) runs beside the
-// projection, not in the batch (DeferredRefolds).
-constexpr uint64_t kRefoldBesideBytes = 1u << 20;
+
 
 struct TopicPartitionList {
   std::vector<RdKafka::TopicPartition*> items;
@@ -53,7 +50,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         metrics_(metrics),
         committer_(store, metrics),
         disk_(store->dir(), options.min_free_disk_bytes, metrics) {
-    if (!options_.stop_at && !options_.stop_when_caught_up) refolds_ = std::make_unique<DeferredRefolds>(store);
+    if (!options_.stop_at && !options_.stop_when_caught_up && options_.refold_beside_bytes > 0) {
+      refolds_ = std::make_unique<DeferredRefolds>(store);
+    }
   }
 
   Status Init() {
@@ -581,7 +580,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     if (refolds_) {
       policy.elsewhere = [this](int p, std::string_view account) { return Deferred(p, account) != nullptr; };
       policy.defer = [this](int p, std::string_view account, Millis from) {
-        return store_->ApproximateJournalBytes(p, account, from) > kRefoldBesideBytes;
+        return store_->ApproximateJournalBytes(p, account, from) > options_.refold_beside_bytes;
       };
     }
     auto refolded = RefoldStale(committer_.staged(), policy, std::exchange(settle_, {}));

@@ -51,6 +51,7 @@ struct ProjectOptions {
   int compact_when_idle_seconds = 30;  // 0: no IdleCompactor
   StoreOptions::Durability durability = StoreOptions::Durability::kWal;
   uint64_t min_free_disk_mib = 64;
+  uint64_t refold_beside_kib = 1024;  // ProjectorOptions::refold_beside_bytes
   // The HTTP API (ledger/query_server.h): empty listen address: none.
   std::string http_listen = "127.0.0.1:8080";
   // The API's address as the group's other instances reach it (announced on

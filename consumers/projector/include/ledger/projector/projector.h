@@ -54,6 +54,11 @@ struct ProjectorOptions {
   // {kind="disk_full"}), and resumes when space is back. RocksDB's own handling of a
   // write that finds the disk full is an abort in Debian's build. 0: no check.
   uint64_t min_free_disk_bytes = 64ull << 20;
+  // A late event's refold of an account whose journal takes more than this on disk runs
+  // beside the projection (the account answered from its journal meanwhile), so that the
+  // other accounts' events are not held behind it. 0: every refold in its batch. A
+  // replay (stop_at, stop_when_caught_up) always folds in its batches.
+  uint64_t refold_beside_bytes = 1ull << 20;
   // Called, in the projector's thread, when it has caught up after a backlog: a batch
   // filled to max_batch, then a batch after which every assigned partition stands at
   // its high watermark. Once per backlog, never for a trickle of small batches. The
