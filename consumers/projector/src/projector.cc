@@ -11,8 +11,8 @@
 #include <set>
 
 #include "batch_committer.h"
-#include "deferred_refolds.h"
 #include "dead_letters.h"
+#include "deferred_refolds.h"
 #include "disk_guard.h"
 #include "ledger/base/text.h"
 #include "ledger/projector/event_step.h"
@@ -32,8 +32,6 @@ using Clock = std::chrono::steady_clock;
 
 // How often unacknowledged dead letters are sent again.
 constexpr auto kDeadLetterRetry = std::chrono::seconds(3);
-
-
 
 struct TopicPartitionList {
   std::vector<RdKafka::TopicPartition*> items;
