@@ -128,6 +128,10 @@ int main(int argc, char** argv) {
   proj->add_option("--min-free-disk", project.min_free_disk_mib,
                    "MiB to keep free on the store's disk: below it, pause until there is room (0: off)")
       ->capture_default_str();
+  proj->add_option("--list-max-entries", project.list_max_entries,
+                   "entries one list of the HTTP API may read; a list that needs more is a 422 saying how to narrow it")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   proj->add_option("--refold-beside", project.refold_beside_kib,
                    "KiB of journal (on disk) above which a late event's refold of an account runs beside the "
                    "projection, the account answered from its journal meanwhile (0: always in the batch)")

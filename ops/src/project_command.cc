@@ -190,6 +190,9 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
       return kExitUnavailable;
     }
     view = std::move(*v);
+    ListBounds bounds;
+    bounds.most_entries = options.list_max_entries;
+    view->set_list_bounds(bounds);
     QueryServerOptions so;
     so.listen = options.http_listen;
     so.tokens_file = TokensFileFor(common, options.tokens_file);

@@ -22,12 +22,29 @@ expect() { grep -qF -- "$1" <<<"$2" || fail "expected '$1' in:"$'\n'"$2"; }
 RUN=$RANDOM$RANDOM
 L=("$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/data")
 
+# 60,000 open cases over 200 accounts: more than a list may read here (--list-max-entries 50000).
+python3 - "$RUN" >"$WORK/cases.jsonl" <<'PY'
+import json, sys
+run = sys.argv[1]
+for a in range(200):
+    account = "HC-%s-%d" % (run, a)
+    def line(kind, at, data):
+        return json.dumps({"type": kind, "account_id": account, "occurred_at": at, "data": data})
+    print(line("AccountOpened", "2025-01-01", {"name": "n", "region": "EMEA"}))
+    print(line("ContactDesignated", "2025-01-02", {"contact_id": "C1", "name": "c"}))
+    print(line("AgreementPurchased", "2025-01-03", {"agreement_id": "AG-1", "offering": "BasicMaintenance",
+               "starts_at": "2025-01-01", "ends_at": "2027-01-01", "lines": [{"line_id": "L1", "product": "p"}]}))
+    for c in range(300):
+        print(line("CaseOpened", "2025-02-01T%02d:%02d:00Z" % (c // 60, c % 60),
+                   {"case_id": "K-%d" % c, "contact_id": "C1", "product": "p", "severity": 3}))
+PY
+"${L[@]}" publish "$WORK/cases.jsonl" >/dev/null
 PORT=$(free_ports 1)
 API=http://127.0.0.1:$PORT
 ANALYST=$("$LEDGER" token create analyst --role analyst --tokens "$WORK/tokens" 2>/dev/null)
 PUBLISHER=$("$LEDGER" token create upstream --role publisher --tokens "$WORK/tokens" 2>/dev/null)
 "${L[@]}" project --group "hardening-$RUN" --metrics-listen "" --http-listen "127.0.0.1:$PORT" \
-  --tokens "$WORK/tokens" >"$WORK/project.log" 2>&1 &
+  --tokens "$WORK/tokens" --list-max-entries 50000 >"$WORK/project.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 120); do
   curl -sf "$API/healthz" >/dev/null 2>&1 && grep -q "assigned" "$WORK/project.log" && break
@@ -93,21 +110,28 @@ echo "$out (${took_ms} ms)"
 [[ $out == 400* ]] || fail "min_position=99:0 was not a 400"
 expect "min_position: partition 99 does not exist (ledger.events has" "$out"
 
-echo "--- lists take turns; /healthz and questions keep answering"
+echo "--- lists over 60,000 open cases take turns; /healthz and questions keep answering"
+"${L[@]}" status --wait 300 >/dev/null || fail "the projector did not catch up"
 for i in 1 2 3 4 5 6; do
-  (ask "/v1/lists/open-cases?limit=1" >"$WORK/list-$i" 2>&1) &
+  (ask "/v1/lists/open-cases?limit=1&at=2025-03-01" >"$WORK/list-$i" 2>&1) &
 done
 health=$(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")
-point=$(ask "/v1/entitlement?account=A1&product=p")
+point=$(ask "/v1/entitlement?account=HC-$RUN-7&product=p&at=2025-03-01")
 for job in $(jobs -p); do [[ $job == "$pid" ]] || wait "$job" || true; done
 wait_lists=0
+too_large=0
 for i in 1 2 3 4 5 6; do
   s=$(head -c 3 "$WORK/list-$i")
-  [[ $s == 200 || $s == 503 ]] || fail "a list got $(cat "$WORK/list-$i")"
+  [[ $s == 422 || $s == 503 ]] || fail "a list over 60,000 open cases got $(head -c 300 "$WORK/list-$i")"
   [[ $s == 503 ]] && { expect "list(s) are being answered already" "$(cat "$WORK/list-$i")"; wait_lists=$((wait_lists + 1)); }
+  [[ $s == 422 ]] && { expect "open-cases: more than 50000 entries to read; narrow it" "$(cat "$WORK/list-$i")"; too_large=$((too_large + 1)); }
 done
-echo "/healthz: $health; a point question: ${point:0:3}; lists told to come back: $wait_lists of 6"
+echo "/healthz: $health; a point question: ${point:0:3}; lists: $too_large too large (422), $wait_lists told to come back (503)"
 [[ $health == 200 && ${point:0:3} == 200 ]] || fail "/healthz or a point question did not answer beside the lists"
+expect '"entitled":true' "$point"
+out=$(ask "/v1/lists/open-cases?limit=1&at=2025-03-01&account=HC-$RUN-7")
+[[ $out == 200* ]] || fail "a list narrowed to one account was not answered: ${out:0:300}"
+expect '"total":300' "$out"
 
 echo "--- readers leave nothing behind"
 dead=$(bash -c 'echo $$')  # a process that is gone

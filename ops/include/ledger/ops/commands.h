@@ -52,6 +52,7 @@ struct ProjectOptions {
   StoreOptions::Durability durability = StoreOptions::Durability::kWal;
   uint64_t min_free_disk_mib = 64;
   uint64_t refold_beside_kib = 1024;  // ProjectorOptions::refold_beside_bytes
+  int64_t list_max_entries = 500'000;  // ListBounds::most_entries of the HTTP API
   // The HTTP API (ledger/query_server.h): empty listen address: none.
   std::string http_listen = "127.0.0.1:8080";
   // The API's address as the group's other instances reach it (announced on

@@ -46,8 +46,8 @@ std::string ListOrderKey(const Json& item);
 // partitions it covers, and its time. Past either it fails with TooLarge (HTTP 422)
 // saying how to narrow it.
 struct ListBounds {
-  int64_t most_entries = 50'000;
-  std::chrono::milliseconds deadline{5'000};
+  int64_t most_entries = 500'000;
+  std::chrono::milliseconds deadline{10'000};
 };
 
 // Reads `store` (which must outlive it): the state, and the events behind an answer from
