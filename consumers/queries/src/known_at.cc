@@ -1,7 +1,8 @@
 // Reading an account's state as known at a record time R: the fold of the entries of its
 // journal recorded by R (ledger/rules/journal.h), which is what a ledger that had recorded
 // only those events would hold. The current state (R = kForever) is read from the store
-// as it is. Within one question (LedgerView::Ask), an account's journal and each fold are
+// as it is, except an account stale in the store (its refold runs beside the projection):
+// the fold of its whole journal. Within one question (LedgerView::Ask), an account's journal and each fold are
 // read once.
 #include <map>
 #include <tuple>
