@@ -12,18 +12,16 @@
 
 #include "batch_committer.h"
 #include "dead_letters.h"
-#include "deferred_refolds.h"
 #include "disk_guard.h"
-#include "ledger/base/text.h"
 #include "ledger/projector/event_step.h"
 #include "ledger/projector/partition_progress.h"
 #include "ledger/projector/projector_exchange.h"
 #include "ledger/projector/seen_filter.h"
-#include "ledger/rules/journal.h"
 #include "ledger/rules/rules.h"
 #include "ledger/schema/event_codec.h"
 #include "ledger/storage/keys.h"
 #include "reference_follower.h"
+#include "refolds_beside.h"
 
 namespace ledger {
 namespace {
@@ -49,7 +47,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
         committer_(store, metrics),
         disk_(store->dir(), options.min_free_disk_bytes, metrics) {
     if (!options_.stop_at && !options_.stop_when_caught_up && options_.refold_beside_bytes > 0) {
-      refolds_ = std::make_unique<DeferredRefolds>(store);
+      beside_ = std::make_unique<RefoldsBeside>(store, options_.refold_beside_bytes);
     }
   }
 
@@ -408,8 +406,8 @@ class Projector::Impl : public RdKafka::RebalanceCb {
       const fb::Envelope& e = *verified.value();
       auto applied = FoldRecord(record, e, committer_.staged(), progress_.SeenFilterOf(p));
       if (!applied.ok()) return applied.status();
-      if (!deferred_.empty() && applied->outcome == Outcome::kLate && e.account_id() != nullptr) {
-        if (uint64_t* generation = Deferred(p, e.account_id()->string_view())) ++*generation;  // journaled meanwhile
+      if (beside_ && !beside_->empty() && applied->outcome == Outcome::kLate && e.account_id() != nullptr) {
+        beside_->NoteJournaled(p, e.account_id()->string_view());
       }
       switch (applied->outcome) {
         case Outcome::kApplied: ++totals.applied; break;
@@ -484,84 +482,26 @@ class Projector::Impl : public RdKafka::RebalanceCb {
     return s.ok() ? FinishCommit() : s;
   }
 
-  // ---- long accounts' refolds -------------------------------------------------------
-
-  // The generation of the account's refold beside the projection; null if none runs.
-  uint64_t* Deferred(int p, std::string_view account) {
-    auto part = deferred_.find(p);
-    if (part == deferred_.end()) return nullptr;
-    auto it = part->second.find(account);
-    return it == part->second.end() ? nullptr : &it->second;
-  }
-
-  // Stages the refolds done beside the projection. One whose account had events
-  // journaled after it read the journal leaves the account stale, and runs again once
-  // this batch is durable.
-  Status MergeRefolds() {
-    if (!refolds_) return Status::Ok();
-    for (auto& done : refolds_->Take()) {
-      uint64_t* generation = Deferred(done.partition, done.account);
-      if (generation == nullptr) continue;  // let go of meanwhile
-      if (!done.changes.ok()) return done.changes.status();
-      const bool newer = *generation != done.generation;
-      const std::string head_key = keys::FoldHead(done.account);
-      StagedBatch& staged = committer_.staged();
-      for (Change& c : *done.changes) {
-        if (newer && c.key == head_key) {
-          if (auto head = DecodeFoldHead(c.value)) {
-            head->stale = true;
-            c.value = EncodeFoldHead(*head);
-          }
-        }
-        if (c.erase) {
-          staged.Delete(done.partition, c.key);
-        } else {
-          staged.Put(done.partition, c.key, c.value);
-        }
-      }
-      if (newer) {
-        deferring_.push_back({done.partition, done.account, *generation});
-      } else {
-        deferred_[done.partition].erase(done.account);
-        if (deferred_[done.partition].empty()) deferred_.erase(done.partition);
-      }
-    }
-    return Status::Ok();
-  }
-
-  void ReportBeside() {
-    if (!metrics_) return;
-    size_t beside = 0;
-    for (const auto& [p, accounts] : deferred_) beside += accounts.size();
-    metrics_->SetRefoldsBeside(beside);
-  }
+  // ---- long accounts' refolds ------------------------------------------------------
 
   // A partition taken up: its accounts left stale in the store (a refold beside the
   // projection that a stop or a crash cut short) are folded again: beside the projection
   // by a live projector, in the next batch by a replay.
   Status TakeUpStale(int p) {
-    Status s = store_->Scan(p, keys::KindPrefix(keys::kFoldHeadTag), [&](std::string_view k, std::string_view v) {
-      auto head = DecodeFoldHead(v);
-      if (!head || !head->stale) return true;
-      std::string account(keys::AccountOf(k));
-      if (refolds_) {
-        deferred_[p][account] = 0;
-        refolds_->Add(p, std::move(account), 0);
-      } else {
-        settle_.emplace_back(p, std::move(account));
-      }
-      return true;
-    });
-    return s;
+    if (beside_) return beside_->TakeUp(p);
+    auto stale = StaleAccounts(*store_, p);
+    if (!stale.ok()) return stale.status();
+    for (auto& account : *stale) settle_.emplace_back(p, std::move(account));
+    return Status::Ok();
   }
 
-  // A partition let go of: its refolds beside the projection are dropped (the next
-  // owner finds the accounts stale and folds them again).
   void LetGoStale(int p) {
-    deferred_.erase(p);
-    std::erase_if(deferring_, [&](const Deferral& d) { return d.partition == p; });
     std::erase_if(settle_, [&](const auto& a) { return a.first == p; });
-    if (refolds_) refolds_->Forget(p);
+    if (beside_) beside_->LetGo(p);
+  }
+
+  void ReportBeside() {
+    if (metrics_) metrics_->SetRefoldsBeside(beside_ ? beside_->size() : 0);
   }
 
   // Waits for the batch in flight, then starts writing the staged one in the background
@@ -569,29 +509,20 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   // meanwhile.
   Status StartCommit() {
     if (Status s = FinishCommit(); !s.ok()) return s;
-    if (Status s = MergeRefolds(); !s.ok()) return s;
+    if (beside_) {
+      if (Status s = beside_->MergeDone(committer_.staged()); !s.ok()) return s;
+    }
     ReportBeside();
     if (committer_.staged().empty() && settle_.empty()) return Status::Ok();
     if (Status s = WaitForDiskSpace(); !s.ok()) return s;
     if (Status s = WaitForDeadLetters(); !s.ok()) return s;
-    RefoldPolicy policy;
-    if (refolds_) {
-      policy.elsewhere = [this](int p, std::string_view account) { return Deferred(p, account) != nullptr; };
-      policy.defer = [this](int p, std::string_view account, Millis from) {
-        return store_->ApproximateJournalBytes(p, account, from) > options_.refold_beside_bytes;
-      };
-    }
-    auto refolded = RefoldStale(committer_.staged(), policy, std::exchange(settle_, {}));
+    auto refolded =
+        RefoldStale(committer_.staged(), beside_ ? beside_->Policy() : RefoldPolicy{}, std::exchange(settle_, {}));
     if (!refolded.ok()) return refolded.status();
     if (metrics_ && refolded->accounts > 0) metrics_->CountRefolds(refolded->accounts, refolded->events, refolded->large);
-    for (auto& [p, account] : refolded->deferred) {
-      spdlog::info("account {} in partition {} is folded again beside the projection (its journal is long); "
-                   "until then its questions are answered from its journal", Printable(account, 128), p);
-      deferred_[p][account] = 0;
-      deferring_.push_back({p, std::move(account), 0});
-    }
+    if (beside_) beside_->Leave(std::move(refolded->deferred));
     committer_.Start(progress_.next());
-    in_flight_deferring_ = std::exchange(deferring_, {});
+    if (beside_) beside_->BatchStarted();
     ReportBeside();
     return Status::Ok();
   }
@@ -601,9 +532,7 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   Status FinishCommit() {
     auto durable = committer_.Finish();
     if (!durable.ok()) return durable.status();
-    for (auto& d : std::exchange(in_flight_deferring_, {})) {
-      if (Deferred(d.partition, d.account) != nullptr) refolds_->Add(d.partition, std::move(d.account), d.generation);
-    }
+    if (beside_) beside_->BatchDurable();
     TopicPartitionList offsets;
     for (const auto& [p, next] : *durable) {
       if (!progress_.MarkDurable(p, next)) continue;  // revoked meanwhile
@@ -724,19 +653,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::unique_ptr<DeadLetters> dead_letters_;
   std::unique_ptr<ReferenceFollower> reference_;
-  // Long accounts' refolds: run beside the projection by a live projector; a replay
+  // Long accounts' refolds: beside the projection for a live projector; a replay
   // (stop_at, stop_when_caught_up) folds every account in its batches, as before.
-  std::unique_ptr<DeferredRefolds> refolds_;
-  // The accounts whose refold runs beside (partition -> account -> generation: how many
-  // events were journaled for it since it was left stale).
-  std::map<int, std::map<std::string, uint64_t, std::less<>>> deferred_;
-  struct Deferral {
-    int partition;
-    std::string account;
-    uint64_t generation;
-  };
-  std::vector<Deferral> deferring_;            // left stale by the staged batch: queued once it is durable
-  std::vector<Deferral> in_flight_deferring_;  // by the batch being written
+  std::unique_ptr<RefoldsBeside> beside_;
   std::vector<std::pair<int, std::string>> settle_;  // stale in the store, to fold in the next batch
   PartitionProgress progress_;  // the partitions applied: assigned, or followed as a standby
   Status failure_;
