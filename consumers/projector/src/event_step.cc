@@ -132,8 +132,9 @@ Result<RefoldCounts> RefoldStale(StagedBatch& staged, const RefoldPolicy& policy
         return !deferred;
       };
       auto changes = RefoldAccount(
-          account, p, scan, lookup, [&, p = p](std::vector<std::string> keys) { return staged.Prefetch(p, std::move(keys)); },
-          pending_from, whole_now);
+          account, p, scan, lookup,
+          [&, p = p](std::vector<std::string> keys) { return staged.Prefetch(p, std::move(keys)); }, pending_from,
+          whole_now);
       if (deferred) {
         counts.deferred.emplace_back(p, account);
         continue;

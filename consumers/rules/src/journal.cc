@@ -259,7 +259,9 @@ Result<std::vector<Change>> RefoldAccount(std::string_view account, int partitio
   }
 
   // Otherwise the whole journal, folded from nothing: here, or where the caller says.
-  if (whole_now && !whole_now()) return Status::TooLarge("the whole journal of account " + std::string(account) + " is left to fold later");
+  if (whole_now && !whole_now()) {
+    return Status::TooLarge("the whole journal of account " + std::string(account) + " is left to fold later");
+  }
   JournalRead whole;
   if (pending_from > 0) {
     auto read = ReadJournal(journal, 0);

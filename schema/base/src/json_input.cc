@@ -21,7 +21,9 @@ class BoundsCheck : public nlohmann::json_sax<Json> {
   bool boolean(bool) override { return Value(); }
   bool number_integer(number_integer_t) override { return Value(); }
   bool number_unsigned(number_unsigned_t n) override {
-    if (n > static_cast<number_unsigned_t>(INT64_MAX)) return Fail("the number " + std::to_string(n) + " is beyond a 64-bit integer");
+    if (n > static_cast<number_unsigned_t>(INT64_MAX)) {
+      return Fail("the number " + std::to_string(n) + " is beyond a 64-bit integer");
+    }
     return Value();
   }
   bool number_float(number_float_t x, const string_t& text) override {
