@@ -262,11 +262,11 @@ TEST_F(Http, AQuestionAllowingAStandbyIsAnsweredByItWhenTheOwnerIsSilent) {
   mine.following = {0, 1, 2, 3};
   mine.partition_count = 4;
   mine.behind = {{0, 3}, {1, 3}, {2, 3}, {3, 3}};
+  GroupRouter router(
+      "a", [&] { return mine; }, [&] { return std::optional<Announcements>(Announcements{{"b", owner}}); }, {});
   Start({}, [&](ServerActions& actions) {
     actions.instance = "a";
-    actions.route = [&](const std::string& account, const ReadBound& bound) {
-      return RouteAccount(mine, {{"b", owner}}, account, bound);
-    };
+    actions.group = &router;
   });
   const std::string question = "/v1/entitlement?account=A&product=db&at=2025-06-01";
   auto refused = Get(question, analyst_);
@@ -554,10 +554,13 @@ TEST_F(Http, QuestionsAreForwardedOverHttpsToAnOwnerWhoseCertificateIsTrusted) {
   owner.partition_count = 4;
   LocalPartitions mine;
   mine.partition_count = 4;
-  auto via_b = [&](ServerActions& actions) {
-    actions.instance = "a";
-    actions.route = [&](const std::string& account, const ReadBound& bound) {
-      return RouteAccount(mine, {{"b", owner}}, account, bound);
+  auto others = [&] { return std::optional<Announcements>(Announcements{{"b", owner}}); };
+  GroupRouter trusting("a", [&] { return mine; }, others, {(dir / "group.pem").string()});
+  GroupRouter distrusting("a", [&] { return mine; }, others, {(dir / "other.pem").string()});
+  auto via = [&](GroupRouter& router) {
+    return [&](ServerActions& actions) {
+      actions.instance = "a";
+      actions.group = &router;
     };
   };
   const std::string question = "/v1/entitlement?account=A&product=db&at=2025-06-01";
@@ -567,7 +570,7 @@ TEST_F(Http, QuestionsAreForwardedOverHttpsToAnOwnerWhoseCertificateIsTrusted) {
     return c.Get(question.c_str(), {{"Authorization", "Bearer " + analyst_}});
   };
 
-  Start(tls, via_b);
+  Start(tls, via(trusting));
   auto forwarded = ask(server_->port());
   ASSERT_TRUE(forwarded);
   ASSERT_EQ(forwarded->status, 200) << forwarded->body;
@@ -576,20 +579,17 @@ TEST_F(Http, QuestionsAreForwardedOverHttpsToAnOwnerWhoseCertificateIsTrusted) {
   EXPECT_EQ(Json::parse(forwarded->body),
             *view_->Ask({"entitlement", {{"account", "A"}, {"product", "db"}, {"at", "2025-06-01"}}}));
 
-  QueryServerOptions distrusting = tls;
-  distrusting.peer_ca_file = (dir / "other.pem").string();
-  Start(distrusting, via_b);
+  Start(tls, via(distrusting));
   auto refused = ask(server_->port());
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 503) << refused->body;
   EXPECT_NE(refused->body.find("certificate is not trusted"), std::string::npos) << refused->body;
   EXPECT_NE(refused->body.find(owner.url), std::string::npos) << refused->body;
 
-  QueryServerOptions garbage = tls;
-  garbage.peer_ca_file = (dir / "group.key").string();  // a key, not a certificate
-  auto bad = QueryServer::Start(garbage, view_.get(), {}, nullptr);
+  // A key, not a certificate.
+  Status bad = PeerClient::CheckTrusted((dir / "group.key").string(), "--peer-ca");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("--peer-ca"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.message().find("--peer-ca"), std::string::npos) << bad.message();
   b->reset();
   std::filesystem::remove_all(dir);
 }

@@ -48,16 +48,6 @@ std::string EndpointLabel(const std::string& http_path) {
   return brace == std::string::npos ? http_path : http_path.substr(0, brace);
 }
 
-// Whether the PEM file at `path` holds certificates that can be trusted (--peer-ca).
-Status CheckTrusted(const std::string& path) {
-  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
-  if (!ctx || SSL_CTX_load_verify_locations(ctx.get(), path.c_str(), nullptr) != 1) {
-    ERR_clear_error();
-    return Status::InvalidInput("--peer-ca: " + path + " holds no PEM certificate to trust");
-  }
-  return Status::Ok();
-}
-
 // Asks the scheduler for a short time slice (0.1 ms) for the calling thread, once: on
 // Linux 6.12 and later (EEVDF custom slices) a thread woken by a request then preempts
 // batch work (the applying thread, compactions, other processes) at once instead of
@@ -154,30 +144,6 @@ struct QueryServer::Impl {
 
   std::unique_ptr<HttpMetrics> metrics;  // null without a registry
 
-  // Instances that failed to answer a forwarded question, and when: for the grace
-  // (InstanceDirectory::kStaleAfter) questions allowing a standby (max_lag) go to one
-  // at once, and the others get 503 without waiting on a silent owner.
-  std::mutex unreachable_mu;
-  std::map<std::string, std::chrono::steady_clock::time_point> unreachable;
-
-  std::set<std::string> Unreachable() {
-    std::lock_guard lock(unreachable_mu);
-    std::set<std::string> out;
-    const auto now = std::chrono::steady_clock::now();
-    for (auto it = unreachable.begin(); it != unreachable.end();) {
-      if (now - it->second > InstanceDirectory::kStaleAfter) {
-        it = unreachable.erase(it);
-      } else {
-        out.insert((it++)->first);
-      }
-    }
-    return out;
-  }
-  void MarkUnreachable(const std::string& url) {
-    std::lock_guard lock(unreachable_mu);
-    unreachable[url] = std::chrono::steady_clock::now();
-  }
-
   explicit Impl(const QueryServerOptions& o) : options(o), tokens(o.tokens_file) {}
 
   // The case counts the alert rules and the status page show (a list scan: every 10 s).
@@ -256,43 +222,22 @@ struct QueryServer::Impl {
 
   // Asks the instance at `url` the same question with the same token, and relays its
   // answer (which names the instance that served it). False if it did not answer (503
-  // with Retry-After in `res`; the instance is marked unreachable for the grace).
+  // with Retry-After in `res`; the instance is unreachable for the grace).
   bool Forward(const std::string& url, const HttpRequest& req, HttpResponse& res) {
-    // One kept-alive connection per serving thread and instance: no TCP handshake per
-    // question.
-    thread_local std::map<std::string, std::unique_ptr<httplib::Client>> clients;
-    auto& client = clients[url];
-    if (!client) {
-      client = std::make_unique<httplib::Client>(url);
-      if (url.rfind("https://", 0) == 0) {
-        const std::string& trusted = !options.peer_ca_file.empty() ? options.peer_ca_file : options.tls_cert_file;
-        if (!trusted.empty()) client->set_ca_cert_path(trusted.c_str());
-        client->enable_server_certificate_verification(true);
-      }
-      client->set_keep_alive(true);
-      client->set_connection_timeout(1);
-      client->set_read_timeout(std::chrono::seconds(options.io_timeout_seconds));
-    }
-    httplib::Params params(req.params.begin(), req.params.end());
-    httplib::Headers headers{{"X-Ledger-Forwarded", actions.instance}};
-    if (auto auth = req.header("authorization"); !auth.empty()) headers.emplace("Authorization", auth);
-    auto answer = client->Get(req.path, params, headers);
-    if (!answer) {
-      const httplib::Error error = answer.error();
-      clients.erase(url);  // connect afresh next time
-      MarkUnreachable(url);
+    PeerRequest request;
+    request.path = req.path;
+    request.params.assign(req.params.begin(), req.params.end());
+    if (auto auth = req.header("authorization"); !auth.empty()) request.headers.emplace_back("Authorization", auth);
+    auto answer = actions.group->Forward(url, std::move(request));
+    if (!answer.ok()) {
       res.set_header("Retry-After", "1");
-      SendError(res, 503, "the instance answering for this partition (" + url + ") did not answer: " +
-                              (error == httplib::Error::SSLServerVerification
-                                   ? "its certificate is not trusted (--peer-ca)"
-                                   : httplib::to_string(error)) +
-                              "; ask again");
+      SendError(res, 503, answer.status().message());
       return false;
     }
     res.status = answer->status;
-    res.set_content(answer->body, answer->get_header_value("Content-Type"));
-    for (const char* h : {"X-Ledger-Instance", "X-Ledger-Role", "X-Ledger-Behind", "X-Ledger-Position", "Retry-After"}) {
-      if (answer->has_header(h)) res.set_header(h, answer->get_header_value(h));
+    res.set_content(answer->body, answer->header("Content-Type"));
+    for (const auto& [name, value] : answer->headers) {
+      if (name != "Content-Type") res.set_header(name, value);
     }
     res.set_header("X-Ledger-Forwarded-By", actions.instance);
     if (metrics) metrics->CountForwarded();
@@ -401,10 +346,10 @@ struct QueryServer::Impl {
       params->erase(lag);
     }
     std::optional<Answerer> here;  // answered here, in a group: as owner or standby
-    if (auto account = params->find("account"); actions.route && account != params->end()) {
-      bound.unreachable = Unreachable();
+    if (auto account = params->find("account"); actions.group && account != params->end()) {
+      bound.unreachable = actions.group->Unreachable();
       for (;;) {
-        auto where = actions.route(account->second, bound);
+        auto where = actions.group->Route(account->second, bound);
         if (!where.ok()) {
           res.set_header("Retry-After", "1");
           return SendError(res, 503, where.status().message());
@@ -456,7 +401,7 @@ struct QueryServer::Impl {
     if (auto mp = params->find("min_position"); mp != params->end()) {
       auto positions = ParsePositions(mp->second);
       if (!positions.ok()) return SendError(res, 400, positions.status().message());
-      if (const int count = actions.partition_count ? actions.partition_count() : 0; count > 0) {
+      if (const int count = actions.group ? actions.group->PartitionCount() : 0; count > 0) {
         for (const auto& [p, offset] : *positions) {
           if (p < count) continue;
           return SendError(res, 400, "min_position: partition " + std::to_string(p) + " does not exist (" +
@@ -495,16 +440,16 @@ struct QueryServer::Impl {
     const bool whole_list = question.shape == Question::Shape::kList && !params->count("account") &&
                             !params->count("partitions") && req.header("x-ledger-forwarded").empty();
     std::map<std::string, std::vector<int>> plan;
-    if (bound.forwarded && params->count("partitions") && actions.answers_here) {
+    if (bound.forwarded && params->count("partitions") && actions.group) {
       // Another instance's fan-out chose this one for these partitions.
-      if (Status s = actions.answers_here(ListedPartitions(*params), bound); !s.ok()) {
+      if (Status s = actions.group->AnswersHere(ListedPartitions(*params), bound); !s.ok()) {
         res.set_header("Retry-After", "1");
         return SendError(res, 503, s.message());
       }
     }
-    if (whole_list && actions.list_plan) {
-      bound.unreachable = Unreachable();
-      auto planned = actions.list_plan(bound);
+    if (whole_list && actions.group) {
+      bound.unreachable = actions.group->Unreachable();
+      auto planned = actions.group->PlanList(bound);
       if (!planned.ok()) {
         res.set_header("Retry-After", "1");
         return SendError(res, 503, planned.status().message());
@@ -590,9 +535,6 @@ QueryServer::QueryServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<QueryServer>> QueryServer::Start(const QueryServerOptions& options, LedgerView* view,
                                                         ServerActions actions, prometheus::Registry* registry) {
-  if (!options.peer_ca_file.empty()) {
-    if (Status s = CheckTrusted(options.peer_ca_file); !s.ok()) return s;
-  }
   auto impl = std::make_unique<Impl>(options);
   impl->view = view;
   impl->actions = std::move(actions);

@@ -26,7 +26,7 @@
 #include <string>
 
 #include "ledger/base/status.h"
-#include "ledger/cluster/group_plan.h"
+#include "ledger/cluster/group_router.h"
 #include "ledger/queries/ledger_view.h"
 
 namespace ledger {
@@ -36,10 +36,6 @@ struct QueryServerOptions {
   std::filesystem::path tokens_file;      // the tokens (ledger token create)
   std::string tls_cert_file;              // both set: HTTPS only
   std::string tls_key_file;
-  // The certificates (PEM) trusted for the group's other instances when a question is
-  // forwarded to an https:// address; their host names are checked too. Empty:
-  // tls_cert_file (a group sharing one certificate), or without it the system's CAs.
-  std::string peer_ca_file;
   size_t max_body_bytes = 8u << 20;       // larger request bodies get 413
   // A request's headers and body must arrive within this, an answer be sent within it,
   // and an idle kept-alive connection is closed after it.
@@ -61,25 +57,15 @@ struct ServerActions {
   std::function<Json()> status;
   // action: "checkpoint" (params: dir), "dlq-replay" (from), "rebuild".
   std::function<Result<Json>(const std::string& action, const std::map<std::string, std::string>& params)> admin;
-  // Where a question about `account` is answered, in a projector group
-  // (ledger/cluster/group_plan.h, RouteAccount, with the question's bound): here, or the
-  // API address (http://host:port) of another instance, to which the question is
-  // forwarded; Unavailable while nobody answers for its partition (a hand-over): 503 with
-  // Retry-After. Null: always here.
-  std::function<Result<Answerer>(const std::string& account, const ReadBound& bound)> route;
-  // Where a list's partitions are answered, in a projector group (PlanList): API address
-  // ("" for here) -> the partitions it answers for, each partition once; empty when this
-  // instance knows no other (it answers the whole list from its store). Unavailable while
-  // a partition has no owner or standby (503). Null: always here.
-  std::function<Result<std::map<std::string, std::vector<int>>>(const ReadBound& bound)> list_plan;
-  // For a part of a list forwarded by another instance: whether these partitions are
-  // answered here (AnswersHere). Null: always.
-  std::function<Status(const std::vector<int>& partitions, const ReadBound& bound)> answers_here;
+  // In a projector group, who answers which question, and the forwarding of a question
+  // to another instance (ledger/cluster/group_router.h): an account's question goes to
+  // its partition's owner or a standby (503 with Retry-After while nobody answers for it:
+  // a hand-over); a list is answered in parts, each where its partitions are answered;
+  // a min_position naming a partition beyond the topic's is refused at once (400). Null:
+  // every question is answered here. Must outlive the server.
+  GroupRouter* group = nullptr;
   // This instance's id, named in every answer (header X-Ledger-Instance).
   std::string instance;
-  // The partitions of the events topic (0 while not known yet): a min_position naming a
-  // partition beyond them is refused at once (400).
-  std::function<int()> partition_count;
 };
 
 class QueryServer {
