@@ -45,12 +45,30 @@ std::string AccountIn(int p) {
   }
 }
 
-TEST(GroupPlan, AloneOrBeforeTheFirstAssignmentEverythingIsAnsweredHere) {
-  LocalPartitions none;
-  EXPECT_EQ(Url(RouteAccount(none, {{"b", Other("b", {0, 1, 2, 3})}}, "X")), "");  // partition count unknown
+TEST(GroupPlan, AloneEverythingIsAnsweredHereButNothingBeforeItKnowsItsGroup) {
   LocalPartitions all = Local({0, 1, 2, 3}, {1}, {}, 4);  // a single projector, catching up with 1
   EXPECT_EQ(Url(RouteAccount(all, {}, AccountIn(1))), "");
   EXPECT_TRUE(PlanList(all, {})->empty());
+  // Not assigned yet: the owner the others announce answers, never this store.
+  LocalPartitions none;
+  EXPECT_EQ(Url(RouteAccount(none, {{"b", Other("b", {0, 1, 2, 3})}}, AccountIn(2))), "http://b");
+  auto plan = PlanList(none, {{"b", Other("b", {0, 1, 2, 3})}});
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->at("http://b"), (std::vector<int>{0, 1, 2, 3}));
+  // Nothing heard and nothing assigned: no answer, and why.
+  auto unknown = RouteAccount(none, {}, "X");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("not joined its group yet"), std::string::npos);
+  EXPECT_FALSE(PlanList(none, {}).ok());
+  EXPECT_FALSE(AnswersHere(none, {0}, {}).ok());
+  // Assigned every partition but still reading the announcements: not known to be alone.
+  LocalPartitions reading = Local({0, 1, 2, 3}, {}, {}, 4);
+  reading.heard_group = false;
+  EXPECT_EQ(Url(RouteAccount(reading, {}, AccountIn(0))), "");  // owned, caught up
+  reading.restoring = {1};
+  auto catching_up = RouteAccount(reading, {}, AccountIn(1));
+  ASSERT_FALSE(catching_up.ok());
+  EXPECT_NE(catching_up.status().message().find("still reading its group's announcements"), std::string::npos);
 }
 
 TEST(GroupPlan, AnInstanceThatHearsFromNoOtherAnswersOnlyForWhatItHolds) {

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "ledger/http/query_server.h"
@@ -262,8 +263,9 @@ TEST_F(Http, AQuestionAllowingAStandbyIsAnsweredByItWhenTheOwnerIsSilent) {
   mine.following = {0, 1, 2, 3};
   mine.partition_count = 4;
   mine.behind = {{0, 3}, {1, 3}, {2, 3}, {3, 3}};
+  const GroupCredential secret = GroupCredential::FromSecret(std::string(32, 's'));
   GroupRouter router(
-      "a", [&] { return mine; }, [&] { return std::optional<Announcements>(Announcements{{"b", owner}}); }, {});
+      "a", [&] { return mine; }, [&] { return Announcements{{"b", owner}}; }, {}, &secret);
   Start({}, [&](ServerActions& actions) {
     actions.instance = "a";
     actions.group = &router;
@@ -543,8 +545,15 @@ TEST_F(Http, QuestionsAreForwardedOverHttpsToAnOwnerWhoseCertificateIsTrusted) {
   tls.tokens_file = tokens_path_;
   tls.tls_cert_file = (dir / "group.pem").string();
   tls.tls_key_file = (dir / "group.key").string();
+  // b owns every partition and hears no other: it answers what a forwards.
+  const GroupCredential secret = GroupCredential::FromSecret(std::string(32, 's'));
+  LocalPartitions all;
+  all.owned = {0, 1, 2, 3};
+  all.partition_count = 4;
+  GroupRouter b_router("b", [&] { return all; }, [] { return Announcements(); }, {}, &secret);
   ServerActions owner_actions;
   owner_actions.instance = "b";
+  owner_actions.group = &b_router;
   auto b = QueryServer::Start(tls, view_.get(), owner_actions, nullptr);
   ASSERT_TRUE(b.ok()) << b.status().message();
   InstanceAnnouncement owner;
@@ -554,9 +563,9 @@ TEST_F(Http, QuestionsAreForwardedOverHttpsToAnOwnerWhoseCertificateIsTrusted) {
   owner.partition_count = 4;
   LocalPartitions mine;
   mine.partition_count = 4;
-  auto others = [&] { return std::optional<Announcements>(Announcements{{"b", owner}}); };
-  GroupRouter trusting("a", [&] { return mine; }, others, {(dir / "group.pem").string()});
-  GroupRouter distrusting("a", [&] { return mine; }, others, {(dir / "other.pem").string()});
+  auto others = [&] { return Announcements{{"b", owner}}; };
+  GroupRouter trusting("a", [&] { return mine; }, others, {(dir / "group.pem").string()}, &secret);
+  GroupRouter distrusting("a", [&] { return mine; }, others, {(dir / "other.pem").string()}, &secret);
   auto via = [&](GroupRouter& router) {
     return [&](ServerActions& actions) {
       actions.instance = "a";
@@ -592,6 +601,150 @@ TEST_F(Http, QuestionsAreForwardedOverHttpsToAnOwnerWhoseCertificateIsTrusted) {
   EXPECT_NE(bad.message().find("--peer-ca"), std::string::npos) << bad.message();
   b->reset();
   std::filesystem::remove_all(dir);
+}
+
+// A question forwarded to another instance carries who asked (name and role, as this
+// instance checked the token), signed with the group's secret, and never the token: a
+// listener at the owner's address records what it receives. The owner, with a tokens
+// file that lacks the caller's token, answers it; a client that sends the forwarding
+// headers itself is checked like any other client.
+TEST_F(Http, AForwardedQuestionCarriesTheCallersIdentityNeverItsToken) {
+  const GroupCredential secret = GroupCredential::FromSecret(std::string(32, 's'));
+  httplib::Server listener;
+  std::mutex mu;
+  httplib::Headers received;
+  listener.Get(".*", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mu);
+    received = req.headers;
+    res.set_content("{}", "application/json");
+  });
+  const int listener_port = listener.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { listener.listen_after_bind(); });
+  while (!listener.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  InstanceAnnouncement owner;
+  owner.instance = "b";
+  owner.url = "http://127.0.0.1:" + std::to_string(listener_port);
+  owner.owned = {0, 1, 2, 3};
+  owner.partition_count = 4;
+  LocalPartitions mine;
+  mine.partition_count = 4;
+  GroupRouter router("a", [&] { return mine; }, [&] { return Announcements{{"b", owner}}; }, {}, &secret);
+  Start({}, [&](ServerActions& actions) {
+    actions.instance = "a";
+    actions.group = &router;
+  });
+  const std::string question = "/v1/entitlement?account=A&product=db&at=2025-06-01";
+  ASSERT_EQ(Get(question, analyst_)->status, 200);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(received.count("Authorization"), 0u);
+    for (const auto& [name, value] : received) EXPECT_EQ(value.find(analyst_), std::string::npos) << name;
+    EXPECT_EQ(received.find("X-Ledger-Caller")->second, "analyst");
+    EXPECT_EQ(received.find("X-Ledger-Caller-Role")->second, "analyst");
+    EXPECT_EQ(received.find("X-Ledger-Forwarded")->second, "a");
+    EXPECT_EQ(received.find("X-Ledger-Peer-Signature")->second.size(), 64u);
+  }
+  listener.stop();
+  serving.join();
+
+  // A real owner whose tokens file knows none of the callers: it trusts the signature.
+  const auto other_tokens = std::filesystem::temp_directory_path() / ("ledger-http-b-" + std::to_string(::getpid()));
+  std::filesystem::remove(other_tokens);
+  { TokenFile file(other_tokens); ASSERT_TRUE(file.Create("someone", Role::kOperator, 1).ok()); }
+  LocalPartitions all;
+  all.owned = {0, 1, 2, 3};
+  all.partition_count = 4;
+  GroupRouter b_router("b", [&] { return all; }, [] { return Announcements(); }, {}, &secret);
+  QueryServerOptions bo;
+  bo.listen = "127.0.0.1:0";
+  bo.tokens_file = other_tokens;
+  ServerActions b_actions;
+  b_actions.instance = "b";
+  b_actions.group = &b_router;
+  auto b = QueryServer::Start(bo, view_.get(), b_actions, nullptr);
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  owner.url = (*b)->url();
+  auto through_a = Get(question, analyst_);
+  ASSERT_EQ(through_a->status, 200) << through_a->body;
+  EXPECT_EQ(through_a->get_header_value("X-Ledger-Instance"), "b");
+  EXPECT_EQ(through_a->get_header_value("X-Ledger-Role"), "owner");
+  EXPECT_EQ(Body(through_a), *view_->Ask({"entitlement", {{"account", "A"}, {"product", "db"}, {"at", "2025-06-01"}}}));
+  // A publisher may not ask: refused before anything is forwarded.
+  EXPECT_EQ(Get(question, publisher_)->status, 403);
+
+  // Forwarding headers sent by a client, without the group's signature: ignored.
+  httplib::Client direct("127.0.0.1", (*b)->port());
+  httplib::Headers forged{{"X-Ledger-Forwarded", "a"},
+                          {"X-Ledger-Caller", "root"},
+                          {"X-Ledger-Caller-Role", "operator"},
+                          {"X-Ledger-Sent-At", std::to_string(NowMs())},
+                          {"X-Ledger-Peer-Signature", std::string(64, '0')}};
+  auto no_token = direct.Get(question.c_str(), forged);
+  EXPECT_EQ(no_token->status, 401) << no_token->body;
+  // Signed for another question: not this one.
+  auto replayed = direct.Get("/v1/entitlement?account=A&product=other&at=2025-06-01", received);
+  EXPECT_EQ(replayed->status, 401) << replayed->body;
+  b->reset();
+  server_.reset();
+  std::filesystem::remove(other_tokens);
+}
+
+// An account's question waits only for its own partition's position: positions of
+// partitions it does not read (another account's, from the same publish) are ignored.
+TEST_F(Http, AQuestionWaitsOnlyForThePositionsOfThePartitionsItReads) {
+  const int p = KafkaPartitionOf("A", 4);
+  const int other = (p + 1) % 4;
+  const int64_t next = l_->store().NextOffset(p)->value_or(0);
+  ASSERT_GT(next, 0);
+  LocalPartitions all;
+  all.owned = {0, 1, 2, 3};
+  all.partition_count = 4;
+  GroupRouter router("a", [&] { return all; }, [] { return Announcements(); }, {});
+  Start({}, [&](ServerActions& actions) {
+    actions.instance = "a";
+    actions.group = &router;
+  });
+  const std::string question = "/v1/entitlement?account=A&product=db&at=2025-06-01&max_wait_ms=10000&min_position=";
+  const std::string positions = std::to_string(p) + ":" + std::to_string(next - 1) + "," + std::to_string(other) +
+                                ":" + std::to_string(next + 1'000'000);
+  auto answered = Get(question + positions, analyst_);
+  ASSERT_EQ(answered->status, 200) << answered->body;
+  EXPECT_EQ(answered->get_header_value("X-Ledger-Role"), "owner");
+  // Its own partition ahead: still waited for (and not reached).
+  auto ahead = Get("/v1/entitlement?account=A&product=db&at=2025-06-01&max_wait_ms=50&min_position=" +
+                       std::to_string(p) + ":" + std::to_string(next + 1'000'000),
+                   analyst_);
+  EXPECT_EQ(ahead->status, 503) << ahead->body;
+}
+
+// /readyz: 503 saying why until the instance has joined its group and caught up with
+// what it owns; /healthz says only that it lives.
+TEST_F(Http, ReadinessSaysWhyAnInstanceCannotAnswerYet) {
+  LocalPartitions local;
+  GroupRouter router("a", [&] { return local; }, [] { return Announcements(); }, {});
+  Start({}, [&](ServerActions& actions) {
+    actions.instance = "a";
+    actions.group = &router;
+  });
+  auto joining = Get("/readyz", "");
+  EXPECT_EQ(joining->status, 503);
+  EXPECT_NE(Body(joining)["why"].get<std::string>().find("not joined"), std::string::npos) << joining->body;
+  EXPECT_EQ(Get("/healthz", "")->status, 200);
+  auto question = Get("/v1/entitlement?account=A&product=db&at=2025-06-01", analyst_);
+  EXPECT_EQ(question->status, 503);
+  EXPECT_EQ(question->get_header_value("Retry-After"), "1");
+  local.owned = {0, 1, 2, 3};
+  local.partition_count = 4;
+  local.restoring = {2};
+  auto restoring = Get("/readyz", "");
+  EXPECT_EQ(restoring->status, 503);
+  EXPECT_NE(Body(restoring)["why"].get<std::string>().find("catching up"), std::string::npos) << restoring->body;
+  local.restoring.clear();
+  auto ready = Get("/readyz", "");
+  EXPECT_EQ(ready->status, 200) << ready->body;
+  EXPECT_EQ(Body(ready)["ready"], true);
+  server_.reset();
 }
 
 }  // namespace

@@ -43,19 +43,40 @@ Status NobodyFor(int p, const LocalPartitions& self, const ReadBound& bound) {
                              " has no owner or standby answering now: a hand-over is under way; ask again");
 }
 
-// Alone: no other instance announces itself and this one owns every partition (a single
-// projector; catching up or not, its store is the only one). Not when it owns some only:
-// the others' announcements may just be late.
+// Alone: it has heard its group, no other instance announces itself and this one owns
+// every partition (a single projector; catching up or not, its store is the only one).
+// Not when it owns some only: the others' announcements may just be late.
 bool Alone(const LocalPartitions& self, const Announcements& others) {
-  if (!others.empty()) return false;
+  if (!others.empty() || !self.heard_group || self.partition_count <= 0) return false;
   for (int p = 0; p < self.partition_count; ++p) {
     if (!Holds(self.owned, p)) return false;
   }
   return true;
 }
 
-bool InGroup(const LocalPartitions& self, const Announcements& others) {
-  return self.partition_count > 0 && !Alone(self, others);
+// The partitions of ledger.events: as this instance's assignment says, else as the
+// others announce it (an instance not assigned any yet still routes); 0: not known.
+int PartitionCount(const LocalPartitions& self, const Announcements& others) {
+  int count = self.partition_count;
+  if (count <= 0) {
+    for (const auto& [id, a] : others) count = std::max(count, a.partition_count);
+  }
+  return count;
+}
+
+Status NotJoined() {
+  return Status::Unavailable("this instance has not joined its group yet (no partitions assigned, no other instance "
+                             "heard); ask again");
+}
+
+// Nobody answers for `p` now; before this instance has heard its group, that may only
+// be because it has not read every announcement yet.
+Status NobodyYet(int p, const LocalPartitions& self, const ReadBound& bound) {
+  if (!self.heard_group) {
+    return Status::Unavailable("this instance is still reading its group's announcements (who answers for partition " +
+                               std::to_string(p) + "); ask again");
+  }
+  return NobodyFor(p, self, bound);
 }
 
 }  // namespace
@@ -86,31 +107,35 @@ std::optional<Answerer> AnswererOf(int p, const LocalPartitions& self, const Ann
 
 Result<Answerer> RouteAccount(const LocalPartitions& self, const Announcements& others, const std::string& account,
                               const ReadBound& bound) {
-  if (!InGroup(self, others)) return Answerer{};
-  const int p = KafkaPartitionOf(account, self.partition_count);
+  const int count = PartitionCount(self, others);
+  if (count <= 0) return NotJoined();
+  const int p = KafkaPartitionOf(account, count);
+  if (Alone(self, others)) return Answerer{"", p, false, 0};
   if (bound.forwarded) {  // the asking instance chose this one: answer from what it holds, or not at all
     if (Status s = AnswersHere(self, {p}, bound); !s.ok()) return s;
     return Answerer{"", p, !OwnsCaughtUp(self, p), OwnsCaughtUp(self, p) ? 0 : BehindHere(self, p)};
   }
   auto where = AnswererOf(p, self, others, bound);
-  if (!where) return NobodyFor(p, self, bound);
+  if (!where) return NobodyYet(p, self, bound);
   return *where;
 }
 
 Result<std::map<std::string, std::vector<int>>> PlanList(const LocalPartitions& self, const Announcements& others,
                                                          const ReadBound& bound) {
   std::map<std::string, std::vector<int>> plan;
-  if (!InGroup(self, others)) return plan;
-  for (int p = 0; p < self.partition_count; ++p) {
+  const int count = PartitionCount(self, others);
+  if (count <= 0) return NotJoined();
+  if (Alone(self, others)) return plan;
+  for (int p = 0; p < count; ++p) {
     auto where = AnswererOf(p, self, others, bound);
-    if (!where) return NobodyFor(p, self, bound);
+    if (!where) return NobodyYet(p, self, bound);
     plan[where->url].push_back(p);
   }
   return plan;
 }
 
 Status AnswersHere(const LocalPartitions& self, const std::vector<int>& partitions, const ReadBound& bound) {
-  if (self.partition_count <= 0) return Status::Ok();  // not in a group yet
+  if (self.partition_count <= 0) return NotJoined();
   for (int p : partitions) {
     if (OwnsCaughtUp(self, p) || (FollowsCaughtUp(self, p) && Within(self, p, bound))) continue;
     if (FollowsCaughtUp(self, p)) return NobodyFor(p, self, bound);

@@ -22,7 +22,18 @@ GroupView::GroupView(prometheus::Registry& registry)
                        .Help("The most events a partition this instance follows as a standby (caught up once) is "
                              "behind the partition's end (0: none behind, or no standby)")
                        .Register(registry)
-                       .Add({})) {}
+                       .Add({})),
+      ignored_(prometheus::BuildCounter()
+                   .Name("ledger_group_announcements_ignored_total")
+                   .Help("Records of ledger.instances this instance ignored, by reason (other_group, unsigned, "
+                         "bad_signature, stale, malformed, bad_url)")
+                   .Register(registry)) {
+  for (const char* reason : {"unsigned", "bad_signature", "stale", "malformed", "bad_url"}) {
+    ignored_.Add({{"reason", reason}});
+  }
+}
+
+void GroupView::CountIgnored(const std::string& reason) { ignored_.Add({{"reason", reason}}).Increment(); }
 
 void GroupView::Update(const InstanceAnnouncement& self, const std::map<std::string, InstanceAnnouncement>& others) {
   owned_.Set(static_cast<double>(self.owned.size()));
@@ -56,7 +67,7 @@ nlohmann::ordered_json GroupView::Status() const {
   };
   Json group = Json::array();
   for (const auto& [id, a] : others_) group.push_back(entry(a));
-  return Json{{"self", entry(self_)}, {"others", group}};
+  return Json{{"group", self_.group}, {"self", entry(self_)}, {"others", group}};
 }
 
 }  // namespace ledger

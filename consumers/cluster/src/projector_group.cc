@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <mutex>
+#include <optional>
 #include <thread>
 
+#include "ledger/cluster/group_credential.h"
 #include "ledger/cluster/group_view.h"
 #include "ledger/cluster/instance_directory.h"
 
@@ -57,20 +59,18 @@ class Ownership {
 class ProjectorGroup::Impl {
  public:
   Impl(const GroupOptions& options, ProjectionStore* store, prometheus::Registry& registry)
-      : options_(options),
-        store_(store),
-        view_(registry),
-        router_(
-            options.projector.instance_id, [this] { return Local(); },
-            [this]() -> std::optional<Announcements> {
-              const InstanceDirectory* d = announced_.load();
-              if (d == nullptr) return std::nullopt;
-              return d->Others();
-            },
-            options.peers) {}
+      : options_(options), store_(store), view_(registry) {}
 
   Status Init(ProjectorMetrics* metrics) {
     if (Status s = AnnouncedUrl("", options_.advertise, "").status(); !s.ok()) return s;
+    if (!options_.secret_file.empty()) {
+      auto loaded = GroupCredential::Load(options_.secret_file);
+      if (!loaded.ok()) return loaded.status();
+      credential_ = std::move(*loaded);
+    }
+    router_ = std::make_unique<GroupRouter>(
+        options_.projector.instance_id, [this] { return Local(); }, [this] { return Others(); }, options_.peers,
+        credential_ ? &*credential_ : nullptr);
     ProjectorOptions po = options_.projector;
     po.on_assignment = [this](const std::vector<int>& owned, int count) { ownership_.Set(owned, count); };
     // Warm standbys: a second projector in this process, into the same store, following
@@ -104,13 +104,34 @@ class ProjectorGroup::Impl {
     directory_.reset();  // stops announcing (a tombstone) before the projectors go
   }
 
-  LocalPartitions Local() const { return ownership_.Local(owner_.get(), standby_.get()); }
+  // Without the announcements (no group secret), the instance has heard all it will.
+  LocalPartitions Local() const {
+    LocalPartitions local = ownership_.Local(owner_.get(), standby_.get());
+    const InstanceDirectory* d = announced_.load();
+    local.heard_group = d == nullptr ? true : d->Heard();
+    return local;
+  }
+
+  Announcements Others() const {
+    const InstanceDirectory* d = announced_.load();
+    return d == nullptr ? Announcements() : d->Others();
+  }
 
   Status Announce(const std::string& served_url) {
+    if (!credential_) {
+      return Status::Unavailable("no --group-secret: it answers for the partitions it owns only (a single instance "
+                                 "owns them all)");
+    }
     auto advertised = AnnouncedUrl(served_url, options_.advertise, HostName());
     if (!advertised.ok()) return advertised.status();
     const std::string url = *advertised;
-    auto started = InstanceDirectory::Start(options_.projector.kafka, [this, url] { return Announcement(url); });
+    InstanceDirectory::Options o;
+    o.kafka = options_.projector.kafka;
+    o.group = options_.projector.group_id;
+    o.scheme = served_url.rfind("https://", 0) == 0 ? "https" : "http";
+    o.credential = &*credential_;
+    o.on_ignored = [this](const std::string& reason) { view_.CountIgnored(reason); };
+    auto started = InstanceDirectory::Start(o, [this, url] { return Announcement(url); });
     if (!started.ok()) return started.status();
     directory_ = std::move(*started);
     announced_ = directory_.get();
@@ -120,6 +141,7 @@ class ProjectorGroup::Impl {
   // What this instance announces every second: called on the directory's thread.
   InstanceAnnouncement Announcement(const std::string& url) {
     InstanceAnnouncement a;
+    a.group = options_.projector.group_id;
     a.instance = options_.projector.instance_id;
     a.url = url;
     const LocalPartitions local = Local();
@@ -171,7 +193,7 @@ class ProjectorGroup::Impl {
 
   const ProjectorTotals& totals() const { return owner_->totals(); }
   const std::string& instance() const { return options_.projector.instance_id; }
-  GroupRouter& router() { return router_; }
+  GroupRouter& router() { return *router_; }
   nlohmann::ordered_json Describe() const { return view_.Status(); }
 
  private:
@@ -183,7 +205,8 @@ class ProjectorGroup::Impl {
   std::unique_ptr<Projector> owner_;
   std::unique_ptr<InstanceDirectory> directory_;
   std::atomic<const InstanceDirectory*> announced_{nullptr};  // the directory, once running
-  GroupRouter router_;
+  std::optional<GroupCredential> credential_;                 // --group-secret
+  std::unique_ptr<GroupRouter> router_;
 };
 
 ProjectorGroup::ProjectorGroup(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -159,9 +159,9 @@ struct QueryServer::Impl {
   }
 
   // Checks the bearer token for a permission; on failure answers 401 or 403 (revealing
-  // nothing else) and returns false.
+  // nothing else) and returns false. On success `caller` gets the token's name and role.
   // `who`, if given, gets the token's name (for the audit log), whether it may or not.
-  bool Authorize(const HttpRequest& req, HttpResponse& res, Permission p, std::string* who = nullptr) {
+  bool Authorize(const HttpRequest& req, HttpResponse& res, Permission p, Caller& caller, std::string* who) {
     const std::string header = req.header("authorization");
     // The scheme's name is case-insensitive (RFC 7235 section 2.1).
     const bool bearer = header.size() > 7 && strncasecmp(header.c_str(), "Bearer ", 7) == 0;
@@ -181,17 +181,55 @@ struct QueryServer::Impl {
       SendError(res, 403, std::string("the role ") + RoleName(record->role) + " may not do this");
       return false;
     }
+    caller = {record->name, RoleName(record->role)};
     return true;
+  }
+
+  // A question another instance of the group forwarded, signed with the group's secret:
+  // its caller as that instance checked it. Otherwise the forwarding headers are a
+  // client's and are dropped from `req` (the request is then checked as any other).
+  std::optional<Caller> FromPeer(HttpRequest& req) {
+    static const std::set<std::string> kPeerHeaders = {"x-ledger-forwarded", "x-ledger-caller",
+                                                       "x-ledger-caller-role", "x-ledger-sent-at",
+                                                       "x-ledger-peer-signature"};
+    std::optional<Caller> caller;
+    if (actions.group != nullptr && !req.header("x-ledger-forwarded").empty()) {
+      caller = actions.group->VerifyForwarded(req.method, req.path, req.params,
+                                              [&req](const std::string& name) { return req.header(name); });
+      if (!caller) spdlog::warn("a request with forwarding headers not signed by the group: they are ignored");
+    }
+    if (!caller) {
+      std::erase_if(req.headers, [](const auto& h) { return kPeerHeaders.count(h.first) > 0; });
+    }
+    return caller;
   }
 
   // Registers a handler with its endpoint label, permission and metrics.
   template <typename Handler>
   void Route(const std::string& method, const std::string& pattern, const std::string& endpoint,
              std::optional<Permission> permission, Handler handler) {
-    auto wrapped = [this, endpoint, permission, handler](const HttpRequest& req, HttpResponse& res) {
+    auto wrapped = [this, endpoint, permission, handler](const HttpRequest& asked, HttpResponse& res) {
       const auto start = Clock::now();
+      HttpRequest req = asked;
       std::string who;
-      if (!permission || Authorize(req, res, *permission, &who)) handler(req, res);
+      Caller caller;
+      bool allowed = !permission.has_value();
+      if (auto peer = FromPeer(req); peer && permission) {
+        // Another instance of the group checked the caller's token; the role decides here too.
+        who = peer->name + " (" + peer->role + ", through " + req.header("x-ledger-forwarded") + ")";
+        const auto role = RoleByName(peer->role);
+        allowed = role && Allows(*role, *permission);
+        if (!allowed) SendError(res, 403, "the role " + Printable(peer->role, 40) + " may not do this");
+        caller = *peer;
+      } else if (permission) {
+        allowed = Authorize(req, res, *permission, caller, &who);
+      }
+      if (allowed) {
+        // The identity a forwarded question carries (never the token): set here only.
+        req.headers.emplace_back("x-ledger-caller", caller.name);
+        req.headers.emplace_back("x-ledger-caller-role", caller.role);
+        handler(req, res);
+      }
       // Admin requests, allowed or not, in the log with the token's name.
       if (permission == Permission::kAdmin) Audit(req, who, res.status);
       if (metrics) {
@@ -220,15 +258,16 @@ struct QueryServer::Impl {
     SendError(res, 404, "no such endpoint: " + req.method + " " + req.path + " (see /v1/openapi.json)");
   }
 
-  // Asks the instance at `url` the same question with the same token, and relays its
-  // answer (which names the instance that served it). False if it did not answer (503
-  // with Retry-After in `res`; the instance is unreachable for the grace).
+  // Asks the instance at `url` the same question for the same caller (its identity,
+  // signed with the group's secret; never its token), and relays its answer (which names
+  // the instance that served it). False if it did not answer (503 with Retry-After in
+  // `res`; the instance is unreachable for the grace).
   bool Forward(const std::string& url, const HttpRequest& req, HttpResponse& res) {
     PeerRequest request;
     request.path = req.path;
     request.params.assign(req.params.begin(), req.params.end());
-    if (auto auth = req.header("authorization"); !auth.empty()) request.headers.emplace_back("Authorization", auth);
-    auto answer = actions.group->Forward(url, std::move(request));
+    const Caller caller{req.header("x-ledger-caller"), req.header("x-ledger-caller-role")};
+    auto answer = actions.group->Forward(url, std::move(request), caller);
     if (!answer.ok()) {
       res.set_header("Retry-After", "1");
       SendError(res, 503, answer.status().message());
@@ -245,10 +284,12 @@ struct QueryServer::Impl {
   }
 
   // A list across a projector group: each instance of `plan` asked for the first
-  // offset+limit items of its partitions, the answers merged in the list's order, then
-  // the page cut. Fails (Unavailable) if any instance does not answer.
+  // offset+limit items of its partitions (with `passed`: the positions it waits for
+  // there), the answers merged in the list's order, then the page cut. Fails
+  // (Unavailable) if any instance does not answer.
   Result<Json> FanOutList(const Question& question, const HttpRequest& req,
                           const std::map<std::string, std::string>& params,
+                          const std::map<std::string, std::string>& passed,
                           const std::map<std::string, std::vector<int>>& plan, const ReadBound& bound,
                           Positions& positions, std::vector<std::string>& served_by) {
     auto number = [&](const char* name, int64_t fallback, int64_t least, int64_t most) -> Result<int64_t> {
@@ -287,6 +328,7 @@ struct QueryServer::Impl {
       } else {
         HttpRequest sub = req;
         sub.params.assign(part.begin(), part.end());
+        sub.params.insert(sub.params.end(), passed.begin(), passed.end());
         if (bound.max_lag) sub.params.emplace_back("max_lag", std::to_string(*bound.max_lag));
         sub.params.erase(std::remove_if(sub.params.begin(), sub.params.end(),
                                         [](const auto& kv) { return kv.first == "list"; }),
@@ -331,20 +373,63 @@ struct QueryServer::Impl {
     return merged;
   }
 
+  // A turn among the questions that hold a thread while they wait (for min_position, or
+  // for another instance's answer): at most half of the threads, so that the others keep
+  // answering /healthz and questions that need no wait.
+  struct WaitTurn {
+    std::atomic<size_t>* n = nullptr;
+    ~WaitTurn() {
+      if (n) --*n;
+    }
+  };
+  bool TakeWaitTurn(WaitTurn& turn, HttpResponse& res, const char* what) {
+    turn.n = &waiting;
+    if (++waiting <= std::max<size_t>(1, options.threads / 2)) return true;
+    res.set_header("Retry-After", "1");
+    SendError(res, 503, std::string(what) + ": too many questions are waiting already; ask again");
+    return false;
+  }
+
   void Answer(const Question& question, const HttpRequest& req, HttpResponse& res) {
     auto params = ParamsOf(req);
     if (!params.ok()) return SendError(res, 400, params.status().message());
     if (!actions.instance.empty()) res.set_header("X-Ledger-Instance", actions.instance);
+    // Only a question another instance of the group forwarded (signed) keeps this header.
+    const bool forwarded = !req.header("x-ledger-forwarded").empty();
     // In a projector group, an account's questions are answered by its partition's owner,
     // or by a standby (ReadBound).
     ReadBound bound;
-    bound.forwarded = !req.header("x-ledger-forwarded").empty();
+    bound.forwarded = forwarded;
     if (auto lag = params->find("max_lag"); lag != params->end()) {
       auto parsed = ParseMaxLag(lag->second, "max_lag");
       if (!parsed.ok()) return SendError(res, 400, parsed.status().message());
       bound.max_lag = *parsed;
       params->erase(lag);
     }
+    // Read your writes: the positions to wait for, checked before anything is asked.
+    std::optional<Positions> min_position;
+    std::chrono::milliseconds max_wait{0};
+    if (auto mp = params->find("min_position"); mp != params->end()) {
+      auto positions = ParsePositions(mp->second);
+      if (!positions.ok()) return SendError(res, 400, positions.status().message());
+      if (const int count = actions.group ? actions.group->PartitionCount() : 0; count > 0) {
+        for (const auto& [p, offset] : *positions) {
+          if (p < count) continue;
+          return SendError(res, 400, "min_position: partition " + std::to_string(p) + " does not exist (" +
+                                         "ledger.events has " + std::to_string(count) +
+                                         " partitions, 0 to " + std::to_string(count - 1) + ")");
+        }
+      }
+      auto wait = ParseMaxWait(params->count("max_wait_ms") ? params->at("max_wait_ms") : "", "max_wait_ms");
+      if (!wait.ok()) return SendError(res, 400, wait.status().message());
+      min_position = std::move(*positions);
+      max_wait = *wait;
+    } else if (params->count("max_wait_ms")) {
+      return SendError(res, 400, "max_wait_ms: it bounds the wait for min_position, which is not given");
+    }
+    // The partitions this answer reads here (nullopt: all of them): only their positions
+    // are waited for.
+    std::optional<std::set<int>> reads;
     std::optional<Answerer> here;  // answered here, in a group: as owner or standby
     if (auto account = params->find("account"); actions.group && account != params->end()) {
       bound.unreachable = actions.group->Unreachable();
@@ -355,9 +440,11 @@ struct QueryServer::Impl {
           return SendError(res, 503, where.status().message());
         }
         if (where->url.empty()) {
-          if (where->partition >= 0) here = *where;
+          here = *where;
           break;
         }
+        WaitTurn turn;
+        if (!TakeWaitTurn(turn, res, "forwarding")) return;
         if (Forward(where->url, req, res)) return;
         // A silent owner: questions that allow a standby go to one at once; the others
         // wait for the grace (503 from Forward).
@@ -368,7 +455,10 @@ struct QueryServer::Impl {
     if (here) {
       res.set_header("X-Ledger-Role", here->standby ? "standby" : "owner");
       if (here->standby) res.set_header("X-Ledger-Behind", std::to_string(here->behind));
+      reads = std::set<int>{here->partition};
     }
+    params->erase("min_position");
+    params->erase("max_wait_ms");
     std::string format = "json";
     if (question.shape == Question::Shape::kList) {
       if (auto f = params->find("format"); f != params->end()) {
@@ -387,7 +477,7 @@ struct QueryServer::Impl {
         if (n) --*n;
       }
     } list_turn;
-    if (question.shape == Question::Shape::kList && req.header("x-ledger-forwarded").empty()) {
+    if (question.shape == Question::Shape::kList && !forwarded) {
       const size_t most = options.max_concurrent_lists > 0 ? options.max_concurrent_lists
                                                            : std::max<size_t>(1, options.threads / 4);
       list_turn.n = &lists;
@@ -397,54 +487,23 @@ struct QueryServer::Impl {
                                        " list(s) are being answered already, the most at once; ask again");
       }
     }
-    // Read your writes: wait (boundedly) until the writer's positions are projected.
-    if (auto mp = params->find("min_position"); mp != params->end()) {
-      auto positions = ParsePositions(mp->second);
-      if (!positions.ok()) return SendError(res, 400, positions.status().message());
-      if (const int count = actions.group ? actions.group->PartitionCount() : 0; count > 0) {
-        for (const auto& [p, offset] : *positions) {
-          if (p < count) continue;
-          return SendError(res, 400, "min_position: partition " + std::to_string(p) + " does not exist (" +
-                                         "ledger.events has " + std::to_string(count) +
-                                         " partitions, 0 to " + std::to_string(count - 1) + ")");
-        }
-      }
-      params->erase(mp);
-      auto wait = ParseMaxWait(params->count("max_wait_ms") ? params->at("max_wait_ms") : "", "max_wait_ms");
-      if (!wait.ok()) return SendError(res, 400, wait.status().message());
-      params->erase("max_wait_ms");
-      // A wait holds an answering thread: at most half of them wait at once, so that the
-      // others keep answering.
-      const size_t now_waiting = ++waiting;
-      struct Release {
-        std::atomic<size_t>* n;
-        ~Release() { --*n; }
-      } release{&waiting};
-      if (now_waiting > std::max<size_t>(1, options.threads / 2)) {
-        res.set_header("Retry-After", "1");
-        return SendError(res, 503, "min_position: too many questions are waiting for positions already; ask again");
-      }
-      if (Status s = view->AwaitPositions(*positions, *wait); !s.ok()) {
-        if (s.code() == Status::Code::kUnavailable) res.set_header("Retry-After", "1");
-        return SendError(res, HttpStatusOf(s), s.message());
-      }
-    } else if (params->count("max_wait_ms")) {
-      return SendError(res, 400, "max_wait_ms: it bounds the wait for min_position, which is not given");
-    }
     // The positional parameters, from the path's segments in order.
     size_t segment = 1;
     for (const auto& p : question.parameters) {
       if (p.positional && segment < req.matches.size()) (*params)[p.name] = req.matches[segment++];
     }
-    Result<Json> answer = Status::Ok();
     const bool whole_list = question.shape == Question::Shape::kList && !params->count("account") &&
-                            !params->count("partitions") && req.header("x-ledger-forwarded").empty();
+                            !params->count("partitions") && !forwarded;
     std::map<std::string, std::vector<int>> plan;
-    if (bound.forwarded && params->count("partitions") && actions.group) {
-      // Another instance's fan-out chose this one for these partitions.
-      if (Status s = actions.group->AnswersHere(ListedPartitions(*params), bound); !s.ok()) {
-        res.set_header("Retry-After", "1");
-        return SendError(res, 503, s.message());
+    if (question.shape == Question::Shape::kList && params->count("partitions")) {
+      const std::vector<int> listed = ListedPartitions(*params);
+      reads = std::set<int>(listed.begin(), listed.end());
+      if (forwarded && actions.group) {
+        // Another instance's fan-out chose this one for these partitions.
+        if (Status s = actions.group->AnswersHere(listed, bound); !s.ok()) {
+          res.set_header("Retry-After", "1");
+          return SendError(res, 503, s.message());
+        }
       }
     }
     if (whole_list && actions.group) {
@@ -455,13 +514,39 @@ struct QueryServer::Impl {
         return SendError(res, 503, planned.status().message());
       }
       plan = std::move(*planned);
+      if (!plan.empty()) {
+        auto local = plan.find("");
+        reads = local == plan.end() ? std::set<int>() : std::set<int>(local->second.begin(), local->second.end());
+      }
     }
+    // Read your writes: wait (boundedly) until the writer's positions are projected, for
+    // the partitions read here; another instance's part of a list waits there.
+    if (min_position) {
+      Positions wanted;
+      for (const auto& [p, offset] : *min_position) {
+        if (!reads || reads->count(p)) wanted[p] = offset;
+      }
+      if (!wanted.empty()) {
+        WaitTurn turn;
+        if (!TakeWaitTurn(turn, res, "min_position")) return;
+        if (Status s = view->AwaitPositions(wanted, max_wait); !s.ok()) {
+          if (s.code() == Status::Code::kUnavailable) res.set_header("Retry-After", "1");
+          return SendError(res, HttpStatusOf(s), s.message());
+        }
+      }
+    }
+    Result<Json> answer = Status::Ok();
     if (!plan.empty()) {
       // A list across the group: the positions of every partition it reflects, and the
       // instances that answered for them (the asked one first when it did).
       Positions positions;
       std::vector<std::string> served_by;
-      answer = FanOutList(question, req, *params, plan, bound, positions, served_by);
+      std::map<std::string, std::string> passed;  // what each part waits for, there
+      if (min_position) {
+        passed["min_position"] = FormatPositions(*min_position);
+        passed["max_wait_ms"] = std::to_string(max_wait.count());
+      }
+      answer = FanOutList(question, req, *params, passed, plan, bound, positions, served_by);
       if (!answer.ok() && answer.status().code() == Status::Code::kUnavailable) res.set_header("Retry-After", "1");
       if (answer.ok()) {
         res.set_header("X-Ledger-Position", FormatPositions(positions));
@@ -496,6 +581,14 @@ struct QueryServer::Impl {
   void Routes() {
     Route("GET", "/healthz", "/healthz", std::nullopt,
           [](const HttpRequest&, HttpResponse& res) { SendJson(res, 200, {{"status", "ok"}}); });
+    // Whether questions can be answered now (a load balancer's readiness probe).
+    Route("GET", "/readyz", "/readyz", std::nullopt, [this](const HttpRequest&, HttpResponse& res) {
+      const Readiness r = actions.group ? actions.group->Ready() : Readiness{true, ""};
+      if (!r.ready) res.set_header("Retry-After", "1");
+      Json body{{"ready", r.ready}, {"instance", actions.instance}};
+      if (!r.ready) body["why"] = r.why;
+      SendJson(res, r.ready ? 200 : 503, body);
+    });
     Route("GET", "/v1/openapi.json", "/v1/openapi.json", std::nullopt,
           [](const HttpRequest&, HttpResponse& res) { res.set_content(kOpenApiJson, "application/json"); });
     Route("GET", "/status", "/status", std::nullopt,

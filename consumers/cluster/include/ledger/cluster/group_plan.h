@@ -23,7 +23,10 @@ struct LocalPartitions {
   std::vector<int> restoring;  // of those, still catching up (their answers would be behind)
   std::vector<int> following;  // followed by its standby
   std::vector<int> following_restoring;  // of those, still catching up (not answered from)
-  int partition_count = 0;     // of ledger.events; 0: not known yet
+  int partition_count = 0;     // of ledger.events; 0: not known yet (no assignment yet)
+  // It has read its group's announcements (up to where they stood when it started):
+  // before that it cannot know it is alone, nor that nobody answers for a partition.
+  bool heard_group = true;
   // Followed partition -> events its standby is behind the partition's end (as last
   // fetched); a partition missing here is not known to be within any bound.
   std::map<int, int64_t> behind;
@@ -58,17 +61,18 @@ std::optional<Answerer> AnswererOf(int partition, const LocalPartitions& self, c
                                    const ReadBound& bound = {});
 
 // Where a question about `account` is answered: here (also when this instance is alone:
-// it owns every partition and no other announces itself; or before it knows the
-// partition count), else another instance. A forwarded question is answered here if
-// this instance holds the partition (owner, or standby within the bound), else not.
-// Unavailable, naming why, when nobody answers for its partition now (an instance that
-// owns some partitions and hears from no other does not answer for the rest).
+// it has heard its group, owns every partition and no other announces itself), else
+// another instance. A forwarded question is answered here if this instance holds the
+// partition (owner, or standby within the bound), else not. Unavailable, naming why,
+// when nobody answers for its partition now (an instance that owns some partitions and
+// hears from no other does not answer for the rest), and before this instance knows
+// the partition count (no assignment and no other instance heard).
 Result<Answerer> RouteAccount(const LocalPartitions& self, const Announcements& others, const std::string& account,
                               const ReadBound& bound = {});
 
 // Where each partition's part of a list is answered (address, "" for here -> partitions),
 // each partition once; empty when this instance is alone (RouteAccount). Unavailable
-// when nobody answers for one of them now.
+// when nobody answers for one of them now, or the partition count is not known yet.
 Result<std::map<std::string, std::vector<int>>> PlanList(const LocalPartitions& self, const Announcements& others,
                                                          const ReadBound& bound = {});
 

@@ -27,20 +27,24 @@ struct GroupOptions {
   int standbys = 0;
   std::string advertise;  // the API address announced (--http-advertise); empty: the served one
   PeerClientOptions peers;
+  // The group's shared secret (--group-secret; group_credential.h). Without it the
+  // instance neither announces itself nor forwards: it answers for the partitions it owns.
+  std::string secret_file;
 };
 
 class ProjectorGroup {
  public:
   // Creates the owner side and, with standbys, the standby (no Kafka traffic yet).
-  // InvalidInput for a bad --http-advertise or Kafka setting. `store` and `metrics` must
+  // InvalidInput for a bad --http-advertise, group secret or Kafka setting. `store` and `metrics` must
   // outlive the group; `metrics` may be null.
   static Result<std::unique_ptr<ProjectorGroup>> Create(const GroupOptions& options, ProjectionStore* store,
                                                         ProjectorMetrics* metrics, prometheus::Registry& registry);
   ~ProjectorGroup();
 
   // Starts announcing this instance, whose API serves at `served_url`, and reading the
-  // others' announcements. Until then, and if it fails (the error says why), every
-  // question is answered here and no standby runs.
+  // others' announcements. Until then, and if it fails (the error says why, also when
+  // there is no group secret), no question is forwarded, only the partitions this
+  // instance owns are answered, and no standby runs.
   Status Announce(const std::string& served_url);
 
   // Projects until `stop` (or caught up, see ProjectorOptions), with the standby beside
