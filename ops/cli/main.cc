@@ -104,6 +104,10 @@ int main(int argc, char** argv) {
   proj->add_option("--http-advertise", project.http_advertise,
                    "the API's address as the group's other instances reach it, http(s)://HOST:PORT "
                    "(default: from --http-listen, a wildcard host replaced by the host name)");
+  proj->add_option("--group-secret", project.group_secret_file,
+                   "a file (chmod 600) holding the secret every instance of the group shares (openssl rand -hex 32): "
+                   "without it the instance neither announces itself nor forwards, and answers only for the "
+                   "partitions it owns");
   proj->add_option("--tokens", project.tokens_file, "the API's tokens file (default: DATA_DIR.tokens)");
   proj->add_option("--checkpoint-dir", project.checkpoint_dir,
                    "the folder online checkpoints go to, by name (default: DATA_DIR.checkpoints)");

@@ -115,6 +115,7 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   go.standbys = serving && !options.until_caught_up ? options.standbys : 0;
   go.advertise = options.http_advertise;
   go.peers.trusted_ca_file = !options.peer_ca_file.empty() ? options.peer_ca_file : options.tls_cert_file;
+  go.secret_file = options.group_secret_file;
   auto group = ProjectorGroup::Create(go, store->get(), &metrics, *registry);
   if (!group.ok()) {
     err << "ledger project: " << group.status().message() << "\n";

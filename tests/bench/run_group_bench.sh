@@ -87,11 +87,12 @@ mapfile -t PORTS < <(free_ports 2)
 group="answers-$RANDOM"
 declare -A URL PID
 echo "session.timeout.ms=6000" >"$WORK/group.properties"
+(umask 077 && openssl rand -hex 32 >"$WORK/group-secret")
 i=0
 for name in a b; do
   URL[$name]=http://127.0.0.1:${PORTS[$i]}
   "$LEDGER" --brokers "$CLUSTER" --data-dir "$WORK/$group-$name" --kafka-config "$WORK/group.properties" project \
-    --group "$group" --instance-id "$group-$name" --standbys 1 --metrics-listen "" \
+    --group "$group" --group-secret "$WORK/group-secret" --instance-id "$group-$name" --standbys 1 --metrics-listen "" \
     --http-listen "127.0.0.1:${PORTS[$i]}" --tokens "$WORK/tokens" >"$WORK/$group-$name.log" 2>&1 &
   pids+=($!)
   PID[$name]=$!

@@ -103,9 +103,12 @@ expect '"published":2,"rejected":1' "$out"
 # Read your writes: the positions the ingest returned, passed on to a question at once.
 POS=$(sed -n 's/.*"min_position":"\([0-9:,]*\)".*/\1/p' <<<"$out")
 [[ -n $POS ]] || fail "POST /v1/events returned no min_position: $out"
-out=$(curl -s -H "Authorization: Bearer $TOKEN" "$API/v1/entitlement?account=NEW-045&product=x&min_position=$POS&max_wait_ms=10000")
+out=$(curl -s -D - -H "Authorization: Bearer $TOKEN" "$API/v1/entitlement?account=NEW-045&product=x&min_position=$POS&max_wait_ms=10000")
 expect '"account_status":"active"' "$out"
-out=$(curl -s -D - -H "Authorization: Bearer $TOKEN" "$API/v1/entitlement?account=NEW-045&product=x&min_position=0:999999999&max_wait_ms=100")
+# A position far ahead on the account's own partition (the one the answer reflects) is waited for.
+P=$(tr -d '\r' <<<"$out" | sed -n 's/^X-Ledger-Position: \([0-9]*\):.*/\1/p')
+[[ -n $P ]] || fail "the answer names no position: $out"
+out=$(curl -s -D - -H "Authorization: Bearer $TOKEN" "$API/v1/entitlement?account=NEW-045&product=x&min_position=$P:999999999&max_wait_ms=100")
 expect 'HTTP/1.1 503' "$out"
 expect 'Retry-After: 1' "$out"
 expect 'min_position not reached within 100 ms' "$out"

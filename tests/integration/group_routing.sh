@@ -23,6 +23,7 @@ ACCOUNTS=200
 "$SYNTH" 20000 "$ACCOUNTS" "$RUN" "RT$RUN" >"$WORK/events.jsonl"
 "$LEDGER" --brokers "$BROKERS" publish "$WORK/events.jsonl" --flush-timeout 120 >/dev/null
 TOKEN=$("$LEDGER" token create routing --role analyst --tokens "$WORK/tokens" 2>/dev/null)
+(umask 077 && openssl rand -hex 32 >"$WORK/group-secret")
 mapfile -t PORTS < <(free_ports 2)
 declare -A URL
 i=0
@@ -31,7 +32,7 @@ for name in a b; do
   # b announces the address the others reach it at in a spelling of its own.
   advertise=""
   [[ $name == b ]] && advertise=http://localhost:${PORTS[$i]}
-  "$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/$name" project --group "$GROUP" --instance-id "$GROUP-$name" \
+  "$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/$name" project --group "$GROUP" --group-secret "$WORK/group-secret" --instance-id "$GROUP-$name" \
     --metrics-listen "" --http-listen "127.0.0.1:${PORTS[$i]}" --http-advertise "$advertise" --tokens "$WORK/tokens" \
     >"$WORK/$name.log" 2>&1 &
   pids+=($!)

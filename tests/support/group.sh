@@ -9,9 +9,10 @@ declare -A PID URL
 start_instance() {
   local name=$1 port=$2 standbys=$3
   [[ -f $WORK/kafka.properties ]] || echo "session.timeout.ms=6000" >"$WORK/kafka.properties"
+  [[ -f $WORK/group-secret ]] || (umask 077 && openssl rand -hex 32 >"$WORK/group-secret")
   URL[$name]=http://127.0.0.1:$port
   "$LEDGER" --brokers "$BROKERS" --kafka-config "$WORK/kafka.properties" --data-dir "$WORK/$name" project \
-    --group "$GROUP" --instance-id "$GROUP-$name" --standbys "$standbys" --metrics-listen "" \
+    --group "$GROUP" --group-secret "$WORK/group-secret" --instance-id "$GROUP-$name" --standbys "$standbys" --metrics-listen "" \
     --http-listen "127.0.0.1:$port" --tokens "$WORK/tokens" >>"$WORK/$name.log" 2>&1 &
   PID[$name]=$!
 }

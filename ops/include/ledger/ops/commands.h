@@ -62,6 +62,7 @@ struct ProjectOptions {
   std::string tokens_file;  // empty: DATA_DIR.tokens
   std::string tls_cert_file, tls_key_file;
   std::string peer_ca_file;  // trusted for the other instances' https:// addresses
+  std::string group_secret_file;  // the group's shared secret (ledger/cluster/group_credential.h)
   // Where POST /v1/admin/checkpoint?name=N writes (DIR/N); empty: DATA_DIR.checkpoints.
   std::string checkpoint_dir;
 };
