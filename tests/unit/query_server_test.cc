@@ -747,5 +747,64 @@ TEST_F(Http, ReadinessSaysWhyAnInstanceCannotAnswerYet) {
   server_.reset();
 }
 
+// Questions forwarded to another instance hold a thread while it answers: with those
+// waiting for min_position they take at most half of the threads. With two forwarded to
+// a slow owner, a third is told to come back, and /healthz and a question answered here
+// are answered meanwhile.
+TEST_F(Http, ForwardedQuestionsHoldAtMostHalfTheThreads) {
+  const GroupCredential secret = GroupCredential::FromSecret(std::string(32, 's'));
+  httplib::Server slow;
+  std::atomic<bool> release{false};
+  slow.Get(".*", [&](const httplib::Request&, httplib::Response& res) {
+    for (int i = 0; i < 300 && !release.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    res.set_content("{}", "application/json");
+  });
+  const int port = slow.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { slow.listen_after_bind(); });
+  while (!slow.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const int here = KafkaPartitionOf("A", 4);
+  InstanceAnnouncement owner;
+  owner.instance = "b";
+  owner.url = "http://127.0.0.1:" + std::to_string(port);
+  for (int p = 0; p < 4; ++p) {
+    if (p != here) owner.owned.push_back(p);
+  }
+  owner.partition_count = 4;
+  LocalPartitions mine;
+  mine.owned = {here};
+  mine.partition_count = 4;
+  GroupRouter router("a", [&] { return mine; }, [&] { return Announcements{{"b", owner}}; }, {}, &secret);
+  Start({}, [&](ServerActions& actions) {
+    actions.instance = "a";
+    actions.group = &router;
+  });
+  std::string elsewhere;
+  for (int i = 0; elsewhere.empty(); ++i) {
+    if (KafkaPartitionOf("B" + std::to_string(i), 4) != here) elsewhere = "B" + std::to_string(i);
+  }
+  const std::string forwarded = "/v1/entitlement?account=" + elsewhere + "&product=db&at=2025-06-01";
+  std::vector<std::thread> holders;
+  for (int i = 0; i < 2; ++i) {
+    holders.emplace_back([&] {
+      httplib::Client c("127.0.0.1", server_->port());
+      c.set_read_timeout(std::chrono::seconds(10));
+      auto r = c.Get(forwarded, httplib::Headers{{"Authorization", "Bearer " + analyst_}});
+      EXPECT_TRUE(r && r->status == 200);
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto third = Get(forwarded, analyst_);
+  EXPECT_EQ(third->status, 503) << third->body;
+  EXPECT_NE(third->body.find("too many questions are waiting"), std::string::npos) << third->body;
+  EXPECT_EQ(Get("/healthz", "")->status, 200);
+  auto local = Get("/v1/entitlement?account=A&product=db&at=2025-06-01", analyst_);
+  EXPECT_EQ(local->status, 200) << local->body;
+  release = true;
+  for (auto& t : holders) t.join();
+  slow.stop();
+  serving.join();
+  server_.reset();
+}
+
 }  // namespace
 }  // namespace ledger
