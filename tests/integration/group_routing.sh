@@ -3,11 +3,14 @@
 # Every account question asked of either instance is answered by the instance owning the
 # account's partition (forwarded through ledger.instances), and equals the answer of a
 # clean single-instance replay; the answer names the instance that served it.
-# Usage: group_routing.sh LEDGER_BINARY SYNTH_BINARY   (broker from the CTest fixture)
+# With --tls the whole group serves HTTPS (one certificate for the group, its own CA):
+# clients and the instances themselves talk TLS only.
+# Usage: group_routing.sh LEDGER_BINARY SYNTH_BINARY [--tls]   (broker from the CTest fixture)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LEDGER=$1
 SYNTH=$2
+TLS=${3:-}
 BROKERS=$(cat "${LEDGER_TEST_KAFKA_DIR:?}/bootstrap")
 WORK=$(mktemp -d /tmp/ledger-routing-XXXXXX)
 source "$ROOT/tests/support/free_port.sh"
@@ -24,17 +27,30 @@ ACCOUNTS=200
 "$LEDGER" --brokers "$BROKERS" publish "$WORK/events.jsonl" --flush-timeout 120 >/dev/null
 TOKEN=$("$LEDGER" token create routing --role analyst --tokens "$WORK/tokens" 2>/dev/null)
 (umask 077 && openssl rand -hex 32 >"$WORK/group-secret")
+SCHEME=http
+TLS_ARGS=()
+CURL=(curl -s)
+CHROMIUM_ARGS=()
+if [[ $TLS == --tls ]]; then
+  SCHEME=https
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/group.key" -out "$WORK/group.pem" -days 2 \
+    -subj "/CN=ledger-group" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
+  chmod 600 "$WORK/group.key"
+  TLS_ARGS=(--tls-cert "$WORK/group.pem" --tls-key "$WORK/group.key")
+  CURL=(curl -s --cacert "$WORK/group.pem")
+  CHROMIUM_ARGS=(--ignore-certificate-errors)
+fi
 mapfile -t PORTS < <(free_ports 2)
 declare -A URL
 i=0
 for name in a b; do
-  URL[$name]=http://127.0.0.1:${PORTS[$i]}
+  URL[$name]=$SCHEME://127.0.0.1:${PORTS[$i]}
   # b announces the address the others reach it at in a spelling of its own.
   advertise=""
-  [[ $name == b ]] && advertise=http://localhost:${PORTS[$i]}
+  [[ $name == b ]] && advertise=$SCHEME://localhost:${PORTS[$i]}
   "$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/$name" project --group "$GROUP" --group-secret "$WORK/group-secret" --instance-id "$GROUP-$name" \
     --metrics-listen "" --http-listen "127.0.0.1:${PORTS[$i]}" --http-advertise "$advertise" --tokens "$WORK/tokens" \
-    >"$WORK/$name.log" 2>&1 &
+    "${TLS_ARGS[@]}" >"$WORK/$name.log" 2>&1 &
   pids+=($!)
   i=$((i + 1))
 done
@@ -51,7 +67,7 @@ echo "a holds: $(grep -o 'assigned ledger.events \[[0-9]*\]' "$WORK/a.log" | tr 
 echo "b holds: $(grep -o 'assigned ledger.events \[[0-9]*\]' "$WORK/b.log" | tr '\n' ' ')"
 
 ask() {  # instance account -> "status instance body"
-  curl -s -D "$WORK/headers" -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+  "${CURL[@]}" -D "$WORK/headers" -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
     "${URL[$1]}/v1/entitlement?account=$2&product=backup-exec&at=2026-01-01T00:00:00Z"
   printf ' %s ' "$(tr -d '\r' <"$WORK/headers" | sed -n 's/^X-Ledger-Instance: //Ip')"
   cat "$WORK/body"
@@ -87,14 +103,14 @@ forwarded_b=$(printf '%s\n' "${served[@]}" | grep -c "^b:$GROUP-a$" || true)
 echo "${#SAMPLE[@]} accounts asked of both instances: the clean replay's answers; a forwarded $forwarded_a to b, b forwarded $forwarded_b to a"
 ((forwarded_a > 0 && forwarded_b > 0)) || { echo "FAIL: no question was answered by the other instance"; exit 1; }
 # a knows b by the address b advertised.
-announced=$(curl -s -H "Authorization: Bearer $TOKEN" "${URL[a]}/v1/status" |
+announced=$("${CURL[@]}" -H "Authorization: Bearer $TOKEN" "${URL[a]}/v1/status" |
   python3 -c 'import json,sys; print(" ".join(o["url"] for o in json.load(sys.stdin)["group"]["others"]))')
 echo "a knows the others at: $announced"
-[[ $announced == "http://localhost:${PORTS[1]}" ]] || { echo "FAIL: b's --http-advertise is not what a knows"; exit 1; }
+[[ $announced == "$SCHEME://localhost:${PORTS[1]}" ]] || { echo "FAIL: b's --http-advertise is not what a knows"; exit 1; }
 # a's status page shows the group: itself and b, with their addresses.
-dom=$(timeout 120 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=6000 --dump-dom \
+dom=$(timeout 120 chromium --headless --no-sandbox --disable-gpu "${CHROMIUM_ARGS[@]}" --virtual-time-budget=6000 --dump-dom \
   "${URL[a]}/status#token=$TOKEN" 2>/dev/null) || { echo "FAIL: chromium could not load a's status page"; exit 1; }
-for row in "<td>$GROUP-a</td><td>${URL[a]}</td>" "<td>$GROUP-b</td><td>http://localhost:${PORTS[1]}</td>"; do
+for row in "<td>$GROUP-a</td><td>${URL[a]}</td>" "<td>$GROUP-b</td><td>$SCHEME://localhost:${PORTS[1]}</td>"; do
   grep -qF "$row" <<<"$dom" || { echo "FAIL: a's status page lacks the group row $row"; exit 1; }
 done
 echo "a's status page shows the group"
@@ -113,7 +129,7 @@ for query in "open-cases?at=2026-01-01T00:00:00Z" "anomalies?limit=7&offset=5" "
   args=("${args[@]//within_days/within-days}")
   "$LEDGER" --data-dir "$WORK/clean" query list "$name" "${args[@]}" --format json >"$WORK/want.json"
   for instance in a b; do
-    curl -s -D "$WORK/list.headers" -H "Authorization: Bearer $TOKEN" "${URL[$instance]}/v1/lists/$query" >"$WORK/got.json"
+    "${CURL[@]}" -D "$WORK/list.headers" -H "Authorization: Bearer $TOKEN" "${URL[$instance]}/v1/lists/$query" >"$WORK/got.json"
     # The answer names every instance that gave a part, and every partition's position.
     served=$(tr -d '\r' <"$WORK/list.headers" | sed -n 's/^X-Ledger-Instance: //Ip')
     at=$(tr -d '\r' <"$WORK/list.headers" | sed -n 's/^X-Ledger-Position: //Ip')
