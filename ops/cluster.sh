@@ -10,6 +10,7 @@
 #   ops/cluster.sh kill N        SIGKILL node N (1..3): a crash
 #   ops/cluster.sh restart N     start node N again and wait for it
 #   ops/cluster.sh leader T P    the node leading partition P of topic T
+#   ops/cluster.sh coordinator G the node coordinating consumer group G
 #   ops/cluster.sh bootstrap     the bootstrap list (--brokers) of the cluster
 #
 # Environment (all optional): LEDGER_VAR_DIR (state, default <checkout>/var; the cluster
@@ -84,6 +85,13 @@ leader() {  # topic partition
                     if (q == p) { print l; found = 1 } } END { exit found ? 0 : 1 }'
 }
 
+coordinator() {  # group: the node coordinating the consumer group
+  java -Xmx256m -cp "${KAFKA_HOME:-$ROOT/var/kafka-dist}/libs/*" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
+    --bootstrap-server "$(bootstrap)" --describe --group "$1" --state 2>/dev/null |
+    awk -v g="$1" '$1 == g { for (i = 2; i <= NF; i++) if ($i ~ /^\([0-9]+\)$/) { gsub(/[()]/, "", $i); print $i; found = 1; exit } }
+                   END { exit found ? 0 : 1 }'
+}
+
 case ${1:-} in
   start) every start ;;
   wait) every wait "${2:-120}" ;;
@@ -94,6 +102,7 @@ case ${1:-} in
   kill) valid_node "${2:-}"; node "$2" kill ;;
   restart) valid_node "${2:-}"; node "$2" start; node "$2" wait "${3:-120}" ;;
   leader) [[ $# -eq 3 ]] || { log "usage: ops/cluster.sh leader TOPIC PARTITION"; exit 2; }; leader "$2" "$3" ;;
+  coordinator) [[ $# -eq 2 ]] || { log "usage: ops/cluster.sh coordinator GROUP"; exit 2; }; coordinator "$2" ;;
   bootstrap) bootstrap ;;
-  *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -85,7 +85,7 @@ project_with "project, single node, 1 instance" "$SINGLE" 1 "$LEDGER_TEST_KAFKA_
 TOKEN=$("$LEDGER" token create bench --role analyst --tokens "$WORK/tokens" 2>/dev/null)
 mapfile -t PORTS < <(free_ports 2)
 group="answers-$RANDOM"
-declare -A URL PID
+declare -A URL PID LINES
 echo "session.timeout.ms=6000" >"$WORK/group.properties"
 (umask 077 && openssl rand -hex 32 >"$WORK/group-secret")
 i=0
@@ -141,3 +141,62 @@ while [[ -z ${FIRST[default]:-} || -z ${FIRST[max_lag]:-} ]] && (( $(date +%s%N)
 done
 printf 'SIGKILL of the owner to the first right answer from its standby: %s ms by default, %s ms with max_lag\n' \
   "${FIRST[default]:-none in 30 s}" "${FIRST[max_lag]:-none in 30 s}"
+
+# The owner's rejoin: started again (same instance id); questions asked of it directly.
+start_b() {
+  "$LEDGER" --brokers "$CLUSTER" --data-dir "$WORK/$group-b" --kafka-config "$WORK/group.properties" project \
+    --group "$group" --group-secret "$WORK/group-secret" --instance-id "$group-b" --standbys 1 --metrics-listen "" \
+    --http-listen "127.0.0.1:${PORTS[1]}" --tokens "$WORK/tokens" >>"$WORK/$group-b.log" 2>&1 &
+  pids+=($!)
+  PID[b]=$!
+}
+start_b
+started=$(date +%s%N)
+ready="" answering="" refused=0
+while [[ -z $ready || -z $answering ]] && (( $(date +%s%N) - started < 60000000000 )); do
+  if [[ -z $ready ]] && [[ $(curl -s -o /dev/null -w '%{http_code}' -m 2 "${URL[b]}/readyz" || true) == 200 ]]; then
+    ready=$(( ($(date +%s%N) - started) / 1000000 ))
+  fi
+  if [[ -z $answering ]]; then
+    got=$(curl -s -m 2 -D "$WORK/h" -H "Authorization: Bearer $TOKEN" "${URL[b]}$path" || true)
+    if [[ $got == "$expected" ]] && tr -d '\r' <"$WORK/h" | grep -qx "X-Ledger-Instance: $group-b"; then
+      answering=$(( ($(date +%s%N) - started) / 1000000 ))
+    elif [[ $got != "$expected" && -n $got ]]; then
+      refused=$((refused + 1))
+    fi
+  fi
+  sleep 0.02
+done
+printf 'rejoin of the owner (restart to ready / to answering its own accounts itself): %s ms / %s ms (%s questions told to ask again meanwhile)\n' \
+  "${ready:-not in 60 s}" "${answering:-not in 60 s}" "$refused"
+
+# The loss of the broker coordinating the group: every member's heartbeats fail until
+# another broker takes the coordination over. Questions through a and b, every 20 ms,
+# for 30 s after the kill; a 503 or a wrong answer is counted.
+sleep 3
+coordinator=$("$ROOT/ops/cluster.sh" coordinator "$group") || { echo "no coordinator found for $group"; exit 1; }
+for name in a b; do LINES[$name]=$(wc -l <"$WORK/$group-$name.log"); done
+"$ROOT/ops/cluster.sh" kill "$coordinator" >/dev/null 2>&1
+killed=$(date +%s%N)
+declare -A FAILED LAST_FAILED ASKED
+for name in a b; do FAILED[$name]=0 LAST_FAILED[$name]=0 ASKED[$name]=0; done
+while (( $(date +%s%N) - killed < 30000000000 )); do
+  for name in a b; do
+    got=$(curl -s -m 2 -H "Authorization: Bearer $TOKEN" "${URL[$name]}$path" || true)
+    ASKED[$name]=$((ASKED[$name] + 1))
+    if [[ $got != "$expected" ]]; then
+      FAILED[$name]=$((FAILED[$name] + 1))
+      LAST_FAILED[$name]=$(( ($(date +%s%N) - killed) / 1000000 ))
+    fi
+  done
+  sleep 0.02
+done
+moved=0
+for name in a b; do
+  moved=$((moved + $(tail -n +"$((LINES[$name] + 1))" "$WORK/$group-$name.log" | grep -c "partitions revoked\|assigned ledger.events" || true)))
+  printf 'coordinator (node %s) SIGKILLed, through %s: %s of %s questions not answered right, the last %s ms after the kill\n' \
+    "$coordinator" "$name" "${FAILED[$name]}" "${ASKED[$name]}" "${LAST_FAILED[$name]}"
+done
+echo "partition moves logged by the instances after the coordinator's loss: $moved (session.timeout.ms=$(cut -d= -f2 "$WORK/group.properties"))"
+"$ROOT/ops/cluster.sh" restart "$coordinator" >/dev/null 2>&1 || true
+

@@ -36,7 +36,7 @@ class Ownership {
   // null). What is held is read before what is restoring: a projector publishes a
   // partition it takes up as restoring first, so a partition is never seen held and
   // caught up before it is.
-  LocalPartitions Local(const Projector* owner, const Projector* standby) const {
+  LocalPartitions Local(const Projector* owner, const StandbyProjector* standby) const {
     LocalPartitions local;
     std::tie(local.owned, local.partition_count) = Get();
     if (owner != nullptr) local.restoring = owner->Restoring();
@@ -78,11 +78,10 @@ class ProjectorGroup::Impl {
     // takes it over, so that each partition has one writer.
     if (options_.standbys > 0) {
       ProjectorOptions so = po;
-      so.standby = true;
       so.on_caught_up = nullptr;
       so.on_assignment = nullptr;
       so.data_dir_link.clear();
-      auto created = Projector::Create(so, store_, nullptr);
+      auto created = StandbyProjector::Create(so, store_);
       if (!created.ok()) return Status::InvalidInput("the standby: " + created.status().message());
       standby_ = std::move(*created);
       po.before_assign = [s = standby_.get()](const std::vector<int>& partitions) {
@@ -201,7 +200,7 @@ class ProjectorGroup::Impl {
   ProjectionStore* store_;
   GroupView view_;
   Ownership ownership_;
-  std::unique_ptr<Projector> standby_;
+  std::unique_ptr<StandbyProjector> standby_;
   std::unique_ptr<Projector> owner_;
   std::unique_ptr<InstanceDirectory> directory_;
   std::atomic<const InstanceDirectory*> announced_{nullptr};  // the directory, once running

@@ -64,11 +64,6 @@ struct ProjectorOptions {
   // its high watermark. Once per backlog, never for a trickle of small batches. The
   // moment to tidy the store for answers (IdleCompactor::WriterCaughtUp). Must be quick.
   std::function<void()> on_caught_up;
-  // A standby (ledger project --standbys): follows the partitions given to Follow(), read
-  // from the store's offsets with assign() instead of the group; applies them as the owner
-  // does, into its own store; commits no group offsets, follows no reference data, sends
-  // no dead letters (the owner does), reports no metrics.
-  bool standby = false;
   // Called in the projector's thread before it takes assigned partitions over (before it
   // reads their offsets from the store): the moment for a standby in this process to
   // commit and let go of them (Projector::Release), so that one writer applies each.
@@ -114,29 +109,52 @@ class Projector {
 
   const ProjectorTotals& totals() const;
 
-  // A standby's partitions from now on (between batches). Thread-safe.
-  void Follow(std::vector<int> partitions);
-  // The partitions the owner side of this process holds now: a standby never follows
-  // them, whatever Follow says (Release adds to them at once). Thread-safe.
-  void Exclude(std::vector<int> partitions);
-  // A standby commits what it applied of `partitions` and stops following them until a
-  // later Follow names them; returns once done, or Unavailable after `timeout` (the
-  // standby is stuck: paused on a full disk, say). Thread-safe; not from Run's thread.
-  Status Release(const std::vector<int>& partitions, std::chrono::milliseconds timeout);
-  // The partitions a standby follows now and the last offset applied in each (-1: none
-  // yet). Thread-safe.
-  Positions Following() const;
-  // The events each partition a standby follows is behind the partition's end, as last
-  // fetched (-1: not known yet). Thread-safe.
-  std::map<int, int64_t> Behind() const;
-  // The assigned (a standby: followed) partitions not yet projected up to where their
-  // log ended when they were taken up (restoring: their answers would be behind).
-  // Thread-safe.
+  // The assigned partitions not yet projected up to where their log ended when they were
+  // taken up (restoring: their answers would be behind). Thread-safe.
   std::vector<int> Restoring() const;
 
  private:
   class Impl;
   explicit Projector(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A warm standby (ledger project --standbys): follows the partitions given to Follow(),
+// read from the store's offsets with assign() instead of the group, and applies them as
+// the owner side does, into the same store (never a partition the owner side holds: see
+// Exclude and Release). It commits no group offsets, follows no reference data, sends no
+// dead letters (the owner does) and reports no metrics. Its consumer's group id is
+// GROUP.standby.INSTANCE, never joined.
+class StandbyProjector {
+ public:
+  static Result<std::unique_ptr<StandbyProjector>> Create(const ProjectorOptions& options, ProjectionStore* store);
+  ~StandbyProjector();
+
+  // Follows what Follow asks until `stop`; then commits what it applied.
+  Status Run(const std::atomic<bool>& stop);
+
+  // The partitions to follow from now on (between batches). Thread-safe.
+  void Follow(std::vector<int> partitions);
+  // The partitions the owner side of this process holds now: never followed, whatever
+  // Follow says (Release adds to them at once). Thread-safe.
+  void Exclude(std::vector<int> partitions);
+  // Commits what it applied of `partitions` and stops following them until a later
+  // Follow names them; returns once done, or Unavailable after `timeout` (stuck: paused
+  // on a full disk, say). Thread-safe; not from Run's thread.
+  Status Release(const std::vector<int>& partitions, std::chrono::milliseconds timeout);
+  // The partitions followed now and the last offset applied in each (-1: none yet).
+  // Thread-safe.
+  Positions Following() const;
+  // The events each followed partition is behind the partition's end, as last fetched
+  // (-1: not known yet). Thread-safe.
+  std::map<int, int64_t> Behind() const;
+  // The followed partitions not yet caught up with where their log ended when they were
+  // taken up (nothing is answered from them yet). Thread-safe.
+  std::vector<int> Restoring() const;
+
+ private:
+  class Impl;
+  explicit StandbyProjector(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
