@@ -160,7 +160,7 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
   }
   if (server) {
     if (Status s = (*group)->Announce(server->url()); !s.ok()) {
-      err << "ledger project: not announcing this instance (questions are answered here only): " << s.message()
+      err << "ledger project: not announcing this instance to a group: " << s.message()
           << "\n";
     }
   }
