@@ -9,12 +9,11 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <mutex>
 #include <optional>
-#include <thread>
 #include <ostream>
 
 #include "http_actions.h"
+#include "ledger/cluster/announcements.h"
 #include "ledger/cluster/peer_client.h"
 #include "ledger/cluster/projector_group.h"
 #include "ledger/http/query_server.h"
@@ -31,14 +30,8 @@ namespace {
 
 // One store, one group member: the host name and the store's absolute path identify the
 // instance across restarts.
-std::string HostName() {
-  char host[256] = {0};
-  gethostname(host, sizeof host - 1);
-  return host;
-}
-
 std::string DefaultInstanceId(const std::string& data_dir) {
-  const std::string host = HostName();
+  const std::string host = LocalHostName();
   std::error_code ec;
   // The path as given (absolute), not where its link points: a rebuild moves the link,
   // and the restarted projector must be the same group member.

@@ -34,7 +34,7 @@ mapfile -t PORTS < <(free_ports 3)
 declare -A PORT
 i=0
 for name in a b c; do PORT[$name]=${PORTS[$i]}; start_instance "$name" "${PORT[$name]}" 2; i=$((i + 1)); done
-for _ in $(seq 1 120); do all_right a b c && break; sleep 1; done
+for _ in $(seq 1 120); do group_settled a b c && all_right a b c && break; sleep 1; done
 all_right a b c || { echo "FAIL: the group did not answer like the clean replay"; group_diagnose; exit 1; }
 sleep 3  # the standbys catch up with what they follow
 echo "three instances answer like the clean replay"

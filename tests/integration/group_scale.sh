@@ -39,7 +39,7 @@ declare -A PORT
 i=0
 for name in a b c d; do PORT[$name]=${PORTS[$i]}; i=$((i + 1)); done
 for name in a b c; do start_instance "$name" "${PORT[$name]}" 1; done
-for _ in $(seq 1 120); do all_right a b c && break; sleep 1; done
+for _ in $(seq 1 120); do group_settled a b c && all_right a b c && break; sleep 1; done
 all_right a b c || { echo "FAIL: the group of three did not answer like the clean replay"; group_diagnose; exit 1; }
 echo "three instances answer like the clean replay"
 
@@ -56,10 +56,6 @@ asker=$ASKER
 ) &
 publisher=$!
 
-owned_by() {  # NAME: the partitions it owns now, from its /v1/status
-  curl -s -m 5 -H "Authorization: Bearer $TOKEN" "${URL[$1]}/v1/status" |
-    python3 -c 'import json,sys; print(" ".join(map(str, json.load(sys.stdin)["group"]["self"]["owned"])))' 2>/dev/null || true
-}
 echo "a owns [$(owned_by a)], b [$(owned_by b)], c [$(owned_by c)]"
 echo "a fourth instance, d, joins"
 start_instance d "${PORT[d]}" 1

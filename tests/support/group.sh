@@ -95,6 +95,19 @@ all_right() {
   done
 }
 
+# owned_by NAME: the partitions NAME owns and has caught up with now, from its /v1/status.
+owned_by() {
+  curl -s -m 5 -H "Authorization: Bearer $TOKEN" "${URL[$1]}/v1/status" |
+    python3 -c 'import json,sys; print(" ".join(map(str, json.load(sys.stdin)["group"]["self"]["owned"])))' 2>/dev/null || true
+}
+
+# group_settled NAME...: each of them owns a partition and has caught up with it (the group's
+# rebalances are over: until then partitions move, and their questions are 503).
+group_settled() {
+  local name
+  for name in "$@"; do [[ -n $(owned_by "$name") ]] || return 1; done
+}
+
 # start_asker: in the background, the accounts of ASKED asked in turn of the live
 # instances ($WORK/live: a "NAME URL" line each, read before every question), about 10
 # times a second; each answer is a line of $WORK/answers: "right", "WRONG from NAME

@@ -1,7 +1,5 @@
 #include "ledger/cluster/projector_group.h"
 
-#include <unistd.h>
-
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -12,12 +10,6 @@
 
 namespace ledger {
 namespace {
-
-std::string HostName() {
-  char host[256] = {0};
-  gethostname(host, sizeof host - 1);
-  return host;
-}
 
 // The partitions this instance owns now (the owner side's assignment), for routing
 // questions and for its announcement.
@@ -121,7 +113,7 @@ class ProjectorGroup::Impl {
       return Status::Unavailable("no --group-secret: it answers for the partitions it owns only (a single instance "
                                  "owns them all)");
     }
-    auto advertised = AnnouncedUrl(served_url, options_.advertise, HostName());
+    auto advertised = AnnouncedUrl(served_url, options_.advertise, LocalHostName());
     if (!advertised.ok()) return advertised.status();
     const std::string url = *advertised;
     InstanceDirectory::Options o;

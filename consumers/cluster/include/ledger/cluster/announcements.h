@@ -40,6 +40,9 @@ struct InstanceAnnouncement {
 // replaced by `hostname`: the others cannot reach a wildcard.
 Result<std::string> AnnouncedUrl(const std::string& served, const std::string& advertise, const std::string& hostname);
 
+// This host's name (gethostname).
+std::string LocalHostName();
+
 // Whether `url` is an API address of the group's `scheme` ("http" or "https"):
 // SCHEME://HOST[:PORT], nothing after.
 bool IsGroupUrl(std::string_view url, std::string_view scheme);
