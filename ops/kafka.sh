@@ -25,6 +25,11 @@
 #   KAFKA_BOOTSTRAP         where the topic tools connect, default this node
 #   KAFKA_REPLICATION       replication factor of every topic, default 1
 #   KAFKA_MIN_ISR           min.insync.replicas of every topic, default 1
+# Secure mode (LEDGER_KAFKA_SECURE=1; ops/security.sh makes the material in
+# $LEDGER_VAR_DIR/security): clients connect with SASL_SSL (SASL/PLAIN over TLS, the
+# brokers among themselves too), the controller listener is TLS with client certificates,
+# and the StandardAuthorizer allows nothing that no ACL allows (super users: the brokers
+# and admin only; `ledger acls apply` grants the ledger's principals what they need).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,6 +50,11 @@ BOOTSTRAP=${KAFKA_BOOTSTRAP:-127.0.0.1:$PORT}
 
 log() { printf 'kafka: %s\n' "$*" >&2; }
 
+SECURE=${LEDGER_KAFKA_SECURE:-0}
+SEC=$VAR/security
+AUTH=()  # what the topic tools need to connect
+if [[ $SECURE == 1 ]]; then AUTH=(--command-config "$SEC/admin-java.properties"); fi
+
 tool() {  # a short-lived Kafka command-line tool, quiet unless it fails
   java -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j2.level=WARN \
     -Dlog4j2.configurationFile="$KDIR/log4j2-tools.properties" \
@@ -62,18 +72,53 @@ fetch() {
   touch "$KAFKA_HOME/libs/.complete"
 }
 
-write_config() {
-  mkdir -p "$KDIR/data" "$KDIR/logs"
-  cat >"$KDIR/server.properties" <<PROPS
-# Written by ops/kafka.sh; edit the script, not this file.
-process.roles=broker,controller
-node.id=$NODE_ID
-controller.quorum.voters=$VOTERS
+# The listeners: PLAINTEXT, or (secure) SASL_SSL for clients and brokers and TLS with
+# client certificates for the controllers.
+listener_config() {
+  if [[ $SECURE != 1 ]]; then
+    cat <<PROPS
 listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
 advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+PROPS
+    return
+  fi
+  [[ -f $SEC/passwords && -f $SEC/node.pem ]] || { log "no security material: run ops/security.sh init"; exit 1; }
+  local users="" p
+  for p in broker admin publisher projector operator; do
+    users+=" user_$p=\"$(sed -n "s/^$p=//p" "$SEC/passwords")\""
+  done
+  cat <<PROPS
+listeners=SASL_SSL://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
+advertised.listeners=SASL_SSL://127.0.0.1:$PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=SASL_SSL
+listener.security.protocol.map=CONTROLLER:SSL,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=PLAIN
+sasl.mechanism.inter.broker.protocol=PLAIN
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" password="$(sed -n 's/^broker=//p' "$SEC/passwords")"$users;
+ssl.keystore.type=PEM
+ssl.keystore.location=$SEC/node.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$SEC/ca.pem
+listener.name.controller.ssl.client.auth=required
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:broker;User:admin;User:CN=ledger-node
+allow.everyone.if.no.acl.found=false
+PROPS
+}
+
+write_config() {
+  mkdir -p "$KDIR/data" "$KDIR/logs"
+  (umask 077 && : >"$KDIR/server.properties")  # it may hold the principals' passwords
+  cat >"$KDIR/server.properties" <<PROPS
+# Written by ops/kafka.sh; edit the script, not this file.
+process.roles=broker,controller
+node.id=$NODE_ID
+controller.quorum.voters=$VOTERS
+$(listener_config)
 log.dirs=$KDIR/data
 num.partitions=1
 auto.create.topics.enable=false
@@ -155,7 +200,7 @@ wait_ready() {
     sleep 1; waited=$((waited + 1))
   done
   # The port opens before the broker has registered; a metadata request proves it serves.
-  until tool org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$PORT" --list >/dev/null 2>&1; do
+  until tool org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$PORT" "${AUTH[@]}" --list >/dev/null 2>&1; do
     if ((waited >= limit)); then log "port open but not serving after ${limit}s"; exit 1; fi
     sleep 1; waited=$((waited + 1))
   done
@@ -166,7 +211,7 @@ create_topic() {  # name partitions config...
   local name=$1 parts=$2; shift 2
   local args=()
   for c in "$@"; do args+=(--config "$c"); done
-  tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create \
+  tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" "${AUTH[@]}" --create \
     --if-not-exists --topic "$name" --partitions "$parts" --replication-factor "$REPLICATION" "${args[@]}" \
     2>&1 | { grep -v "collide" || true; } >&2
 }
@@ -190,7 +235,7 @@ topics() {
 status() {
   if running; then
     echo "broker: node $NODE_ID running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT, data in $KDIR/data"
-    tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --list | sed 's/^/  topic: /'
+    tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" "${AUTH[@]}" --list | sed 's/^/  topic: /'
   else
     echo "broker: stopped (data in $KDIR/data)"
     return 3

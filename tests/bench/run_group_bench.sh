@@ -7,6 +7,8 @@
 # and through another one (the forwarding cost), with wrk; then the time from a SIGKILL
 # of the owner to the first right answer from its standby, by default and with max_lag.
 # Usage: run_group_bench.sh [BUILD_DIR] [EVENTS=300000] [WRK_SECONDS=10]
+# (SESSION_TIMEOUT_MS, default 6000: the instances' session.timeout.ms for the answers,
+# owner-loss, rejoin and coordinator-loss parts)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${1:-$ROOT/build}
@@ -86,7 +88,7 @@ TOKEN=$("$LEDGER" token create bench --role analyst --tokens "$WORK/tokens" 2>/d
 mapfile -t PORTS < <(free_ports 2)
 group="answers-$RANDOM"
 declare -A URL PID LINES
-echo "session.timeout.ms=6000" >"$WORK/group.properties"
+echo "session.timeout.ms=${SESSION_TIMEOUT_MS:-6000}" >"$WORK/group.properties"
 (umask 077 && openssl rand -hex 32 >"$WORK/group-secret")
 i=0
 for name in a b; do
@@ -174,7 +176,13 @@ printf 'rejoin of the owner (restart to ready / to answering its own accounts it
 # another broker takes the coordination over. Questions through a and b, every 20 ms,
 # for 30 s after the kill; a 503 or a wrong answer is counted.
 sleep 3
-coordinator=$("$ROOT/ops/cluster.sh" coordinator "$group") || { echo "no coordinator found for $group"; exit 1; }
+coordinator=""
+for _ in $(seq 1 20); do
+  coordinator=$("$ROOT/ops/cluster.sh" coordinator "$group" 2>/dev/null || true)
+  [[ $coordinator =~ ^[123]$ ]] && break
+  sleep 1
+done
+[[ $coordinator =~ ^[123]$ ]] || { echo "no coordinator found for $group"; exit 1; }
 for name in a b; do LINES[$name]=$(wc -l <"$WORK/$group-$name.log"); done
 "$ROOT/ops/cluster.sh" kill "$coordinator" >/dev/null 2>&1
 killed=$(date +%s%N)
