@@ -16,10 +16,15 @@
 # Environment (all optional): LEDGER_VAR_DIR (state, default <checkout>/var; the cluster
 # lives in $LEDGER_VAR_DIR/cluster), LEDGER_CLUSTER_PORT (node N listens on PORT+2(N-1)
 # for clients and the next port for its controller; default 19092), LEDGER_PARTITIONS,
-# KAFKA_HEAP (per node, default 512m).
+# KAFKA_HEAP (per node, default 512m), LEDGER_KAFKA_SECURE (1: every node secure, as
+# ops/kafka.sh says; run ops/security.sh init first).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+AUTH=()  # the Java tools' client settings on a secure cluster (LEDGER_KAFKA_SECURE=1)
+if [[ ${LEDGER_KAFKA_SECURE:-0} == 1 ]]; then
+  AUTH=(--command-config "${LEDGER_VAR_DIR:-$ROOT/var}/security/admin-java.properties")
+fi
 VAR=${LEDGER_VAR_DIR:-$ROOT/var}
 BASE=${LEDGER_CLUSTER_PORT:-19092}
 CDIR=$VAR/cluster
@@ -72,7 +77,7 @@ status() {
   done
   if ((up == 0)); then return 3; fi
   java -Xmx256m -cp "${KAFKA_HOME:-$ROOT/var/kafka-dist}/libs/*" org.apache.kafka.tools.TopicCommand \
-    --bootstrap-server "$(bootstrap)" --describe --topic 'ledger\..*' 2>/dev/null |
+    --bootstrap-server "$(bootstrap)" "${AUTH[@]}" --describe --topic 'ledger\..*' 2>/dev/null |
     awk '/Partition:/ { for (i = 1; i <= NF; i++) { if ($i == "Topic:") t = $(i+1); if ($i == "Partition:") p = $(i+1);
            if ($i == "Leader:") l = $(i+1); if ($i == "Isr:") r = $(i+1) }
            printf "  %s [%s]: leader node %s, in sync %s\n", t, p, l, r }'
@@ -80,14 +85,14 @@ status() {
 
 leader() {  # topic partition
   java -Xmx256m -cp "${KAFKA_HOME:-$ROOT/var/kafka-dist}/libs/*" org.apache.kafka.tools.TopicCommand \
-    --bootstrap-server "$(bootstrap)" --describe --topic "$1" 2>/dev/null |
+    --bootstrap-server "$(bootstrap)" "${AUTH[@]}" --describe --topic "$1" 2>/dev/null |
     awk -v p="$2" '/Partition:/ { for (i = 1; i <= NF; i++) { if ($i == "Partition:") q = $(i+1); if ($i == "Leader:") l = $(i+1) }
                     if (q == p) { print l; found = 1 } } END { exit found ? 0 : 1 }'
 }
 
 coordinator() {  # group: the node coordinating the consumer group
   java -Xmx256m -cp "${KAFKA_HOME:-$ROOT/var/kafka-dist}/libs/*" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
-    --bootstrap-server "$(bootstrap)" --describe --group "$1" --state 2>/dev/null |
+    --bootstrap-server "$(bootstrap)" "${AUTH[@]}" --describe --group "$1" --state 2>/dev/null |
     awk -v g="$1" '$1 == g { for (i = 2; i <= NF; i++) if ($i ~ /^\([0-9]+\)$/) { gsub(/[()]/, "", $i); print $i; found = 1; exit } }
                    END { exit found ? 0 : 1 }'
 }

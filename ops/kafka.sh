@@ -228,7 +228,10 @@ topics() {
   # Which instance of a projector group owns which partition (ledger/cluster/instance_directory.h).
   create_topic ledger.instances 1 cleanup.policy=compact segment.ms=600000 min.compaction.lag.ms=0 \
     min.insync.replicas="$MIN_ISR"
-  log "topics ready: ledger.events ($PARTITIONS partitions), ledger.reference, ledger.events.dlq, ledger.instances" \
+  # The audit trail (ledger/producers/audit_log.h): who did what, kept forever.
+  create_topic ledger.audit 1 retention.ms=-1 retention.bytes=-1 message.timestamp.type=LogAppendTime \
+    min.insync.replicas="$MIN_ISR"
+  log "topics ready: ledger.events ($PARTITIONS partitions), ledger.reference, ledger.events.dlq, ledger.instances, ledger.audit" \
     "(replication factor $REPLICATION, min.insync.replicas $MIN_ISR)"
 }
 

@@ -1,6 +1,7 @@
 // The `ledger` command line: thin flag parsing around the commands in ops/src.
 #include <CLI/CLI.hpp>
 #include <signal.h>
+#include <sys/stat.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <iostream>
 #include <thread>
 
+#include "ledger/kafka/kafka_refusal.h"
 #include "ledger/ops/commands.h"
 #include "ledger/queries/questions.h"
 #include "ledger/storage/projection_store.h"
@@ -63,6 +65,9 @@ void ExitOnStopSignalsLeavingNothingBehind() {
 
 int main(int argc, char** argv) {
   using namespace ledger;
+  // The store, checkpoints, tokens and scratch copies hold customers' data and secrets:
+  // whatever this process creates is its owner's only.
+  ::umask(077);
   CLI::App app{"ledger: an event-sourced support ledger on Apache Kafka and RocksDB"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "ledger 0.1.0");
@@ -225,6 +230,11 @@ int main(int argc, char** argv) {
   bool verify_keep = false;
   auto* vf = app.add_subcommand("verify", "Compare the projection with a fresh replay of the log");
   vf->add_flag("--keep", verify_keep, "keep the replayed store (beside the data dir)");
+  // The consumer groups of these commands begin with the projector group (ACLs by prefix).
+  for (auto* sub : {dlq_list, dlq_replay, vf, rb}) {
+    sub->add_option("--group", common.group, "the projector group (the prefix of this command's consumer group)")
+        ->capture_default_str();
+  }
 
   // status, digest
   StatusOptions status;
@@ -237,6 +247,24 @@ int main(int argc, char** argv) {
                  "only this partition's state (equal wherever that partition was projected equally)")
       ->check(CLI::NonNegativeNumber);
 
+  // audit
+  int64_t audit_from = 0;
+  auto* aud = app.add_subcommand("audit", "The audit trail on ledger.audit, as JSON lines");
+  aud->add_option("--from", audit_from, "from this offset of ledger.audit")->check(CLI::NonNegativeNumber);
+  aud->add_option("--group", common.group, "the projector group (the prefix of this command's consumer group)")
+      ->capture_default_str();
+
+  // acls
+  AclsOptions acls;
+  auto* acl = app.add_subcommand("acls", "The Kafka ACLs of the ledger's principals (least privilege)");
+  acl->add_option("action", acls.action, "print (the documented set), apply (create them), check (compare)")
+      ->required()
+      ->check(CLI::IsMember({"print", "apply", "check"}));
+  acl->add_option("--group", acls.group, "the projector group (its consumer groups' prefix)")->capture_default_str();
+  acl->add_option("--publisher", acls.publisher, "the publisher's Kafka user")->capture_default_str();
+  acl->add_option("--projector", acls.projector, "the projector's Kafka user")->capture_default_str();
+  acl->add_option("--operator", acls.operator_user, "the operator's Kafka user")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -244,6 +272,7 @@ int main(int argc, char** argv) {
   }
 
   spdlog::flush_on(spdlog::level::trace);  // every line written at once: a SIGKILL loses none
+  if (const std::string w = ScramWarning(common.kafka); !w.empty()) std::cerr << "ledger: warning: " << w << "\n";
   try {
     if (!*proj) ExitOnStopSignalsLeavingNothingBehind();  // `project` stops on them cleanly
     if (*pub) {
@@ -256,6 +285,7 @@ int main(int argc, char** argv) {
       return RunPublish(common, publish, in, std::cout, std::cerr);
     }
     if (*proj) {
+      common.group = project.group_id;  // the admin actions' replays (rebuild) join groups under it
       project.durability = durability == "wal-sync" ? StoreOptions::Durability::kWalSync
                                                     : StoreOptions::Durability::kWal;
       return WithStopSignals([&](const std::atomic<bool>& stop) {
@@ -287,6 +317,8 @@ int main(int argc, char** argv) {
     if (*tok_list) return RunTokenList(common, tokens_file, std::cout, std::cerr);
     if (*st) return RunStatus(common, status, std::cout, std::cerr);
     if (*dg) return RunDigest(common, digest_partition, std::cout, std::cerr);
+    if (*acl) return RunAcls(common, acls, std::cout, std::cerr);
+    if (*aud) return RunAuditList(common, audit_from, std::cout, std::cerr);
   } catch (const std::exception& e) {
     std::cerr << "ledger: " << e.what() << "\n";
     return kExitUnavailable;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "ledger/kafka/kafka_acls.h"
 #include "ledger/ops/commands.h"
 #include "ledger/producers/publisher.h"
 #include "ledger/schema/event_codec.h"
@@ -20,7 +21,7 @@ struct DeadLetter {
 
 // Reads the dead-letter topic from `from` to its end as it is now.
 Result<std::vector<DeadLetter>> ReadDeadLetters(const CommonOptions& common, int64_t from) {
-  auto conf = MakeKafkaConf(common.kafka, {{"group.id", "ledger-dlq-reader"},
+  auto conf = MakeKafkaConf(common.kafka, {{"group.id", OperatorGroupPrefix(common.group) + ".dlq"},
                                            {"enable.auto.commit", "false"},
                                            {"enable.partition.eof", "true"}});
   if (!conf.ok()) return conf.status();
@@ -147,6 +148,10 @@ int RunDlqReplay(const CommonOptions& common, int64_t from, std::ostream& out, s
   }
   DeliveryReport report = (*publisher)->Flush(std::chrono::seconds(30));
   for (const auto& [offset, why] : report.failed) err << "dlq@" << offset << ": not delivered: " << why << "\n";
+  RecordCommand(common, "dlq replay", "from offset " + std::to_string(from),
+                std::to_string(report.delivered) + " of " + std::to_string(letters->size()) + " replayed" +
+                    (report.failed.empty() ? "" : ", " + std::to_string(report.failed.size()) + " not delivered"),
+                err);
   out << "replayed " << report.delivered << " of " << letters->size() << " dead letters";
   if (still_bad > 0) out << "; " << still_bad << " still not valid (left in place)";
   out << "\n";

@@ -17,6 +17,7 @@
 #include "ledger/cluster/peer_client.h"
 #include "ledger/cluster/projector_group.h"
 #include "ledger/http/query_server.h"
+#include "ledger/producers/audit_log.h"
 #include "ledger/ops/commands.h"
 #include "ledger/projector/projector.h"
 #include "ledger/projector/runtime_metrics.h"
@@ -114,6 +115,13 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     err << "ledger project: " << group.status().message() << "\n";
     return kExitUsage;
   }
+  // Admin requests on ledger.audit; without it (Kafka refuses the topic, say) they are
+  // only logged.
+  std::unique_ptr<AuditLog> audit;
+  if (serving) {
+    auto created = AuditLog::Create(common.kafka);
+    if (created.ok()) audit = std::move(*created);
+  }
   // The HTTP API reads the store this process writes.
   std::unique_ptr<LedgerView> view;
   std::unique_ptr<QueryServer> server;  // stopped before the group
@@ -140,6 +148,12 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
       return status;
     };
     actions.group = &(*group)->router();
+    if (audit) {
+      actions.audit = [log = audit.get()](const std::string& who, const std::string& role, const std::string& action,
+                                          const std::string& target, int status) {
+        log->Record({0, who, role, action, target, status < 400 ? "ok" : "HTTP " + std::to_string(status), "http", ""});
+      };
+    }
     auto started = QueryServer::Start(so, view.get(), std::move(actions), registry.get());
     if (started.ok()) {
       server = std::move(*started);

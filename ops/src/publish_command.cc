@@ -55,14 +55,17 @@ int RunPublish(const CommonOptions& common, const PublishOptions& options, std::
   DeliveryReport report =
       (*publisher)->Flush(std::chrono::seconds(options.flush_timeout_seconds));
   std::sort(report.failed.begin(), report.failed.end());
+  if (!report.refused.empty()) err << "ledger publish: " << report.refused << "\n";
   for (const auto& [line_no, why] : report.failed) {
-    err << name << ":" << line_no << ": not delivered: " << why << "\n";
+    // The refusal is said once above; each line names its own cause otherwise.
+    err << name << ":" << line_no << ": not delivered" << (why == report.refused ? "" : ": " + why) << "\n";
   }
   out << "published " << report.delivered << " of " << sent << " events from " << name;
   if (rejected > 0) out << "; " << rejected << " line(s) rejected";
   if (!report.failed.empty()) out << "; " << report.failed.size() << " undelivered";
   out << "\n";
   if (options.print_positions) out << "positions " << FormatPositions(report.positions) << "\n";
+  if (!report.refused.empty() && !report.failed.empty()) return kExitRefused;
   if (!report.failed.empty()) return kExitUnavailable;
   return rejected > 0 ? kExitRejected : kExitOk;
 }

@@ -53,7 +53,7 @@ int RunRebuild(const CommonOptions& common, std::ostream& out, std::ostream& err
     }
     ProjectorOptions po;
     po.kafka = common.kafka;
-    po.group_id = "ledger-rebuild-" + std::to_string(next) + "-" + std::to_string(::time(nullptr));
+    po.group_id = common.group + ".rebuild-" + std::to_string(next) + "-" + std::to_string(::time(nullptr));
     po.stop_when_caught_up = true;
     po.send_dead_letters = false;  // the live projector dead-lettered them already
     po.require_whole_log = true;

@@ -100,7 +100,7 @@ int RunVerify(const CommonOptions& common, bool keep, std::ostream& out, std::os
     err << "ledger verify: " << scanned.message() << "\n";
     return kExitUnavailable;
   }
-  po.group_id = "ledger-verify-" + std::to_string(::getpid()) + "-" + std::to_string(::time(nullptr));
+  po.group_id = common.group + ".verify-" + std::to_string(::getpid()) + "-" + std::to_string(::time(nullptr));
   po.send_dead_letters = false;
   po.require_whole_log = true;
 

@@ -20,20 +20,13 @@ class Publisher::DeliveryHandler : public RdKafka::DeliveryReportCb {
         if (!added) it->second = std::max(it->second, m.offset());
       }
     } else {
+      owner_->errors_->Note(RefusalOf(m.err(), m.errstr()), m.errstr() + " (" + m.topic_name() + ")");
       owner_->report_.failed.emplace_back(ticket, m.errstr());
     }
   }
 
  private:
   Publisher* owner_;
-};
-
-class Publisher::ErrorHandler : public RdKafka::EventCb {
- public:
-  void event_cb(RdKafka::Event& e) override {
-    if (e.type() == RdKafka::Event::EVENT_ERROR && e.fatal()) fatal = e.str();
-  }
-  std::string fatal;
 };
 
 Publisher::Publisher() = default;
@@ -53,7 +46,8 @@ Result<std::unique_ptr<Publisher>> Publisher::Create(const KafkaSettings& settin
   if (!conf.ok()) return conf.status();
   std::unique_ptr<Publisher> p(new Publisher());
   p->delivery_ = std::make_unique<DeliveryHandler>(p.get());
-  p->errors_ = std::make_unique<ErrorHandler>();
+  p->errors_ = std::make_unique<RefusalWatch>();
+  p->settings_ = settings;
   std::string err;
   (*conf)->set("dr_cb", p->delivery_.get(), err);
   (*conf)->set("event_cb", p->errors_.get(), err);
@@ -64,7 +58,7 @@ Result<std::unique_ptr<Publisher>> Publisher::Create(const KafkaSettings& settin
 
 Status Publisher::Send(std::string_view topic, std::string_view key, std::string_view value,
                        const Headers& headers, uint64_t ticket) {
-  if (!errors_->fatal.empty()) return Status::Fatal("the producer failed: " + errors_->fatal);
+  if (!errors_->fatal().empty()) return Status::Fatal("the producer failed: " + errors_->fatal());
   RdKafka::Headers* h = RdKafka::Headers::create();
   for (const auto& [k, v] : headers) h->add(k, v.data(), v.size());
   for (;;) {
@@ -82,7 +76,7 @@ Status Publisher::Send(std::string_view topic, std::string_view key, std::string
       continue;
     }
     delete h;
-    if (rc == RdKafka::ERR__FATAL) return Status::Fatal("the producer failed: " + errors_->fatal);
+    if (rc == RdKafka::ERR__FATAL) return Status::Fatal("the producer failed: " + errors_->fatal());
     return Status::InvalidInput("cannot enqueue for " + std::string(topic) + ": " +
                                 RdKafka::err2str(rc));
   }
@@ -100,14 +94,24 @@ void Publisher::Poll() { producer_->poll(0); }
 
 DeliveryReport Publisher::Flush(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!in_flight_.empty() && std::chrono::steady_clock::now() < deadline) {
+  // Wrong credentials or an untrusted certificate: nothing will be delivered, whatever
+  // the wait (librdkafka retries them for ever).
+  auto hopeless = [this] {
+    const RefusalKind k = errors_->kind();
+    return k == RefusalKind::kAuthentication || k == RefusalKind::kTls;
+  };
+  while (!in_flight_.empty() && std::chrono::steady_clock::now() < deadline && !hopeless()) {
     producer_->poll(50);
   }
+  if (errors_->kind() != RefusalKind::kNone) {
+    report_.refused = RefusalMessage(settings_, errors_->kind(), errors_->cause());
+  }
   if (!in_flight_.empty()) {
-    const std::string why = errors_->fatal.empty()
+    const std::string why = !report_.refused.empty() ? report_.refused
+                            : errors_->fatal().empty()
                                 ? "not acknowledged within " + std::to_string(timeout.count()) +
                                       " ms (is the broker at the configured address up?)"
-                                : "the producer failed: " + errors_->fatal;
+                                : "the producer failed: " + errors_->fatal();
     for (uint64_t t : in_flight_) report_.failed.emplace_back(t, why);
     in_flight_.clear();
     // Messages still queued are purged so they cannot arrive after we said they failed.

@@ -90,6 +90,7 @@ int HttpStatusOf(const Status& s) {
     case Status::Code::kNotFound: return 404;
     case Status::Code::kTooLarge: return 422;
     case Status::Code::kUnavailable: return 503;
+    case Status::Code::kRefused: return 502;  // Kafka refused this server's credentials
     default: return 500;
   }
 }
@@ -231,7 +232,7 @@ struct QueryServer::Impl {
         handler(req, res);
       }
       // Admin requests, allowed or not, in the log with the token's name.
-      if (permission == Permission::kAdmin) Audit(req, who, res.status);
+      if (permission == Permission::kAdmin) Audit(req, who, caller, res.status);
       if (metrics) {
         metrics->ObserveRequest(endpoint, res.status, std::chrono::duration<double>(Clock::now() - start).count());
       }
@@ -239,11 +240,15 @@ struct QueryServer::Impl {
     routes.push_back({method, std::regex(pattern), wrapped});
   }
 
-  static void Audit(const HttpRequest& req, const std::string& who, int status) {
+  void Audit(const HttpRequest& req, const std::string& who, const Caller& caller, int status) {
     std::string params;
     for (const auto& [k, v] : req.params) params += (params.empty() ? "?" : "&") + k + "=" + v;
     spdlog::info("audit: {} {}{} by {}: {}", req.method, Printable(req.path, 200), Printable(params, 500),
                  who.empty() ? "no valid token" : Printable(who, 200), status);
+    if (actions.audit) {
+      actions.audit(Printable(caller.name, 200), caller.role, req.method + " " + Printable(req.path, 200),
+                    Printable(params, 500), status);
+    }
   }
 
   // The transport's handler: the first route whose method and path match.

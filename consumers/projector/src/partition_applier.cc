@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
+#include "ledger/kafka/kafka_refusal.h"
 #include "ledger/projector/event_step.h"
 #include "ledger/projector/seen_filter.h"
 #include "ledger/rules/rules.h"
@@ -94,12 +95,23 @@ Status PartitionApplier::ConsumeBatch(const std::atomic<bool>& stop) {
     }
     if (err == RdKafka::ERR__TIMED_OUT) break;
     if (err == RdKafka::ERR__FATAL) return Status::Fatal("the consumer failed: " + m->errstr());
+    if (const RefusalKind kind = RefusalOf(err, m->errstr()); kind != RefusalKind::kNone) {
+      // Nothing can be fetched until the credentials, certificates or ACLs are put
+      // right: say so (paused), keep the session, and go on by itself once they are.
+      NoteRefusal(kind, m->errstr());
+      break;
+    }
     // Transient (broker down, rebalance in progress): librdkafka retries.
     if (metrics_) metrics_->CountError("consume");
     spdlog::warn("consume: {}", m->errstr());
     break;
   }
   if (!failure_.ok()) return failure_;
+  if (!messages.empty() && !refused_.empty()) {
+    spdlog::info("Kafka accepts {} again: consumption resumed", DescribeClient(options_.kafka));
+    if (metrics_) metrics_->SetPaused(refused_, false);
+    refused_.clear();
+  }
   last_batch_full_ = messages.size() >= options_.max_batch;
   const auto apply_start = Clock::now();
   Status applied = ApplyBatch(messages);
@@ -210,6 +222,18 @@ EventRecord PartitionApplier::RecordOf(const RdKafka::Message& m) const {
     r.type_header = std::string_view(static_cast<const char*>(value), size);
   }
   return r;
+}
+
+void PartitionApplier::NoteRefusal(RefusalKind kind, const std::string& cause) {
+  const std::string reason = kind == RefusalKind::kAuthorization ? "kafka_acl" : "kafka_auth";
+  if (refused_ == reason) return;
+  if (metrics_ && !refused_.empty()) metrics_->SetPaused(refused_, false);
+  refused_ = reason;
+  if (metrics_) {
+    metrics_->SetPaused(reason, true);
+    metrics_->CountError(reason);
+  }
+  spdlog::error("{}: consumption paused until it is put right", RefusalMessage(options_.kafka, kind, cause));
 }
 
 // The end of partition `p`'s log as last fetched; -1 if not known.

@@ -20,6 +20,7 @@
 #include "batch_committer.h"
 #include "dead_letters.h"
 #include "disk_guard.h"
+#include "ledger/kafka/kafka_refusal.h"
 #include "ledger/projector/partition_progress.h"
 #include "ledger/projector/projector.h"
 #include "ledger/projector/projector_exchange.h"
@@ -92,6 +93,8 @@ class PartitionApplier {
   Status WaitForDiskSpace();
   Status WaitForDeadLetters();
   Status PauseUntil(const std::string& reason, const std::function<bool()>& ready);
+  // Kafka refused the consumer (kafka_auth: credentials or TLS; kafka_acl: an ACL).
+  void NoteRefusal(RefusalKind kind, const std::string& cause);
 
   ProjectorOptions options_;
   ProjectionStore* store_;
@@ -110,6 +113,7 @@ class PartitionApplier {
   Status failure_;
   const std::atomic<bool>* stop_ = nullptr;  // the caller's, during Run
   std::string paused_for_;                   // PauseUntil's reason while it waits
+  std::string refused_;                      // kafka_auth or kafka_acl while Kafka refuses the consumer
   int partition_count_ = 0;                  // of ledger.events, as learnt
   bool last_batch_full_ = false;             // the last ConsumeBatch reached max_batch
   bool behind_ = false;                      // in a backlog (NoticeCatchingUp)

@@ -51,7 +51,8 @@ ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
       paused_(prometheus::BuildGauge()
                   .Name("ledger_projector_paused")
                   .Help("1 while consumption is paused, by reason: disk_full (the store's disk is below "
-                        "--min-free-disk-mb), dead_letters (a dead letter is not acknowledged)")
+                        "--min-free-disk-mb), dead_letters (a dead letter is not acknowledged), kafka_auth "
+                        "(Kafka refuses the credentials or the TLS connection), kafka_acl (an ACL denies it)")
                   .Register(registry)),
       refolds_(prometheus::BuildCounter()
                    .Name("ledger_projector_refolds_total")
@@ -78,7 +79,7 @@ ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
   // Every kind exists from the start at 0, so that rate() and alerts see the first error.
   // Every series exists from the start at 0, so that increase() and alerts see the
   // first event of each kind.
-  for (const char* reason : {"disk_full", "dead_letters"}) paused_.Add({{"reason", reason}});
+  for (const char* reason : {"disk_full", "dead_letters", "kafka_auth", "kafka_acl"}) paused_.Add({{"reason", reason}});
   MutexLock lock(mu_);
   for (size_t t = 1; t <= static_cast<size_t>(fb::Event::MAX); ++t) {
     const std::string type = EventTypeName(static_cast<fb::Event>(t));

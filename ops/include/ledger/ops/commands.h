@@ -18,11 +18,15 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitRejected = 1;     // some input was rejected (the rest went through)
 inline constexpr int kExitUnavailable = 2;  // broker or store unavailable, or undelivered
 inline constexpr int kExitUsage = 64;       // bad flags or arguments
+inline constexpr int kExitRefused = 77;     // Kafka refused the credentials or an ACL denied the action
 inline constexpr int kExitStoreSwitched = 75;  // project: a rebuild switched the store; restart
 
 struct CommonOptions {
   KafkaSettings kafka;
   std::string data_dir = "var/ledger";
+  // The projector group: every consumer group id a command uses begins with it (`dlq`,
+  // `verify`, `rebuild` take --group), so that ACLs on that prefix cover them.
+  std::string group = "ledger-projector";
 };
 
 struct PublishOptions {
@@ -103,6 +107,24 @@ struct StatusOptions {
 };
 int RunStatus(const CommonOptions& common, const StatusOptions& options, std::ostream& out,
               std::ostream& err);
+
+struct AclsOptions {
+  std::string action;  // print, apply or check
+  std::string group = "ledger-projector";  // the projector group whose consumer groups the ACLs cover
+  std::string publisher = "publisher", projector = "projector", operator_user = "operator";  // Kafka user names
+};
+// The Kafka ACLs of the ledger's principals (ledger/kafka/kafka_acls.h): print them,
+// create them (as a super user's --kafka-config), or check the cluster's against them
+// (exit 1 when they differ). kExitRefused when the cluster refuses the client.
+int RunAcls(const CommonOptions& common, const AclsOptions& options, std::ostream& out, std::ostream& err);
+
+// Records what a command did on ledger.audit (ledger/producers/audit_log.h) as the
+// command's Kafka user; a record that cannot be written is a warning on `err`.
+void RecordCommand(const CommonOptions& common, const std::string& action, const std::string& target,
+                   const std::string& result, std::ostream& err);
+// The audit trail from offset `from` on, as JSON lines (who, role, action, target, result,
+// via, host, at_ms).
+int RunAuditList(const CommonOptions& common, int64_t from, std::ostream& out, std::ostream& err);
 
 // The dead-letter topic from offset `from` on, as JSON lines: the headers (reason,
 // source topic, partition, offset), the key, and what this build makes of it now.

@@ -15,6 +15,7 @@
 #include "ledger/base/positions.h"
 #include "ledger/base/status.h"
 #include "ledger/kafka/kafka_config.h"
+#include "ledger/kafka/kafka_refusal.h"
 #include "ledger/schema/event_codec.h"
 
 namespace RdKafka {
@@ -35,6 +36,9 @@ struct DeliveryReport {
   uint64_t delivered = 0;                                // acknowledged by the broker
   std::vector<std::pair<uint64_t, std::string>> failed;  // (ticket, reason)
   Positions positions;  // ledger.events: the last offset acknowledged in each partition
+  // Non-empty when a broker refused this client (credentials, TLS or an ACL): what
+  // happened, in the user's words (RefusalMessage; never the password).
+  std::string refused;
 };
 
 class Publisher {
@@ -65,11 +69,12 @@ class Publisher {
 
  private:
   class DeliveryHandler;
-  class ErrorHandler;
+
   Publisher();
 
   std::unique_ptr<DeliveryHandler> delivery_;
-  std::unique_ptr<ErrorHandler> errors_;
+  std::unique_ptr<RefusalWatch> errors_;
+  KafkaSettings settings_;  // for the words of a refusal
   std::unique_ptr<RdKafka::Producer> producer_;
   std::unordered_set<uint64_t> in_flight_;
   DeliveryReport report_;

@@ -64,6 +64,12 @@ struct ServerActions {
   // a min_position naming a partition beyond the topic's is refused at once (400). Null:
   // every question is answered here. Must outlive the server.
   GroupRouter* group = nullptr;
+  // Called for every admin request, allowed or not (the audit trail, ledger.audit): the
+  // caller's name and role as checked ("" when no valid token), the method and path, its
+  // parameters (never a token or a body), and the HTTP status. Null: logged only.
+  std::function<void(const std::string& who, const std::string& role, const std::string& action,
+                     const std::string& target, int status)>
+      audit;
   // This instance's id, named in every answer (header X-Ledger-Instance).
   std::string instance;
 };

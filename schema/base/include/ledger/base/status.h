@@ -11,7 +11,7 @@ namespace ledger {
 
 class [[nodiscard]] Status {
  public:
-  enum class Code { kOk, kInvalidInput, kNotFound, kTooLarge, kCorruption, kIoError, kUnavailable, kFatal };
+  enum class Code { kOk, kInvalidInput, kNotFound, kTooLarge, kCorruption, kIoError, kUnavailable, kRefused, kFatal };
 
   Status() = default;
   static Status Ok() { return Status(); }
@@ -22,6 +22,8 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
   static Status IoError(std::string msg) { return {Code::kIoError, std::move(msg)}; }
   static Status Unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
+  // A broker refused the client: its credentials (authentication) or an ACL (authorization).
+  static Status Refused(std::string msg) { return {Code::kRefused, std::move(msg)}; }
   static Status Fatal(std::string msg) { return {Code::kFatal, std::move(msg)}; }
 
   bool ok() const { return code_ == Code::kOk; }
