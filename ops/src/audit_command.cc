@@ -70,6 +70,22 @@ int RunAuditList(const CommonOptions& common, int64_t from, std::ostream& out, s
   }
   int64_t low = 0, high = 0;
   const std::string topic(kAuditTopic);
+  {
+    // The topic's metadata first: a topic the user may not describe reads as "unknown
+    // partition" to the offsets request.
+    std::string why;
+    std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(c.get(), topic, nullptr, why));
+    RdKafka::Metadata* raw = nullptr;
+    RdKafka::ErrorCode mrc = c->metadata(false, t.get(), &raw, 10000);
+    std::unique_ptr<RdKafka::Metadata> md(raw);
+    if (mrc == RdKafka::ERR_NO_ERROR && md && !md->topics()->empty()) mrc = md->topics()->front()->err();
+    if (mrc == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART) {
+      err << "ledger audit: " << topic << " does not exist on " << common.kafka.brokers
+          << " (ops/kafka.sh topics creates it)\n";
+      return kExitUnavailable;
+    }
+    if (mrc != RdKafka::ERR_NO_ERROR) return Failed(common, topic, mrc, RdKafka::err2str(mrc), err);
+  }
   RdKafka::ErrorCode rc = c->query_watermark_offsets(topic, 0, &low, &high, 10000);
   if (rc != RdKafka::ERR_NO_ERROR) return Failed(common, topic, rc, RdKafka::err2str(rc), err);
   const int64_t start = std::max(from, low);

@@ -59,6 +59,10 @@ class PartitionApplier {
   // offsets). Set by the owner side.
   std::function<void(const std::vector<std::pair<int, int64_t>>& durable)> on_durable;
 
+  // Kafka refused a consumer (kafka_auth: credentials or TLS; kafka_acl: an ACL):
+  // consumption is reported paused until messages arrive again.
+  void NoteRefusal(RefusalKind kind, const std::string& cause);
+
   // A dead letter for `m`, acknowledged before the batch is written.
   void DeadLetter(RdKafka::Message& m, const std::string& reason);
   StagedBatch* staged_ptr() { return committer_.staged_ptr(); }
@@ -93,8 +97,6 @@ class PartitionApplier {
   Status WaitForDiskSpace();
   Status WaitForDeadLetters();
   Status PauseUntil(const std::string& reason, const std::function<bool()>& ready);
-  // Kafka refused the consumer (kafka_auth: credentials or TLS; kafka_acl: an ACL).
-  void NoteRefusal(RefusalKind kind, const std::string& cause);
 
   ProjectorOptions options_;
   ProjectionStore* store_;

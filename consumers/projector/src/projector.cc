@@ -196,6 +196,9 @@ class Projector::Impl : public RdKafka::RebalanceCb {
   Status PollReference() {
     auto n = reference_->Poll(applier_.staged_ptr(), 10000);
     if (!n.ok()) return n.status();
+    if (const RefusalKind kind = reference_->refusals().kind(); kind != RefusalKind::kNone && !reference_->assigned()) {
+      applier_.NoteRefusal(kind, reference_->refusals().cause());
+    }
     applier_.totals().reference += *n;
     return Status::Ok();
   }

@@ -1,5 +1,6 @@
 #include "reference_follower.h"
 
+#include "ledger/kafka/kafka_refusal.h"
 #include "ledger/rules/reference.h"
 #include "ledger/schema/event_codec.h"
 #include "ledger/storage/keys.h"
@@ -21,51 +22,82 @@ Result<std::unique_ptr<ReferenceFollower>> ReferenceFollower::Create(
                                     {"enable.partition.eof", "false"}});
   if (!conf.ok()) return conf.status();
   std::unique_ptr<ReferenceFollower> f(new ReferenceFollower());
+  f->kafka_ = kafka;
+  f->store_ = store;
+  f->stop_at_ = std::move(stop_at);
   f->dead_letter_ = std::move(dead_letter);
   std::string err;
+  if ((*conf)->set("event_cb", &f->refusals_, err) != RdKafka::Conf::CONF_OK) {
+    return Status::InvalidInput("event_cb: " + err);
+  }
   f->consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), err));
   if (!f->consumer_) return Status::InvalidInput("cannot create the reference consumer: " + err);
+  Status assigned = f->Assign();
+  // Refused (credentials, TLS, ACL): the projector pauses and says so; assigning is
+  // tried again while it polls.
+  if (!assigned.ok() && f->refusals_.kind() == RefusalKind::kNone) return assigned;
+  return f;
+}
 
+Status ReferenceFollower::Assign() {
+  last_try_ = std::chrono::steady_clock::now();
+  std::string err;
   RdKafka::Metadata* raw = nullptr;
   std::unique_ptr<RdKafka::Topic> topic(
-      RdKafka::Topic::create(f->consumer_.get(), std::string(kReferenceTopic), nullptr, err));
-  RdKafka::ErrorCode rc = f->consumer_->metadata(false, topic.get(), &raw, 10000);
+      RdKafka::Topic::create(consumer_.get(), std::string(kReferenceTopic), nullptr, err));
+  RdKafka::ErrorCode rc = consumer_->metadata(false, topic.get(), &raw, 10000);
   std::unique_ptr<RdKafka::Metadata> md(raw);
   if (rc != RdKafka::ERR_NO_ERROR || md->topics()->empty() ||
       md->topics()->front()->err() != RdKafka::ERR_NO_ERROR) {
     const RdKafka::ErrorCode why = rc != RdKafka::ERR_NO_ERROR ? rc
                                    : md->topics()->empty()   ? RdKafka::ERR_UNKNOWN_TOPIC_OR_PART
                                                              : md->topics()->front()->err();
+    refusals_.Note(RefusalOf(why, RdKafka::err2str(why)), RdKafka::err2str(why) + " (" + std::string(kReferenceTopic) + ")");
+    // The client's errors (an authentication that failed, say) reach event_cb only when
+    // its queue is served.
+    std::unique_ptr<RdKafka::Message> served(consumer_->consume(100));
     return Status::Unavailable("cannot read the metadata of " + std::string(kReferenceTopic) +
-                               " from " + kafka.brokers + ": " + RdKafka::err2str(why) +
+                               " from " + kafka_.brokers + ": " + RdKafka::err2str(why) +
                                " (is the broker up? ops/kafka.sh topics creates the topics)");
   }
   std::vector<RdKafka::TopicPartition*> parts;
   for (const auto* p : *md->topics()->front()->partitions()) {
-    auto next = store->Get(keys::kReferencePartition, keys::ReferenceNextOffset(p->id()));
-    if (!next.ok()) return next.status();
+    auto next = store_->Get(keys::kReferencePartition, keys::ReferenceNextOffset(p->id()));
+    if (!next.ok()) {
+      RdKafka::TopicPartition::destroy(parts);
+      return next.status();
+    }
     const int64_t from = next->has_value() ? keys::DecodeOffset(**next) : 0;
     int64_t low = 0, high = -1;
-    f->consumer_->query_watermark_offsets(std::string(kReferenceTopic), p->id(), &low, &high, 5000);
-    f->next_[p->id()] = from;
-    f->target_[p->id()] = high;
-    if (stop_at) {
-      auto limit = stop_at->find(p->id());
-      f->target_[p->id()] = limit == stop_at->end() ? 0 : limit->second;
-      f->limited_ = true;
+    consumer_->query_watermark_offsets(std::string(kReferenceTopic), p->id(), &low, &high, 5000);
+    next_[p->id()] = from;
+    target_[p->id()] = high;
+    if (stop_at_) {
+      auto limit = stop_at_->find(p->id());
+      target_[p->id()] = limit == stop_at_->end() ? 0 : limit->second;
+      limited_ = true;
     }
     parts.push_back(RdKafka::TopicPartition::create(
         std::string(kReferenceTopic), p->id(), next->has_value() ? from : RdKafka::Topic::OFFSET_BEGINNING));
   }
-  rc = f->consumer_->assign(parts);
+  rc = consumer_->assign(parts);
   RdKafka::TopicPartition::destroy(parts);
   if (rc != RdKafka::ERR_NO_ERROR) {
     return Status::Unavailable("cannot assign " + std::string(kReferenceTopic) + ": " + RdKafka::err2str(rc));
   }
-  return f;
+  assigned_ = true;
+  refusals_.Clear();
+  return Status::Ok();
 }
 
 Result<size_t> ReferenceFollower::Poll(StagedBatch* batch, size_t max) {
+  if (!assigned_) {
+    if (std::chrono::steady_clock::now() - last_try_ < std::chrono::seconds(3)) return size_t{0};
+    if (Status s = Assign(); !s.ok()) {
+      if (refusals_.kind() != RefusalKind::kNone) return size_t{0};  // still refused: the projector says so
+      return s;
+    }
+  }
   size_t n = 0;
   while (n < max) {
     std::unique_ptr<RdKafka::Message> m(consumer_->consume(0));
@@ -96,10 +128,12 @@ Result<size_t> ReferenceFollower::Poll(StagedBatch* batch, size_t max) {
                keys::EncodeOffset(it->second));
     ++n;
   }
+  if (n > 0 && refusals_.kind() != RefusalKind::kNone) refusals_.Clear();  // got through since
   return n;
 }
 
 bool ReferenceFollower::CaughtUp() const {
+  if (!assigned_) return false;
   for (const auto& [p, high] : target_) {
     if (high < 0 || next_.at(p) < high) return false;
   }

@@ -3,6 +3,10 @@
 // "reference" column family together with the topic offsets.
 #pragma once
 
+#include <chrono>
+
+#include "ledger/kafka/kafka_refusal.h"
+
 #include <librdkafka/rdkafkacpp.h>
 
 #include <functional>
@@ -34,8 +38,22 @@ class ReferenceFollower {
   // True once every partition is read up to its end as it was at Create.
   bool CaughtUp() const;
 
+  // Whether its partitions are assigned (not yet when Kafka refused it at the start).
+  bool assigned() const { return assigned_; }
+  // Whether Kafka refused this consumer (credentials, TLS, ACL), and its words.
+  const RefusalWatch& refusals() const { return refusals_; }
+
  private:
   ReferenceFollower() = default;
+  // Reads the topic's partitions and assigns them from the store's offsets.
+  Status Assign();
+
+  KafkaSettings kafka_;
+  ProjectionStore* store_ = nullptr;
+  std::optional<std::map<int, int64_t>> stop_at_;
+  RefusalWatch refusals_;  // declared before the consumer, which calls it
+  bool assigned_ = false;
+  std::chrono::steady_clock::time_point last_try_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   DeadLetter dead_letter_;
   std::map<int, int64_t> next_, target_;

@@ -99,6 +99,12 @@ void RefusalWatch::Note(RefusalKind kind, const std::string& cause) {
   cause_ = cause;
 }
 
+void RefusalWatch::Clear() {
+  std::lock_guard lock(mu_);
+  kind_ = RefusalKind::kNone;
+  cause_.clear();
+}
+
 RefusalKind RefusalWatch::kind() const {
   std::lock_guard lock(mu_);
   return kind_;

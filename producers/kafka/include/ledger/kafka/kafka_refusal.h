@@ -38,6 +38,8 @@ class RefusalWatch : public RdKafka::EventCb {
   void event_cb(RdKafka::Event& e) override;
   // Notes a refusal seen elsewhere (a delivery report, a consumed message's error).
   void Note(RefusalKind kind, const std::string& cause);
+  // Forgets the refusal (the client got through since).
+  void Clear();
   // The first refusal seen (kNone if none) and librdkafka's words for it.
   RefusalKind kind() const;
   std::string cause() const;
