@@ -5,7 +5,8 @@
 #   - `ledger acls check` finds the ledger's ACLs missing, `apply` creates exactly the
 #     documented set (`print`), then `check` finds them in place;
 #   - publish as the publisher, project as the projector: every account's stored events
-#     and answer equal a plaintext run's of the same events (the CTest fixture's broker);
+#     and their outcomes equal a plaintext run's of the same events (the CTest fixture's
+#     broker);
 #   - each forbidden (principal, operation, resource) is denied, with exit code 77 and a
 #     message naming the user; only the projector may write ledger.instances;
 #   - a wrong password, an unknown user, an untrusted CA: exit 77 at once (not after the
@@ -84,23 +85,23 @@ as projector --data-dir "$WORK/secure-store" project --group "secure-$RUN" --met
 "$LEDGER" --brokers "$PLAIN" --data-dir "$WORK/plain-store" project --group "plain-$RUN" --metrics-listen "" \
   --http-listen "" --until-caught-up >"$WORK/plain.log" 2>&1 || { tail "$WORK/plain.log"; fail "the plaintext projector failed"; }
 # The fixture's broker holds other tests' events too: the accounts of these events are
-# compared, each one's stored events and its answer.
+# compared, each one's stored events and their outcomes.
 compared=0
 for account in $(grep -o '"account_id":"[^"]*"' "$WORK/events.jsonl" | sort -u | cut -d'"' -f4); do
   for store in secure plain; do
-    # (offsets and the brokers' record times differ: the fixture's partitions hold other
-    # tests' events before these)
-    { "$LEDGER" --data-dir "$WORK/$store-store" query events --account "$account" |
-        sed 's/"offset":[0-9]*,//; s/"recorded_at":"[^"]*"//g'
-      "$LEDGER" --data-dir "$WORK/$store-store" query entitlement --account "$account" --product backup-exec \
-        --at 2026-01-01T00:00:00Z --format json; } >"$WORK/$store.answer" 2>&1
+    # Each event stored and its outcome (applied, or the anomaly's reason). Offsets and the
+    # brokers' record times differ (the fixture's partitions hold other tests' events
+    # before these), and so do answers that reference data shapes (the fixture's
+    # ledger.reference holds other tests' records): those are left out.
+    "$LEDGER" --data-dir "$WORK/$store-store" query events --account "$account" |
+      sed 's/"offset":[0-9]*,//; s/"recorded_at":"[^"]*"//g' >"$WORK/$store.answer" 2>&1
   done
   cmp -s "$WORK/secure.answer" "$WORK/plain.answer" ||
     fail "$account differs between the secure and the plaintext run: $(diff "$WORK/secure.answer" "$WORK/plain.answer" | head -5)"
   compared=$((compared + 1))
 done
 ((compared > 50)) || fail "only $compared accounts compared"
-echo "$compared accounts: the same stored events and answers over SASL_SSL as over PLAINTEXT"
+echo "$compared accounts: the same stored events and outcomes over SASL_SSL as over PLAINTEXT"
 [[ $(stat -L -c %a "$WORK/secure-store") == 700 ]] || fail "the store is $(stat -L -c %a "$WORK/secure-store"), not 700"
 
 refused() {  # description command...: exit 77 and a message naming the user
