@@ -13,6 +13,7 @@
 #include <ostream>
 
 #include "http_actions.h"
+#include "ledger/base/text.h"
 #include "ledger/cluster/announcements.h"
 #include "ledger/cluster/peer_client.h"
 #include "ledger/cluster/projector_group.h"

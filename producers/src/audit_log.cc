@@ -1,23 +1,13 @@
 #include "ledger/producers/audit_log.h"
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "ledger/base/text.h"
 #include "ledger/producers/publisher.h"
 
 namespace ledger {
-namespace {
-
-std::string HostName() {
-  char host[256] = {0};
-  gethostname(host, sizeof host - 1);
-  return host;
-}
-
-}  // namespace
-
 std::string EncodeAuditRecord(const AuditRecord& r) {
   return nlohmann::ordered_json{{"at_ms", r.at_ms},   {"who", r.who},       {"role", r.role},
                                 {"action", r.action}, {"target", r.target}, {"result", r.result},
@@ -62,7 +52,7 @@ void AuditLog::Record(AuditRecord r) {
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
   }
-  if (r.host.empty()) r.host = HostName();
+  if (r.host.empty()) r.host = LocalHostName();
   std::lock_guard lock(mu_);
   if (Status s = publisher_->Send(kAuditTopic, r.action, EncodeAuditRecord(r), {}, ++sent_); !s.ok()) {
     spdlog::warn("{}: an audit record not sent: {}", kAuditTopic, s.message());

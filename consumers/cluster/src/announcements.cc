@@ -1,7 +1,5 @@
 #include "ledger/cluster/announcements.h"
 
-#include <unistd.h>
-
 #include <cctype>
 #include <nlohmann/json.hpp>
 
@@ -9,11 +7,6 @@
 
 namespace ledger {
 
-std::string LocalHostName() {
-  char host[256] = {0};
-  gethostname(host, sizeof host - 1);
-  return host;
-}
 
 Result<std::string> AnnouncedUrl(const std::string& served, const std::string& advertise, const std::string& hostname) {
   if (!advertise.empty()) {

@@ -1,5 +1,7 @@
 #include "ledger/base/text.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -46,6 +48,12 @@ LineRead ReadLine(std::istream& in, std::string* line, size_t max_bytes) {
   in.setstate(std::ios::eofbit);
   if (!any) return LineRead::kEnd;
   return too_long ? LineRead::kTooLong : LineRead::kLine;
+}
+
+std::string LocalHostName() {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return host;
 }
 
 }  // namespace ledger

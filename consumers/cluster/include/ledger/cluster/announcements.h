@@ -15,6 +15,7 @@
 
 #include "ledger/base/positions.h"
 #include "ledger/base/status.h"
+#include "ledger/base/text.h"
 #include "ledger/cluster/group_credential.h"
 
 namespace ledger {
@@ -39,9 +40,6 @@ struct InstanceAnnouncement {
 // address it serves on, `served` (http://host:port), with a wildcard host (0.0.0.0, ::)
 // replaced by `hostname`: the others cannot reach a wildcard.
 Result<std::string> AnnouncedUrl(const std::string& served, const std::string& advertise, const std::string& hostname);
-
-// This host's name (gethostname).
-std::string LocalHostName();
 
 // Whether `url` is an API address of the group's `scheme` ("http" or "https"):
 // SCHEME://HOST[:PORT], nothing after.

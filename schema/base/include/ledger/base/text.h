@@ -20,4 +20,7 @@ enum class LineRead { kLine, kTooLong, kEnd };
 // `max_bytes` bytes), so one huge line cannot take the memory. kEnd once nothing is left.
 LineRead ReadLine(std::istream& in, std::string* line, size_t max_bytes);
 
+// This host's name (gethostname).
+std::string LocalHostName();
+
 }  // namespace ledger
