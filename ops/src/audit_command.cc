@@ -49,7 +49,7 @@ void RecordCommand(const CommonOptions& common, const std::string& action, const
     return;
   }
   (*log)->Record({0, CommandUser(common), "", action, target, result, "cli", ""});
-  if (Status s = (*log)->Flush(std::chrono::seconds(10)); !s.ok()) {
+  if (Status s = (*log)->Flush(std::chrono::seconds(5)); !s.ok()) {
     err << "ledger: not recorded on " << kAuditTopic << ": " << s.message() << "\n";
   }
 }

@@ -134,7 +134,7 @@ Json StatusOf(const ProjectorMetrics& metrics) {
   }
   return Json{{"projected", projected}, {"lag", lag},          {"outcomes", progress.outcomes},
               {"errors", progress.errors}, {"partitions", parts}, {"recent", recent},
-              {"paused", progress.paused}};
+              {"paused", progress.paused}, {"paused_why", progress.paused_why}};
 }
 
 }  // namespace

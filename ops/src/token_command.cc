@@ -30,6 +30,8 @@ int RunTokenCreate(const CommonOptions& common, const std::string& tokens_file, 
   }
   TokenFile file(TokensFileFor(common, tokens_file));
   auto token = file.Create(name, *r, Now());
+  RecordCommand(common, "token create", "\"" + name + "\" (" + role + ")",
+                token.ok() ? "ok" : token.status().message(), err);
   if (!token.ok()) {
     err << "ledger token create: " << token.status().message() << "\n";
     return kExitRejected;
@@ -44,6 +46,7 @@ int RunTokenRevoke(const CommonOptions& common, const std::string& tokens_file, 
                    std::ostream& out, std::ostream& err) {
   TokenFile file(TokensFileFor(common, tokens_file));
   Status s = file.Revoke(name, Now());
+  RecordCommand(common, "token revoke", "\"" + name + "\"", s.ok() ? "ok" : s.message(), err);
   if (!s.ok()) {
     err << "ledger token revoke: " << s.message() << "\n";
     return kExitRejected;

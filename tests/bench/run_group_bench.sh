@@ -84,7 +84,7 @@ project_with "project, single node, 1 instance" "$SINGLE" 1 "$LEDGER_TEST_KAFKA_
 "$ROOT/tests/integration/kafka_fixture.sh" stop >/dev/null 2>&1
 
 # Answers through the owner and through another instance (forwarded), on the cluster.
-TOKEN=$("$LEDGER" token create bench --role analyst --tokens "$WORK/tokens" 2>/dev/null)
+TOKEN=$("$LEDGER" --brokers "$CLUSTER" token create bench --role analyst --tokens "$WORK/tokens" 2>/dev/null)
 mapfile -t PORTS < <(free_ports 2)
 group="answers-$RANDOM"
 declare -A URL PID LINES

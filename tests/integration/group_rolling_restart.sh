@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 RUN=$RANDOM$RANDOM
 GROUP=rolling-$RUN
-TOKEN=$("$LEDGER" token create rolling --role analyst --tokens "$WORK/tokens" 2>/dev/null)
+TOKEN=$("$LEDGER" --brokers "$BROKERS" token create rolling --role analyst --tokens "$WORK/tokens" 2>/dev/null)
 "$SYNTH" 30000 300 "$RUN" "RR$RUN" >"$WORK/events.jsonl"
 "$LEDGER" --brokers "$BROKERS" publish "$WORK/events.jsonl" --flush-timeout 120 >/dev/null
 clean_replay

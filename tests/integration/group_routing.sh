@@ -25,7 +25,7 @@ GROUP=routing-$RUN
 ACCOUNTS=200
 "$SYNTH" 20000 "$ACCOUNTS" "$RUN" "RT$RUN" >"$WORK/events.jsonl"
 "$LEDGER" --brokers "$BROKERS" publish "$WORK/events.jsonl" --flush-timeout 120 >/dev/null
-TOKEN=$("$LEDGER" token create routing --role analyst --tokens "$WORK/tokens" 2>/dev/null)
+TOKEN=$("$LEDGER" --brokers "$BROKERS" token create routing --role analyst --tokens "$WORK/tokens" 2>/dev/null)
 (umask 077 && openssl rand -hex 32 >"$WORK/group-secret")
 SCHEME=http
 TLS_ARGS=()

@@ -39,8 +39,8 @@ PYTHON=$("$ROOT/ops/python-env.sh")
 "$SYNTH" 8000 60 "$RUN" "SF$RUN" >"$WORK/events.jsonl"
 "$LEDGER" --brokers "$BROKERS" publish "$WORK/events.jsonl" --flush-timeout 120 >/dev/null
 (umask 077 && openssl rand -hex 32 >"$WORK/secret" && openssl rand -hex 32 >"$WORK/secret2")
-TOKEN=$("$LEDGER" token create analyst --role analyst --tokens "$WORK/tokens" 2>/dev/null)
-TOKEN2=$("$LEDGER" token create analyst2 --role analyst --tokens "$WORK/tokens2" 2>/dev/null)
+TOKEN=$("$LEDGER" --brokers "$BROKERS" token create analyst --role analyst --tokens "$WORK/tokens" 2>/dev/null)
+TOKEN2=$("$LEDGER" --brokers "$BROKERS" token create analyst2 --role analyst --tokens "$WORK/tokens2" 2>/dev/null)
 mapfile -t PORTS < <(free_ports 5)
 echo "session.timeout.ms=6000" >"$WORK/kafka.properties"
 

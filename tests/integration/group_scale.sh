@@ -22,7 +22,7 @@ cleanup() {
 trap cleanup EXIT
 RUN=$RANDOM$RANDOM
 GROUP=scale-$RUN
-TOKEN=$("$LEDGER" token create scale --role analyst --tokens "$WORK/tokens" 2>/dev/null)
+TOKEN=$("$LEDGER" --brokers "$BROKERS" token create scale --role analyst --tokens "$WORK/tokens" 2>/dev/null)
 
 # Accounts asked about all along (their events are all published first: their answers
 # must not change), and accounts whose events are published while the group changes.

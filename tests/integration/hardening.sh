@@ -41,8 +41,8 @@ PY
 "${L[@]}" publish "$WORK/cases.jsonl" >/dev/null
 PORT=$(free_ports 1)
 API=http://127.0.0.1:$PORT
-ANALYST=$("$LEDGER" token create analyst --role analyst --tokens "$WORK/tokens" 2>/dev/null)
-PUBLISHER=$("$LEDGER" token create upstream --role publisher --tokens "$WORK/tokens" 2>/dev/null)
+ANALYST=$("$LEDGER" --brokers "$BROKERS" token create analyst --role analyst --tokens "$WORK/tokens" 2>/dev/null)
+PUBLISHER=$("$LEDGER" --brokers "$BROKERS" token create upstream --role publisher --tokens "$WORK/tokens" 2>/dev/null)
 "${L[@]}" project --group "hardening-$RUN" --metrics-listen "" --http-listen "127.0.0.1:$PORT" \
   --tokens "$WORK/tokens" --list-max-entries 50000 >"$WORK/project.log" 2>&1 &
 pid=$!

@@ -9,9 +9,12 @@
 #     broker);
 #   - each forbidden (principal, operation, resource) is denied, with exit code 77 and a
 #     message naming the user; only the projector may write ledger.instances;
-#   - a wrong password, an unknown user, an untrusted CA: exit 77 at once (not after the
-#     flush timeout), a message naming the broker, user and mechanism, and the password in
-#     no output; a projector refused pauses (kafka_auth) and says why;
+#   - a wrong password, an unknown user, an untrusted CA, a host-name mismatch: exit 77 at
+#     once (not after the flush timeout), a message naming the broker, user and mechanism,
+#     and the password in no output; a projector refused pauses (kafka_auth) and says why
+#     in its log and /v1/status; one refused by an ACL pauses (kafka_acl) and resumes by
+#     itself once `ledger acls apply` grants it;
+#   - token creation and revocation, ACL applies and HTTP admin calls are on ledger.audit;
 #   - SCRAM asked of this librdkafka: the documented warning;
 #   - the security material and a store are private to their owner.
 # Usage: kafka_secure.sh LEDGER_BINARY SYNTH_BINARY
@@ -115,7 +118,9 @@ refused() {  # description command...: exit 77 and a message naming the user
   echo "$what: refused (77): $(grep -m1 "refused user" "$WORK/out" | cut -c1-160)"
 }
 echo "--- the audit trail on ledger.audit"
-OPERATOR_TOKEN=$("$LEDGER" token create ops-on-call --role operator --tokens "$WORK/tokens" 2>/dev/null)
+OPERATOR_TOKEN=$(as operator token create ops-on-call --role operator --tokens "$WORK/tokens" 2>/dev/null)
+as operator token create leaver --role analyst --tokens "$WORK/tokens" >/dev/null 2>&1
+as operator token revoke leaver --tokens "$WORK/tokens" >/dev/null
 [[ $(stat -c %a "$WORK/tokens") == 600 ]] || fail "the tokens file is $(stat -c %a "$WORK/tokens"), not 600"
 mapfile -t API_PORT < <(free_ports 1)
 # (not through `as`: $! must be the projector's own pid, so that SIGTERM stops it and it
@@ -135,6 +140,10 @@ grep -q '"who":"admin".*"action":"acls apply".*"result":"ok".*"via":"cli"' "$WOR
   fail "acls apply is not on ledger.audit"
 grep -q '"who":"ops-on-call","role":"operator","action":"POST /v1/admin/checkpoint","target":"?name=audited","result":"ok","via":"http"' \
   "$WORK/audit.jsonl" || fail "the HTTP checkpoint is not on ledger.audit"
+grep -q '"who":"operator".*"action":"token create","target":"\\"ops-on-call\\" (operator)","result":"ok","via":"cli"' \
+  "$WORK/audit.jsonl" || fail "the token's creation is not on ledger.audit"
+grep -q '"who":"operator".*"action":"token revoke","target":"\\"leaver\\"","result":"ok","via":"cli"' \
+  "$WORK/audit.jsonl" || fail "the token's revocation is not on ledger.audit"
 ! grep -q -- "$OPERATOR_TOKEN" "$WORK/audit.jsonl" || fail "a token is on ledger.audit"
 for p in $(cut -d= -f2 "$SEC/passwords"); do ! grep -q -- "$p" "$WORK/audit.jsonl" || fail "a password is on ledger.audit"; done
 refused "the publisher reading ledger.audit" as publisher audit --group "secure-$RUN"
@@ -189,18 +198,71 @@ for case in wrong-password unknown-user other-ca; do
 done
 grep -q "authentication failed" <("$LEDGER" --brokers "$BROKERS" --kafka-config "$WORK/wrong-password.properties" \
   publish "$WORK/five.jsonl" --flush-timeout 120 2>&1) || fail "a wrong password is not said to be one"
-# A projector whose credentials are refused pauses and says why (the status page and
-# metrics show paused=kafka_auth); it is stopped here.
+# A host-name mismatch: a TLS endpoint whose certificate the ledger's CA signed, for
+# another name than the address the client dials (openssl s_server stands in for a
+# broker behind the wrong address; the handshake fails before any Kafka request).
+openssl req -newkey rsa:2048 -nodes -keyout "$WORK/elsewhere.key" -out "$WORK/elsewhere.csr" \
+  -subj "/CN=elsewhere.example" 2>/dev/null
+openssl x509 -req -in "$WORK/elsewhere.csr" -CA "$SEC/ca.pem" -CAkey "$SEC/ca.key" -CAcreateserial -days 2 \
+  -extfile <(printf 'subjectAltName=DNS:elsewhere.example') -out "$WORK/elsewhere.pem" 2>/dev/null
+mapfile -t TLS_PORT < <(free_ports 1)
+openssl s_server -quiet -accept "${TLS_PORT[0]}" -cert "$WORK/elsewhere.pem" -key "$WORK/elsewhere.key" \
+  </dev/null >/dev/null 2>&1 &
+tls_pid=$!
+for _ in $(seq 1 20); do (exec 3<>"/dev/tcp/127.0.0.1/${TLS_PORT[0]}") 2>/dev/null && break; sleep 0.2; done
+start=$(date +%s%N)
+refused "host-name mismatch" "$LEDGER" --brokers "127.0.0.1:${TLS_PORT[0]}" --kafka-config "$SEC/publisher.properties" \
+  publish "$WORK/five.jsonl" --flush-timeout 120
+echo "  ($(( ($(date +%s%N) - start) / 1000000 )) ms, with a flush timeout of 120 s)"
+kill "$tls_pid" 2>/dev/null || true
+grep -qi "TLS connection failed.*\(hostname\|host name\|certificate verify\)" "$WORK/out" ||
+  fail "a host-name mismatch is not said to be a TLS failure: $(head -c 400 "$WORK/out")"
+# A projector whose credentials are refused pauses and says why, in its log and in
+# /v1/status (and the metric ledger_projector_paused{reason="kafka_auth"}).
+mapfile -t API_PORT < <(free_ports 1)
 "$LEDGER" --brokers "$BROKERS" --kafka-config "$WORK/wrong-password.properties" --data-dir "$WORK/refused-store" \
-  project --group "secure-$RUN" --metrics-listen "" --http-listen "" >"$WORK/refused.log" 2>&1 &
+  project --group "secure-$RUN" --metrics-listen "" --http-listen "127.0.0.1:${API_PORT[0]}" --tokens "$WORK/tokens" \
+  >"$WORK/refused.log" 2>&1 &
 refused_pid=$!
 for _ in $(seq 1 30); do grep -q "consumption paused" "$WORK/refused.log" && break; sleep 0.5; done
+curl -s -H "Authorization: Bearer $OPERATOR_TOKEN" "http://127.0.0.1:${API_PORT[0]}/v1/status" >"$WORK/refused-status.json"
 kill -TERM "$refused_pid" 2>/dev/null || true
 wait "$refused_pid" 2>/dev/null || true
 grep -q "refused user 'publisher' (SASL_SSL, PLAIN): authentication failed.*consumption paused" "$WORK/refused.log" ||
   fail "the refused projector did not say why it paused: $(tail -n 3 "$WORK/refused.log")"
-! grep -q "not-the-password-4711" "$WORK/refused.log" || fail "the projector logged the password"
+"$PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["paused"] == "kafka_auth" and
+  "authentication failed" in s["paused_why"] else 1)' "$WORK/refused-status.json" ||
+  fail "/v1/status of the refused projector: $(head -c 400 "$WORK/refused-status.json")"
+! grep -q "not-the-password-4711" "$WORK/refused.log" "$WORK/refused-status.json" || fail "the projector showed the password"
 echo "a projector with a wrong password pauses and says why"
+
+echo "--- an ACL missing: the projector pauses (kafka_acl) and resumes by itself once it is applied"
+LATE=late-$RUN
+mapfile -t API_PORT < <(free_ports 1)
+status_of_late() { curl -s -H "Authorization: Bearer $OPERATOR_TOKEN" "http://127.0.0.1:${API_PORT[0]}/v1/status"; }
+"$LEDGER" --brokers "$BROKERS" --kafka-config "$SEC/projector.properties" --data-dir "$WORK/late-store" project \
+  --group "$LATE" --metrics-listen "" --http-listen "127.0.0.1:${API_PORT[0]}" --tokens "$WORK/tokens" \
+  >"$WORK/late.log" 2>&1 &
+late_pid=$!
+for _ in $(seq 1 40); do grep -q "consumption paused" "$WORK/late.log" && break; sleep 0.5; done
+status_of_late >"$WORK/late-status.json"
+"$PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["paused"] == "kafka_acl" else 1)' \
+  "$WORK/late-status.json" || { kill -KILL "$late_pid"; fail "without its ACLs: $(head -c 300 "$WORK/late-status.json"); $(tail -n 3 "$WORK/late.log")"; }
+echo "paused: $("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["paused_why"][:160])' "$WORK/late-status.json")"
+as admin acls apply --group "$LATE" >/dev/null
+resumed=""
+for _ in $(seq 1 60); do
+  status_of_late >"$WORK/late-status.json"
+  if "$PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1]));
+sys.exit(0 if s["paused"] == "" and s["projected"] >= 6000 and s["lag"] == 0 else 1)' "$WORK/late-status.json"; then
+    resumed=yes; break
+  fi
+  sleep 1
+done
+kill -TERM "$late_pid"; wait "$late_pid" 2>/dev/null || true
+[[ -n $resumed ]] || fail "the projector did not resume once its ACLs were applied: $(head -c 300 "$WORK/late-status.json"); $(tail -n 3 "$WORK/late.log")"
+grep -q "consumption resumed" "$WORK/late.log" || fail "the projector did not say it resumed"
+echo "resumed by itself once its ACLs were applied: $(grep -m1 'consumption resumed' "$WORK/late.log" | cut -c1-140)"
 
 echo "--- SCRAM from this librdkafka"
 sed 's/^sasl.mechanisms=.*/sasl.mechanisms=SCRAM-SHA-512/' "$SEC/publisher.properties" >"$WORK/scram.properties"

@@ -26,7 +26,7 @@ RUN=$RANDOM$RANDOM
 GROUP=standby-$RUN
 "$SYNTH" 20000 200 "$RUN" "SB$RUN" >"$WORK/events.jsonl"
 "$LEDGER" --brokers "$BROKERS" publish "$WORK/events.jsonl" --flush-timeout 120 >/dev/null
-TOKEN=$("$LEDGER" token create standby --role analyst --tokens "$WORK/tokens" 2>/dev/null)
+TOKEN=$("$LEDGER" --brokers "$BROKERS" token create standby --role analyst --tokens "$WORK/tokens" 2>/dev/null)
 mapfile -t PORTS < <(free_ports 3)
 i=0
 for name in a b c; do

@@ -34,7 +34,7 @@ TEST(ProjectorMetrics, ProgressAddsUpWhatWasCounted) {
   metrics.SetPartition(2, 40, 7);
   metrics.SetPartition(0, 10, 0);
   metrics.SetPartition(2, 45, -1);  // lag unknown: the last known stays
-  metrics.SetPaused("dead_letters", true);
+  metrics.SetPaused("dead_letters", true, "a dead letter is not acknowledged");
 
   ProjectorProgress p = metrics.Progress();
   EXPECT_EQ(p.outcomes.at("applied"), 5u);
@@ -46,6 +46,7 @@ TEST(ProjectorMetrics, ProgressAddsUpWhatWasCounted) {
   EXPECT_EQ(p.partitions[1].next_offset, 45);
   EXPECT_EQ(p.partitions[1].lag, 7);
   EXPECT_EQ(p.paused, "dead_letters");
+  EXPECT_EQ(p.paused_why, "a dead letter is not acknowledged");
 
   const std::string scraped = prometheus::TextSerializer().Serialize(registry.Collect());
   EXPECT_NE(scraped.find(R"(ledger_projector_events_total{outcome="applied",type="CaseOpened"} 2)"), std::string::npos)
@@ -54,6 +55,7 @@ TEST(ProjectorMetrics, ProgressAddsUpWhatWasCounted) {
   EXPECT_NE(scraped.find(R"(ledger_projector_paused{reason="dead_letters"} 1)"), std::string::npos);
   metrics.SetPaused("dead_letters", false);
   EXPECT_EQ(metrics.Progress().paused, "");
+  EXPECT_EQ(metrics.Progress().paused_why, "");
 }
 
 }  // namespace

@@ -229,11 +229,12 @@ void PartitionApplier::NoteRefusal(RefusalKind kind, const std::string& cause) {
   if (refused_ == reason) return;
   if (metrics_ && !refused_.empty()) metrics_->SetPaused(refused_, false);
   refused_ = reason;
+  const std::string why = RefusalMessage(options_.kafka, kind, cause);
   if (metrics_) {
-    metrics_->SetPaused(reason, true);
+    metrics_->SetPaused(reason, true, why);
     metrics_->CountError(reason);
   }
-  spdlog::error("{}: consumption paused until it is put right", RefusalMessage(options_.kafka, kind, cause));
+  spdlog::error("{}: consumption paused until it is put right", why);
 }
 
 // The end of partition `p`'s log as last fetched; -1 if not known.
@@ -332,7 +333,9 @@ void PartitionApplier::PublishRestoring() {
 // is written meanwhile, so nothing partial can be.
 Status PartitionApplier::WaitForDiskSpace() {
   if (disk_.HasRoom()) return Status::Ok();
-  return PauseUntil("disk_full", [this] {
+  const std::string why = disk_.dir() + " has " + std::to_string(disk_.FreeBytes() >> 20) +
+                          " MiB free, below --min-free-disk-mb: free some space";
+  return PauseUntil("disk_full", why, [this] {
     if (disk_.HasRoom()) {
       spdlog::info("{} has room again ({} MiB free): consumption resumed", disk_.dir(), disk_.FreeBytes() >> 20);
       return true;
@@ -350,7 +353,7 @@ Status PartitionApplier::WaitForDeadLetters() {
   if (s.ok()) return s;
   spdlog::error("{}: consumption paused until they are written", s.message());
   auto next_try = Clock::now() + kDeadLetterRetry;
-  return PauseUntil("dead_letters", [&] {
+  return PauseUntil("dead_letters", s.message(), [&] {
     if (Clock::now() < next_try) return false;
     Status again = dead_letters_->Flush(std::chrono::seconds(5));
     if (again.ok()) {
@@ -366,13 +369,14 @@ Status PartitionApplier::WaitForDeadLetters() {
 // Pauses consumption of every assigned partition, keeping the group session alive,
 // until `ready` (called about every 200 ms) is true, the caller stops or the
 // projector fails; then fetches again from where the applied events end. `reason`
-// labels ledger_projector_paused and the status.
-Status PartitionApplier::PauseUntil(const std::string& reason, const std::function<bool()>& ready) {
+// labels ledger_projector_paused and the status; `why` is the status's words for it.
+Status PartitionApplier::PauseUntil(const std::string& reason, const std::string& why,
+                                    const std::function<bool()>& ready) {
   std::vector<RdKafka::TopicPartition*> assigned;
   consumer_->assignment(assigned);
   consumer_->pause(assigned);
   paused_for_ = reason;
-  if (metrics_) metrics_->SetPaused(reason, true);
+  if (metrics_) metrics_->SetPaused(reason, true, why);
   bool done = false;
   while (!stop_->load() && failure_.ok() && !(done = ready())) {
     std::unique_ptr<RdKafka::Message> m(consumer_->consume(200));  // keeps the session

@@ -96,7 +96,7 @@ class PartitionApplier {
   void ReportBeside();
   Status WaitForDiskSpace();
   Status WaitForDeadLetters();
-  Status PauseUntil(const std::string& reason, const std::function<bool()>& ready);
+  Status PauseUntil(const std::string& reason, const std::string& why, const std::function<bool()>& ready);
 
   ProjectorOptions options_;
   ProjectionStore* store_;

@@ -142,10 +142,11 @@ std::vector<RecentEvent> ProjectorMetrics::Recent() const {
   return recent_;
 }
 
-void ProjectorMetrics::SetPaused(const std::string& reason, bool paused) {
+void ProjectorMetrics::SetPaused(const std::string& reason, bool paused, const std::string& why) {
   paused_.Add({{"reason", reason}}).Set(paused ? 1 : 0);
   MutexLock lock(mu_);
   paused_for_ = paused ? reason : "";
+  paused_why_ = paused ? why : "";
 }
 
 ProjectorProgress ProjectorMetrics::Progress() const {
@@ -156,6 +157,7 @@ ProjectorProgress ProjectorMetrics::Progress() const {
   for (const auto& [n, partition] : partitions_) p.partitions.push_back(partition);
   p.recent = recent_;
   p.paused = paused_for_;
+  p.paused_why = paused_why_;
   return p;
 }
 

@@ -45,7 +45,16 @@ Status ReferenceFollower::Assign() {
   RdKafka::Metadata* raw = nullptr;
   std::unique_ptr<RdKafka::Topic> topic(
       RdKafka::Topic::create(consumer_.get(), std::string(kReferenceTopic), nullptr, err));
-  RdKafka::ErrorCode rc = consumer_->metadata(false, topic.get(), &raw, 10000);
+  // Asked a second at a time, the client's queue served in between: a refusal
+  // (credentials, TLS) reaches event_cb only then, and ends the wait at once.
+  RdKafka::ErrorCode rc = RdKafka::ERR__TIMED_OUT;
+  const auto deadline = last_try_ + std::chrono::seconds(10);
+  while (true) {
+    rc = consumer_->metadata(false, topic.get(), &raw, 1000);
+    if (rc != RdKafka::ERR__TIMED_OUT && rc != RdKafka::ERR__TRANSPORT) break;
+    std::unique_ptr<RdKafka::Message> served(consumer_->consume(0));
+    if (refusals_.kind() != RefusalKind::kNone || std::chrono::steady_clock::now() >= deadline) break;
+  }
   std::unique_ptr<RdKafka::Metadata> md(raw);
   if (rc != RdKafka::ERR_NO_ERROR || md->topics()->empty() ||
       md->topics()->front()->err() != RdKafka::ERR_NO_ERROR) {

@@ -39,6 +39,7 @@ struct ProjectorProgress {
   std::vector<Partition> partitions;         // by partition number
   std::vector<RecentEvent> recent;           // newest last
   std::string paused;                        // why consumption is paused; empty: it is not
+  std::string paused_why;                    // the cause in words (no secret), when known
 };
 
 class ProjectorMetrics {
@@ -59,8 +60,9 @@ class ProjectorMetrics {
   void ObserveEndToEnd(double seconds);
   void SetPartition(int partition, int64_t next_offset, int64_t lag);
   void CountError(const std::string& kind);
-  // Consumption paused (or resumed) for a reason: disk_full or dead_letters.
-  void SetPaused(const std::string& reason, bool paused);
+  // Consumption paused (or resumed) for a reason: disk_full, dead_letters, kafka_auth or
+  // kafka_acl; `why` says the cause in words for the status (never a secret).
+  void SetPaused(const std::string& reason, bool paused, const std::string& why = "");
 
   // The latest events handled, newest last (at most kRecentEvents). Thread-safe.
   static constexpr size_t kRecentEvents = 20;
@@ -91,6 +93,7 @@ class ProjectorMetrics {
   std::map<std::string, uint64_t> error_counts_ LEDGER_GUARDED_BY(mu_);
   std::map<int, ProjectorProgress::Partition> partitions_ LEDGER_GUARDED_BY(mu_);
   std::string paused_for_ LEDGER_GUARDED_BY(mu_);
+  std::string paused_why_ LEDGER_GUARDED_BY(mu_);
 };
 
 }  // namespace ledger
