@@ -25,6 +25,7 @@ SYNTH=$2
 PLAIN=$(cat "${LEDGER_TEST_KAFKA_DIR:?}/bootstrap")
 WORK=$(mktemp -d /tmp/ledger-secure-XXXXXX)
 source "$ROOT/tests/support/free_port.sh"
+source "$ROOT/tests/support/compare_accounts.sh"
 mapfile -t PORTS < <(free_ports 2)
 export LEDGER_VAR_DIR=$WORK/var LEDGER_KAFKA_SECURE=1 LEDGER_PARTITIONS=4
 export KAFKA_PORT=${PORTS[0]} KAFKA_CONTROLLER_PORT=${PORTS[1]} KAFKA_HEAP=384m
@@ -88,23 +89,8 @@ as projector --data-dir "$WORK/secure-store" project --group "secure-$RUN" --met
 "$LEDGER" --brokers "$PLAIN" --data-dir "$WORK/plain-store" project --group "plain-$RUN" --metrics-listen "" \
   --http-listen "" --until-caught-up >"$WORK/plain.log" 2>&1 || { tail "$WORK/plain.log"; fail "the plaintext projector failed"; }
 # The fixture's broker holds other tests' events too: the accounts of these events are
-# compared, each one's stored events and their outcomes.
-compared=0
-for account in $(grep -o '"account_id":"[^"]*"' "$WORK/events.jsonl" | sort -u | cut -d'"' -f4); do
-  for store in secure plain; do
-    # Each event stored and its outcome (applied, or the anomaly's reason). Offsets and the
-    # brokers' record times differ (the fixture's partitions hold other tests' events
-    # before these), and so do answers that reference data shapes (the fixture's
-    # ledger.reference holds other tests' records): those are left out.
-    "$LEDGER" --data-dir "$WORK/$store-store" query events --account "$account" |
-      sed 's/"offset":[0-9]*,//; s/"recorded_at":"[^"]*"//g' >"$WORK/$store.answer" 2>&1
-  done
-  cmp -s "$WORK/secure.answer" "$WORK/plain.answer" ||
-    fail "$account differs between the secure and the plaintext run: $(diff "$WORK/secure.answer" "$WORK/plain.answer" | head -5)"
-  compared=$((compared + 1))
-done
-((compared > 50)) || fail "only $compared accounts compared"
-echo "$compared accounts: the same stored events and outcomes over SASL_SSL as over PLAINTEXT"
+# compared.
+expect_accounts_alike "$WORK/events.jsonl" "$WORK/secure-store" "$WORK/plain-store" "SASL_SSL against PLAINTEXT"
 [[ $(stat -L -c %a "$WORK/secure-store") == 700 ]] || fail "the store is $(stat -L -c %a "$WORK/secure-store"), not 700"
 
 refused() {  # description command...: exit 77 and a message naming the user
