@@ -114,6 +114,10 @@ int main(int argc, char** argv) {
                    "without it the instance neither announces itself nor forwards, and answers only for the "
                    "partitions it owns");
   proj->add_option("--tokens", project.tokens_file, "the API's tokens file (default: DATA_DIR.tokens)");
+  proj->add_option("--ingest-kafka-config", project.ingest_kafka_config,
+                   "librdkafka properties POST /v1/events publishes with, e.g. the publisher's on a secure "
+                   "cluster (default: --kafka-config's)")
+      ->check(CLI::ExistingFile);
   proj->add_option("--checkpoint-dir", project.checkpoint_dir,
                    "the folder online checkpoints go to, by name (default: DATA_DIR.checkpoints)");
   proj->add_option("--tls-cert", project.tls_cert_file, "PEM certificate: serve the API over HTTPS only");

@@ -10,6 +10,7 @@
 #include "ledger/kafka/kafka_refusal.h"
 #include "ledger/ops/commands.h"
 #include "ledger/producers/audit_log.h"
+#include "read_failure.h"
 
 namespace ledger {
 namespace {
@@ -28,15 +29,12 @@ std::string CommandUser(const CommonOptions& common) {
   return user != nullptr ? user : "";
 }
 
-// A read that failed: a refusal in the user's words (kExitRefused), else unavailable.
+// A read that failed, said on `err`; its exit code.
 int Failed(const CommonOptions& common, const std::string& topic, RdKafka::ErrorCode code, const std::string& why,
            std::ostream& err) {
-  if (const RefusalKind kind = RefusalOf(code, why); kind != RefusalKind::kNone) {
-    err << "ledger audit: " << RefusalMessage(common.kafka, kind, why + " (" + topic + ")") << "\n";
-    return kExitRefused;
-  }
-  err << "ledger audit: cannot read " << topic << " from " << common.kafka.brokers << ": " << why << "\n";
-  return kExitUnavailable;
+  const Status s = ReadFailure(common, topic, code, why);
+  err << "ledger audit: " << s.message() << "\n";
+  return ExitOf(s);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "ledger/ops/commands.h"
 #include "ledger/producers/publisher.h"
 #include "ledger/schema/event_codec.h"
+#include "read_failure.h"
 
 namespace ledger {
 namespace {
@@ -31,10 +32,7 @@ Result<std::vector<DeadLetter>> ReadDeadLetters(const CommonOptions& common, int
   int64_t low = 0, high = 0;
   RdKafka::ErrorCode rc =
       c->query_watermark_offsets(std::string(kDeadLetterTopic), 0, &low, &high, 10000);
-  if (rc != RdKafka::ERR_NO_ERROR) {
-    return Status::Unavailable("cannot read " + std::string(kDeadLetterTopic) + " from " +
-                               common.kafka.brokers + ": " + RdKafka::err2str(rc));
-  }
+  if (rc != RdKafka::ERR_NO_ERROR) return ReadFailure(common, std::string(kDeadLetterTopic), rc, RdKafka::err2str(rc));
   std::vector<DeadLetter> out;
   const int64_t start = std::max(from, low);
   if (start >= high) return out;
@@ -46,9 +44,7 @@ Result<std::vector<DeadLetter>> ReadDeadLetters(const CommonOptions& common, int
   while (out.empty() || out.back().dlq_offset + 1 < high) {
     std::unique_ptr<RdKafka::Message> m(c->consume(10000));
     if (m->err() == RdKafka::ERR__PARTITION_EOF) break;
-    if (m->err() != RdKafka::ERR_NO_ERROR) {
-      return Status::Unavailable("reading " + std::string(kDeadLetterTopic) + ": " + m->errstr());
-    }
+    if (m->err() != RdKafka::ERR_NO_ERROR) return ReadFailure(common, std::string(kDeadLetterTopic), m->err(), m->errstr());
     DeadLetter d;
     d.dlq_offset = m->offset();
     if (m->key_pointer() != nullptr) d.key.assign(static_cast<const char*>(m->key_pointer()), m->key_len());
@@ -70,7 +66,7 @@ int RunDlqList(const CommonOptions& common, int64_t from, std::ostream& out, std
   auto letters = ReadDeadLetters(common, from);
   if (!letters.ok()) {
     err << "ledger dlq list: " << letters.status().message() << "\n";
-    return kExitUnavailable;
+    return ExitOf(letters.status());
   }
   auto codec = EventCodec::Create();
   for (const auto& d : *letters) {
@@ -94,7 +90,7 @@ int RunDlqReplay(const CommonOptions& common, int64_t from, std::ostream& out, s
   auto letters = ReadDeadLetters(common, from);
   if (!letters.ok()) {
     err << "ledger dlq replay: " << letters.status().message() << "\n";
-    return kExitUnavailable;
+    return ExitOf(letters.status());
   }
   auto publisher = Publisher::Create(common.kafka);
   if (!publisher.ok()) {
@@ -147,6 +143,11 @@ int RunDlqReplay(const CommonOptions& common, int64_t from, std::ostream& out, s
     ++sent;
   }
   DeliveryReport report = (*publisher)->Flush(std::chrono::seconds(30));
+  if (!report.refused.empty()) {
+    err << "ledger dlq replay: " << report.refused << "\n";
+    RecordCommand(common, "dlq replay", "from offset " + std::to_string(from), "refused", err);
+    return kExitRefused;
+  }
   for (const auto& [offset, why] : report.failed) err << "dlq@" << offset << ": not delivered: " << why << "\n";
   RecordCommand(common, "dlq replay", "from offset " + std::to_string(from),
                 std::to_string(report.delivered) + " of " + std::to_string(letters->size()) + " replayed" +

@@ -77,6 +77,13 @@ class Ingest {
     }
     if (n == 0) return Status::InvalidInput("the body has no events (JSON lines, see schema/README.md)");
     DeliveryReport report = publisher_->Flush(std::chrono::seconds(30));
+    if (!report.refused.empty()) {
+      // Kafka refuses this process's publishing principal (--ingest-kafka-config): the
+      // client's error, not the caller's; a new producer is made for the next request.
+      publisher_.reset();
+      if (failed_ != nullptr) failed_->Increment(static_cast<double>(sent.size()));
+      return Status::Refused("ingest: " + report.refused);
+    }
     int undelivered = 0;
     for (const auto& [ticket, reason] : report.failed) {
       Json& r = results[sent.at(ticket)];
@@ -113,6 +120,7 @@ Result<Json> CommandResult(int code, const std::ostringstream& out, const std::o
   if (!err.str().empty()) j["errors"] = err.str();
   if (code == kExitUsage) return Status::InvalidInput(err.str());
   if (code == kExitUnavailable) return Status::Unavailable(err.str());
+  if (code == kExitRefused) return Status::Refused(err.str());
   return j;
 }
 
@@ -166,13 +174,15 @@ Result<Json> CheckpointByName(ProjectionStore* store, const std::string& root, c
 }
 
 ServerActions MakeServerActions(const CommonOptions& common, ProjectionStore* store,
-                                const std::string& checkpoint_root, prometheus::Registry* registry,
-                                const ProjectorMetrics* metrics) {
+                                const std::string& checkpoint_root, const std::string& ingest_kafka_config,
+                                prometheus::Registry* registry, const ProjectorMetrics* metrics) {
   ServerActions actions;
   if (metrics != nullptr) {
     actions.status = [metrics] { return StatusOf(*metrics); };
   }
-  auto ingest = std::make_shared<Ingest>(common.kafka, registry);
+  KafkaSettings ingest_kafka = common.kafka;
+  if (!ingest_kafka_config.empty()) ingest_kafka.properties_file = ingest_kafka_config;
+  auto ingest = std::make_shared<Ingest>(ingest_kafka, registry);
   actions.ingest = [ingest](const std::string& body) { return (*ingest)(body); };
   actions.admin = [common, store, checkpoint_root](const std::string& action,
                                   const std::map<std::string, std::string>& params) -> Result<Json> {

@@ -141,7 +141,9 @@ int RunProject(const CommonOptions& common, const ProjectOptions& options,
     so.tokens_file = TokensFileFor(common, options.tokens_file);
     so.tls_cert_file = options.tls_cert_file;
     so.tls_key_file = options.tls_key_file;
-    ServerActions actions = MakeServerActions(common, store->get(), options.checkpoint_dir.empty() ? common.data_dir + ".checkpoints" : options.checkpoint_dir, registry.get(), &metrics);
+    ServerActions actions = MakeServerActions(
+        common, store->get(), options.checkpoint_dir.empty() ? common.data_dir + ".checkpoints" : options.checkpoint_dir,
+        options.ingest_kafka_config, registry.get(), &metrics);
     actions.instance = po.instance_id;
     actions.status = [base = actions.status, g = group->get()] {
       Json status = base ? base() : Json::object();

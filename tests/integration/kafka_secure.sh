@@ -113,12 +113,42 @@ mapfile -t API_PORT < <(free_ports 1)
 # writes what it recorded before it exits)
 "$LEDGER" --brokers "$BROKERS" --kafka-config "$SEC/projector.properties" --data-dir "$WORK/secure-store" project \
   --group "secure-$RUN" --metrics-listen "" --http-listen "127.0.0.1:${API_PORT[0]}" --tokens "$WORK/tokens" \
-  >"$WORK/serving.log" 2>&1 &
+  --ingest-kafka-config "$SEC/publisher.properties" >"$WORK/serving.log" 2>&1 &
 serving=$!
 for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:${API_PORT[0]}/readyz" >/dev/null && break; sleep 0.5; done
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $OPERATOR_TOKEN" \
   "http://127.0.0.1:${API_PORT[0]}/v1/admin/checkpoint?name=audited")
 [[ $code == 200 ]] || fail "the checkpoint over HTTP answered $code: $(tail -n 3 "$WORK/serving.log")"
+# HTTP ingest publishes as the publisher (--ingest-kafka-config); a re-drive over HTTP
+# runs as the projector, whom Kafka refuses the dead-letter topic: 502, saying so.
+UPSTREAM_TOKEN=$(as operator token create upstream --role publisher --tokens "$WORK/tokens" 2>/dev/null)
+"$SYNTH" 1 1 "$RUN" "HTTP$RUN" >"$WORK/one.jsonl"
+code=$(curl -s -o "$WORK/ingest.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $UPSTREAM_TOKEN" \
+  --data-binary @"$WORK/one.jsonl" "http://127.0.0.1:${API_PORT[0]}/v1/events")
+[[ $code == 200 ]] && grep -q '"published":1' "$WORK/ingest.json" ||
+  fail "HTTP ingest as the publisher answered $code: $(head -c 300 "$WORK/ingest.json")"
+echo "HTTP ingest published as the publisher: $(head -c 120 "$WORK/ingest.json")"
+"$PYTHON" - "$BROKERS" "$SEC" <<'EOF'
+# An undecodable message, as the publisher: a dead letter to re-drive.
+import sys
+from confluent_kafka import Producer
+brokers, sec = sys.argv[1:3]
+password = dict(l.strip().split("=", 1) for l in open(sec + "/passwords"))["publisher"]
+p = Producer({"bootstrap.servers": brokers, "security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN",
+              "sasl.username": "publisher", "sasl.password": password, "ssl.ca.location": sec + "/ca.pem"})
+p.produce("ledger.events", key="JUNK", value=b"not a ledger envelope")
+sys.exit(0 if p.flush(30) == 0 else "not acknowledged")
+EOF
+for _ in $(seq 1 40); do
+  curl -s -H "Authorization: Bearer $OPERATOR_TOKEN" "http://127.0.0.1:${API_PORT[0]}/v1/status" |
+    grep -q '"dead_letter":[1-9]' && break
+  sleep 0.5
+done
+code=$(curl -s -o "$WORK/replay.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $OPERATOR_TOKEN" \
+  "http://127.0.0.1:${API_PORT[0]}/v1/admin/dlq-replay")
+[[ $code == 502 ]] && grep -q "refused user 'projector'" "$WORK/replay.json" ||
+  fail "a re-drive over HTTP as the projector answered $code: $(head -c 300 "$WORK/replay.json")"
+echo "a re-drive over HTTP, as the projector: 502, $(head -c 150 "$WORK/replay.json")"
 kill -TERM "$serving"; wait "$serving" 2>/dev/null || true
 as operator audit --group "secure-$RUN" >"$WORK/audit.jsonl"
 cat "$WORK/audit.jsonl"

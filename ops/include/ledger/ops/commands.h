@@ -69,6 +69,9 @@ struct ProjectOptions {
   std::string group_secret_file;  // the group's shared secret (ledger/cluster/group_credential.h)
   // Where POST /v1/admin/checkpoint?name=N writes (DIR/N); empty: DATA_DIR.checkpoints.
   std::string checkpoint_dir;
+  // The Kafka properties POST /v1/events publishes with (on a secure cluster, the
+  // publisher's); empty: --kafka-config's.
+  std::string ingest_kafka_config;
 };
 int RunProject(const CommonOptions& common, const ProjectOptions& options,
                const std::atomic<bool>& stop, std::ostream& out, std::ostream& err);
