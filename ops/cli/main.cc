@@ -12,6 +12,7 @@
 #include <iostream>
 #include <thread>
 
+#include "command_line_check.h"
 #include "ledger/kafka/kafka_refusal.h"
 #include "ledger/ops/commands.h"
 #include "ledger/queries/questions.h"
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
   ::umask(077);
   CLI::App app{"ledger: an event-sourced support ledger on Apache Kafka and RocksDB"};
   app.require_subcommand(1);
+  app.fallthrough();  // the global options (--brokers, --data-dir, ...) anywhere on the line
   app.set_version_flag("--version", "ledger 0.1.0");
 
   CommonOptions common;
@@ -183,6 +185,10 @@ int main(int argc, char** argv) {
                     "ledger publish --print-positions prints them)");
     sub->add_option("--max-wait-ms", asked[q.name]["max_wait_ms"],
                     "how long --min-position may wait (default 2000, at most 10000)");
+    if (list) {
+      sub->add_flag("--all", flags[q.name]["all"],
+                    "every item: pages through the list (else --limit items from --offset, the rest said on stderr)");
+    }
     sub->add_option("--format", format, list ? "table, json, jsonl or csv" : "table or json")
         ->check(CLI::IsMember(list ? std::vector<std::string>{"table", "json", "jsonl", "csv"}
                                    : std::vector<std::string>{"table", "json"}))
@@ -269,6 +275,10 @@ int main(int argc, char** argv) {
   acl->add_option("--projector", acls.projector, "the projector's Kafka user")->capture_default_str();
   acl->add_option("--operator", acls.operator_user, "the operator's Kafka user")->capture_default_str();
 
+  if (auto wrong = MisplacedWord(app, std::vector<std::string>(argv + 1, argv + argc))) {
+    std::cerr << *wrong << "\n";
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

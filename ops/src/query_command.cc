@@ -16,6 +16,9 @@
 namespace ledger {
 namespace {
 
+// The most items one page of a list holds (the list question's bound on limit).
+constexpr int64_t kLargestPage = 100000;
+
 Result<std::unique_ptr<ProjectionStore>> OpenForQuery(const CommonOptions& common) {
   return ProjectionStore::Open(common.data_dir, ProjectionStore::Mode::kReadOnly);
 }
@@ -105,7 +108,22 @@ int RunQuery(const CommonOptions& common, const std::string& name,
     err << who << ": --max-wait-ms bounds the wait for --min-position, which is not given\n";
     return kExitRejected;
   }
+  // --all: every item, a page at a time (the largest page unless --limit says).
+  const bool all = asked.erase("all") > 0 && name == "list";
+  if (all && !asked.count("limit")) asked["limit"] = std::to_string(kLargestPage);
   auto answer = (*view)->Ask({name, asked});
+  while (all && answer.ok()) {
+    Json& items = (*answer)["items"];
+    const int64_t next = (*answer)["offset"].get<int64_t>() + static_cast<int64_t>(items.size());
+    if (next >= (*answer)["total"].get<int64_t>()) break;
+    asked["offset"] = std::to_string(next);
+    auto page = (*view)->Ask({name, asked});
+    if (!page.ok() || (*page)["items"].empty()) {
+      answer = page.ok() ? Result<Json>(Status::Unavailable("the list changed while it was read")) : page;
+      break;
+    }
+    for (auto& item : (*page)["items"]) items.push_back(std::move(item));
+  }
   if (!answer.ok()) {
     std::string message = answer.status().message();
     if (message.rfind(name + ": ", 0) == 0) message.erase(0, name.size() + 2);  // `who` says it
@@ -113,6 +131,17 @@ int RunQuery(const CommonOptions& common, const std::string& name,
     const auto code = answer.status().code();
     return code == Status::Code::kInvalidInput || code == Status::Code::kNotFound || code == Status::Code::kTooLarge ? kExitRejected
                                                                                    : kExitUnavailable;
+  }
+  if (name == "list") {
+    // Cut by --limit: said on stderr, never silently (a CSV export is the items alone).
+    const int64_t shown = static_cast<int64_t>((*answer)["items"].size());
+    const int64_t from = (*answer)["offset"].get<int64_t>(), total = (*answer)["total"].get<int64_t>();
+    if (!all && from + shown < total) {
+      err << who << ": " << shown << " of " << total << " items shown (from --offset " << from << ", --limit "
+          << (*answer)["limit"].get<int64_t>() << "); the rest: --offset " << from + shown
+          << ", or --all for every item\n";
+    }
+    if (all) (*answer)["limit"] = shown;
   }
   if (name == "list" && format != OutputFormat::kJson) {
     PrintList(*answer, format, out);

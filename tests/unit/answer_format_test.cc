@@ -26,5 +26,13 @@ TEST(Csv, CellsThatStartLikeAFormulaAreNeutralizedAndControlCharactersEscaped) {
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 2);  // a header and one row
 }
 
+// Values are typed alike in every format: a boolean is true or false as in JSON, a list
+// its items.
+TEST(Csv, BooleansAndArraysAreWrittenAsJsonSaysThem) {
+  const Json list = {{"items", Json::array({Json{{"terminated", true}, {"products", Json::array({"db", "mail"})}},
+                                           Json{{"terminated", false}, {"products", Json::array()}}})}};
+  EXPECT_EQ(ListAsCsv(list), "terminated,products\ntrue,db; mail\nfalse,\n");
+}
+
 }  // namespace
 }  // namespace ledger

@@ -2,6 +2,8 @@
 // rules into a real store on disk, questions asked through LedgerView. No Kafka.
 #include <gtest/gtest.h>
 
+#include "ledger/base/text.h"
+
 #include "ledger/storage/keys.h"
 #include "store_ledger.h"
 
@@ -623,6 +625,38 @@ TEST_F(Domain, AListPastItsBoundIsRefusedSayingHowToNarrowIt) {
   auto answered = (*view)->Ask({"list", {{"list", "grants-expiring"}, {"at", "2025-01-15"}, {"limit", "1"}}});
   ASSERT_TRUE(answered.ok()) << answered.status().message();
   EXPECT_EQ((*answered)["total"], 5);
+}
+
+// What help says is what is checked; what does not apply is refused, not ignored; a
+// mistyped list is named with the closest one.
+TEST_F(Domain, QuestionsRefuseWhatHelpDoesNotAllow) {
+  auto view = LedgerView::Create(&l_->store());
+  ASSERT_TRUE(view.ok());
+  auto severity0 = (*view)->Ask({"entitlement", {{"account", "A"}, {"product", "p"}, {"severity", "0"}}});
+  ASSERT_FALSE(severity0.ok());
+  EXPECT_EQ(severity0.status().code(), Status::Code::kInvalidInput);
+  EXPECT_NE(severity0.status().message().find("from 1 to 4"), std::string::npos) << severity0.status().message();
+  EXPECT_TRUE((*view)->Ask({"entitlement", {{"account", "A"}, {"product", "p"}, {"severity", "4"}}}).ok());
+
+  auto within = (*view)->Ask({"list", {{"list", "open-cases"}, {"within_days", "30"}}});
+  ASSERT_FALSE(within.ok());
+  EXPECT_EQ(within.status().code(), Status::Code::kInvalidInput);
+  EXPECT_NE(within.status().message().find("within_days does not apply"), std::string::npos) << within.status().message();
+  EXPECT_TRUE((*view)->Ask({"list", {{"list", "grants-expiring"}, {"within_days", "30"}}}).ok());
+
+  auto typo = (*view)->Ask({"list", {{"list", "open-case"}}});
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("did you mean \"open-cases\"?"), std::string::npos) << typo.status().message();
+}
+
+TEST(ClosestName, NamesATypoAndNothingFarther) {
+  const std::vector<std::string> names = {"entitlement", "intake", "case", "portal", "list"};
+  EXPECT_EQ(ClosestName("entitlment", names), "entitlement");
+  EXPECT_EQ(ClosestName("entitlemnet", names), "entitlement");  // letters swapped
+  EXPECT_EQ(ClosestName("cases", names), "case");
+  EXPECT_EQ(ClosestName("refund", names), "");
+  EXPECT_EQ(ClosestName("x", names), "");
+  EXPECT_EQ(EditDistance("--acount", "--account"), 1u);
 }
 
 }  // namespace

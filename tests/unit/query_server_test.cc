@@ -174,7 +174,21 @@ TEST_F(Http, ListsPageAndExportAsCsvAndJsonLines) {
   for (size_t at = 0; (at = jsonl->body.find('\n', at)) != std::string::npos; ++at) ++lines;
   EXPECT_EQ(lines, 3);
   EXPECT_EQ(Json::parse(jsonl->body.substr(0, jsonl->body.find('\n')))["grant"], "G0");
+  // Never cut silently: a page says the total and where the rest is, in every format.
+  EXPECT_EQ(csv->get_header_value("X-Ledger-Total"), "3");
+  EXPECT_FALSE(csv->has_header("Link"));
+  auto cut = Get("/v1/lists/grants-expiring?at=2025-01-15&within_days=30&format=csv&limit=2", analyst_);
+  ASSERT_EQ(cut->status, 200);
+  EXPECT_EQ(std::count(cut->body.begin(), cut->body.end(), '\n'), 3);  // the header and two rows
+  EXPECT_EQ(cut->get_header_value("X-Ledger-Total"), "3");
+  const std::string link = cut->get_header_value("Link");
+  EXPECT_EQ(link, "</v1/lists/grants-expiring?at=2025-01-15&within_days=30&format=csv&limit=2&offset=2>; rel=\"next\"");
+  auto rest = Get(link.substr(1, link.find('>') - 1), analyst_);
+  ASSERT_EQ(rest->status, 200);
+  EXPECT_EQ(std::count(rest->body.begin(), rest->body.end(), '\n'), 2);  // the header and the last row
+  EXPECT_FALSE(rest->has_header("Link"));
 }
+
 
 // Read your writes: a question given min_position waits until the store has projected
 // those offsets, or answers 503 with Retry-After once max_wait_ms has passed.

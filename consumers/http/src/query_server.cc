@@ -12,12 +12,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <charconv>
 #include <limits>
 #include <chrono>
 #include <condition_variable>
 #include <regex>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "http_metrics.h"
@@ -119,6 +121,32 @@ std::vector<int> ListedPartitions(const std::map<std::string, std::string>& para
     at = comma + 1;
   }
   return partitions;
+}
+
+// `text` percent-encoded for a URL, but for the unreserved characters and `keep`.
+std::string UrlEncoded(const std::string& text, std::string_view keep) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || std::string_view("-_.~").find(static_cast<char>(c)) != std::string_view::npos ||
+        keep.find(static_cast<char>(c)) != std::string_view::npos) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// The request again from item `offset` on: its path and query, offset replaced.
+std::string NextPage(const HttpRequest& req, int64_t offset) {
+  std::string url = UrlEncoded(req.path, "/") + "?";
+  for (const auto& [k, v] : req.params) {
+    if (k != "offset") url += UrlEncoded(k, "") + "=" + UrlEncoded(v, ":,") + "&";
+  }
+  return url + "offset=" + std::to_string(offset);
 }
 
 }  // namespace
@@ -574,6 +602,14 @@ struct QueryServer::Impl {
       }
     }
     if (!answer.ok()) return SendError(res, HttpStatusOf(answer.status()), answer.status().message());
+    if (question.shape == Question::Shape::kList) {
+      // A page cut by `limit` says so in every format (CSV and JSON lines carry the
+      // items alone): the total, and the request for the next page.
+      const int64_t total = (*answer)["total"].get<int64_t>();
+      const int64_t next = (*answer)["offset"].get<int64_t>() + static_cast<int64_t>((*answer)["items"].size());
+      res.set_header("X-Ledger-Total", std::to_string(total));
+      if (next < total) res.set_header("Link", "<" + NextPage(req, next) + ">; rel=\"next\"");
+    }
     if (format == "csv") {
       res.set_content(ListAsCsv(*answer), "text/csv; charset=utf-8");
     } else if (format == "jsonl") {

@@ -11,6 +11,7 @@ namespace {
 // carriage return) gets a leading apostrophe, as OWASP advises against CSV injection,
 // and control characters are written as \xNN. Numbers stay as they are.
 std::string SafeCell(const Json& v) {
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";  // as JSON says it
   const std::string text = CellText(v);
   if (v.is_number()) return text;
   std::string out;

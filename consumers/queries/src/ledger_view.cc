@@ -323,7 +323,7 @@ Result<EntitlementQuestion> EntitlementQuestionOf(const Params& p) {
   if (!product.ok()) return product.status();
   auto when = WhenOf(p);
   if (!when.ok()) return when.status();
-  auto severity = p.Int("severity", 0, 0, 4);
+  auto severity = p.Int("severity", 0, 1, 4);  // 0: none given
   if (!severity.ok()) return severity.status();
   q.account = *account;
   q.product = *product;

@@ -11,6 +11,7 @@
 #include "ledger/schema/ledger_generated.h"
 #include "ledger/storage/keys.h"
 #include "ledger/storage/state_generated.h"
+#include "ledger/base/text.h"
 #include "view_internal.h"
 
 namespace ledger {
@@ -73,9 +74,17 @@ Result<Json> LedgerView::AskList(const Query& query) const {
       {"anomalies", keys::kAnomalyTag}};
   auto tag = kTags.find(*name);
   if (tag == kTags.end()) {
-    return Status::NotFound("unknown list \"" + *name +
-                            "\" (known: agreements-lapsing, grants-expiring, open-cases, breached-cases, "
+    std::vector<std::string> known;
+    for (const auto& [k, unused] : kTags) known.push_back(k);
+    const std::string near = ClosestName(*name, known);
+    return Status::NotFound("unknown list \"" + Printable(*name, 80) + "\"" +
+                            (near.empty() ? "" : "; did you mean \"" + near + "\"?") +
+                            " (known: agreements-lapsing, grants-expiring, open-cases, breached-cases, "
                             "open-escalations, sessions-without-consent, anomalies)");
+  }
+  if (!p.Optional("within_days").empty() && *name != "agreements-lapsing" && *name != "grants-expiring") {
+    return Status::InvalidInput("list " + *name +
+                                ": within_days does not apply to it (only to agreements-lapsing and grants-expiring)");
   }
   const auto ref = reference();
   std::vector<Json> rows;
@@ -90,10 +99,10 @@ Result<Json> LedgerView::AskList(const Query& query) const {
         if (g == nullptr) return Status::Ok();
         const Millis end = std::min(g->ends_at(), g->terminated_at());
         if (end < t || end >= horizon || g->starts_at() > t) return Status::Ok();
-        std::string products;
+        Json products = Json::array();
         if (g->lines()) {
           for (const auto* l : *g->lines()) {
-            if (l->added_at() <= t && t < l->removed_at()) products += (products.empty() ? "" : " ") + Str(l->product());
+            if (l->added_at() <= t && t < l->removed_at()) products.push_back(Str(l->product()));
           }
         }
         rows.push_back({{"account", account}, {"agreement", Str(g->agreement_id())},

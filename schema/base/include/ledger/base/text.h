@@ -5,6 +5,7 @@
 #include <istream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ledger {
 
@@ -22,5 +23,14 @@ LineRead ReadLine(std::istream& in, std::string* line, size_t max_bytes);
 
 // This host's name (gethostname).
 std::string LocalHostName();
+
+// The edit distance (insertions, deletions, substitutions, adjacent transpositions)
+// between two words.
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// Of `names`, the closest to `word` if it is close enough to be a typo of it (at most
+// two edits and at most a third of its letters, one for a word of under six); "" if
+// none is.
+std::string ClosestName(std::string_view word, const std::vector<std::string>& names);
 
 }  // namespace ledger
