@@ -203,13 +203,19 @@ int main(int argc, char** argv) {
   qr->add_option("--type", reference_type, "only this event type, e.g. ProductVersionLifecycle");
 
   // dlq
-  int64_t dlq_from = 0;
+  DlqOptions dlq_options;
   auto* dlq = app.add_subcommand("dlq", "The dead-letter topic");
   dlq->require_subcommand(1);
-  auto* dlq_list = dlq->add_subcommand("list", "List dead letters as JSON lines");
+  auto* dlq_list = dlq->add_subcommand("list", "List dead letters as JSON lines (--summary: counts by reason)");
+  dlq_list->add_flag("--summary", dlq_options.summary, "counts by reason, and how many are valid now");
   auto* dlq_replay = dlq->add_subcommand("replay", "Re-publish the dead letters that are valid now");
+  dlq_replay->add_flag("--dry-run", dlq_options.dry_run, "say what would be sent; send nothing");
   for (auto* sub : {dlq_list, dlq_replay}) {
-    sub->add_option("--from", dlq_from, "first dead-letter offset")->capture_default_str();
+    sub->add_option("--from", dlq_options.from, "first dead-letter offset")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    sub->add_option("--to", dlq_options.to, "last dead-letter offset (default: the end)")->check(CLI::NonNegativeNumber);
+    sub->add_option("--reason", dlq_options.reason, "only the letters whose reason contains this text");
   }
 
   // checkpoint
@@ -251,6 +257,19 @@ int main(int argc, char** argv) {
   auto* st = app.add_subcommand("status", "Projection progress against the broker, per partition");
   st->add_option("--wait", status.wait_seconds,
                  "wait up to this many seconds until the projection has caught up");
+  std::string status_format = "table";
+  status.api = "http://" + EnvOr("LEDGER_HTTP_LISTEN", "127.0.0.1:8080");
+  st->add_option("--format", status_format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  st->add_option("--api", status.api,
+                 "the running projector's HTTP API, asked whether it is paused, its errors and throughput (empty: "
+                 "not asked)")
+      ->capture_default_str();
+  st->add_option("--token-file", status.token_file, "a file holding an analyst token for --api (or env LEDGER_TOKEN)")
+      ->check(CLI::ExistingFile);
+  st->add_option("--api-ca", status.api_ca_file, "PEM certificates trusted for an https:// --api")
+      ->check(CLI::ExistingFile);
   auto* dg = app.add_subcommand("digest", "Digest of the projection state (equal stores, equal digests)");
   std::optional<int> digest_partition;
   dg->add_option("--partition", digest_partition,
@@ -321,15 +340,18 @@ int main(int argc, char** argv) {
     }
     if (*qv) return RunQueryEvents(common, events_account, std::cout, std::cerr);
     if (*qr) return RunQueryReference(common, reference_type, std::cout, std::cerr);
-    if (*dlq_list) return RunDlqList(common, dlq_from, std::cout, std::cerr);
-    if (*dlq_replay) return RunDlqReplay(common, dlq_from, std::cout, std::cerr);
+    if (*dlq_list) return RunDlqList(common, dlq_options, std::cout, std::cerr);
+    if (*dlq_replay) return RunDlqReplay(common, dlq_options, std::cout, std::cerr);
     if (*vf) return RunVerify(common, verify_keep, std::cout, std::cerr);
     if (*rb) return RunRebuild(common, std::cout, std::cerr);
     if (*ck) return RunCheckpoint(common, checkpoint_dir, std::cout, std::cerr);
     if (*tok_create) return RunTokenCreate(common, tokens_file, token_name, token_role, std::cout, std::cerr);
     if (*tok_revoke) return RunTokenRevoke(common, tokens_file, token_name, std::cout, std::cerr);
     if (*tok_list) return RunTokenList(common, tokens_file, std::cout, std::cerr);
-    if (*st) return RunStatus(common, status, std::cout, std::cerr);
+    if (*st) {
+      status.json = status_format == "json";
+      return RunStatus(common, status, std::cout, std::cerr);
+    }
     if (*dg) return RunDigest(common, digest_partition, std::cout, std::cerr);
     if (*acl) return RunAcls(common, acls, std::cout, std::cerr);
     if (*aud) return RunAuditList(common, audit_from, std::cout, std::cerr);

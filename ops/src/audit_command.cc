@@ -11,6 +11,7 @@
 #include "ledger/ops/commands.h"
 #include "ledger/producers/audit_log.h"
 #include "read_failure.h"
+#include "topic_reader.h"
 
 namespace ledger {
 namespace {
@@ -29,14 +30,6 @@ std::string CommandUser(const CommonOptions& common) {
   return user != nullptr ? user : "";
 }
 
-// A read that failed, said on `err`; its exit code.
-int Failed(const CommonOptions& common, const std::string& topic, RdKafka::ErrorCode code, const std::string& why,
-           std::ostream& err) {
-  const Status s = ReadFailure(common, topic, code, why);
-  err << "ledger audit: " << s.message() << "\n";
-  return ExitOf(s);
-}
-
 }  // namespace
 
 void RecordCommand(const CommonOptions& common, const std::string& action, const std::string& target,
@@ -53,56 +46,12 @@ void RecordCommand(const CommonOptions& common, const std::string& action, const
 }
 
 int RunAuditList(const CommonOptions& common, int64_t from, std::ostream& out, std::ostream& err) {
-  auto conf = MakeKafkaConf(common.kafka, {{"group.id", OperatorGroupPrefix(common.group) + ".audit"},
-                                           {"enable.auto.commit", "false"},
-                                           {"enable.partition.eof", "true"}});
-  if (!conf.ok()) {
-    err << "ledger audit: " << conf.status().message() << "\n";
-    return kExitUsage;
+  auto records = ReadTopicToEnd(common, std::string(kAuditTopic), OperatorGroupPrefix(common.group) + ".audit", from);
+  if (!records.ok()) {
+    err << "ledger audit: " << records.status().message() << "\n";
+    return records.status().code() == Status::Code::kInvalidInput ? kExitUsage : ExitOf(records.status());
   }
-  std::string e;
-  std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf->get(), e));
-  if (!c) {
-    err << "ledger audit: cannot create a Kafka consumer: " << e << "\n";
-    return kExitUsage;
-  }
-  int64_t low = 0, high = 0;
-  const std::string topic(kAuditTopic);
-  {
-    // The topic's metadata first: a topic the user may not describe reads as "unknown
-    // partition" to the offsets request.
-    std::string why;
-    std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(c.get(), topic, nullptr, why));
-    RdKafka::Metadata* raw = nullptr;
-    RdKafka::ErrorCode mrc = c->metadata(false, t.get(), &raw, 10000);
-    std::unique_ptr<RdKafka::Metadata> md(raw);
-    if (mrc == RdKafka::ERR_NO_ERROR && md && !md->topics()->empty()) mrc = md->topics()->front()->err();
-    if (mrc == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART) {
-      err << "ledger audit: " << topic << " does not exist on " << common.kafka.brokers
-          << " (ops/kafka.sh topics creates it)\n";
-      return kExitUnavailable;
-    }
-    if (mrc != RdKafka::ERR_NO_ERROR) return Failed(common, topic, mrc, RdKafka::err2str(mrc), err);
-  }
-  RdKafka::ErrorCode rc = c->query_watermark_offsets(topic, 0, &low, &high, 10000);
-  if (rc != RdKafka::ERR_NO_ERROR) return Failed(common, topic, rc, RdKafka::err2str(rc), err);
-  const int64_t start = std::max(from, low);
-  if (start >= high) return kExitOk;
-  std::vector<RdKafka::TopicPartition*> tps = {RdKafka::TopicPartition::create(topic, 0, start)};
-  rc = c->assign(tps);
-  RdKafka::TopicPartition::destroy(tps);
-  if (rc != RdKafka::ERR_NO_ERROR) {
-    err << "ledger audit: " << RdKafka::err2str(rc) << "\n";
-    return kExitUnavailable;
-  }
-  for (int64_t next = start; next < high;) {
-    std::unique_ptr<RdKafka::Message> m(c->consume(10000));
-    if (m->err() == RdKafka::ERR__PARTITION_EOF) break;
-    if (m->err() != RdKafka::ERR_NO_ERROR) return Failed(common, topic, m->err(), m->errstr(), err);
-    next = m->offset() + 1;
-    if (m->payload() != nullptr) out << std::string(static_cast<const char*>(m->payload()), m->len()) << "\n";
-  }
-  c->close();
+  for (const auto& r : *records) out << r.value << "\n";
   return kExitOk;
 }
 

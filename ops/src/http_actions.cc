@@ -142,7 +142,8 @@ Json StatusOf(const ProjectorMetrics& metrics) {
   }
   return Json{{"projected", projected}, {"lag", lag},          {"outcomes", progress.outcomes},
               {"errors", progress.errors}, {"partitions", parts}, {"recent", recent},
-              {"paused", progress.paused}, {"paused_why", progress.paused_why}};
+              {"paused", progress.paused}, {"paused_why", progress.paused_why},
+              {"events_per_second", progress.events_per_second}};
 }
 
 }  // namespace
@@ -199,13 +200,17 @@ ServerActions MakeServerActions(const CommonOptions& common, ProjectionStore* st
       return CheckpointByName(store, checkpoint_root, param("name"));
     }
     if (action == "dlq-replay") {
-      int64_t from = 0;
+      DlqOptions options;
       try {
-        from = param("from").empty() ? 0 : std::stoll(param("from"));
+        options.from = param("from").empty() ? 0 : std::stoll(param("from"));
+        options.to = param("to").empty() ? -1 : std::stoll(param("to"));
       } catch (const std::exception&) {
-        return Status::InvalidInput("dlq-replay: from: \"" + param("from") + "\" is not an offset");
+        return Status::InvalidInput("dlq-replay: from, to: \"" + param("from") + "\", \"" + param("to") +
+                                    "\" are not offsets");
       }
-      const int code = RunDlqReplay(common, from, out, err);
+      options.reason = param("reason");
+      options.dry_run = param("dry_run") == "true";
+      const int code = RunDlqReplay(common, options, out, err);
       return CommandResult(code, out, err);
     }
     if (action == "rebuild") {

@@ -1,10 +1,16 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <thread>
 
+#include "ledger/cluster/peer_client.h"
 #include "ledger/ops/commands.h"
 #include "ledger/schema/event_codec.h"
 
@@ -54,6 +60,59 @@ Result<std::vector<PartitionStatus>> Collect(const CommonOptions& common, RdKafk
   return out;
 }
 
+// Messages on the dead-letter topic (-1: not known, e.g. the topic is not readable).
+int64_t DeadLetterCount(RdKafka::Producer& handle) {
+  int64_t low = 0, high = -1;
+  if (handle.query_watermark_offsets(std::string(kDeadLetterTopic), 0, &low, &high, 5000) != RdKafka::ERR_NO_ERROR) {
+    return -1;
+  }
+  return high - low;
+}
+
+std::string TrimmedFile(const std::string& path) {
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  return text;
+}
+
+// The running projector's health from its GET /v1/status: {"api", "reachable", and
+// "paused", "paused_why", "errors", "events_per_second", "instance"} or "error".
+nlohmann::ordered_json ProjectorHealth(const StatusOptions& options) {
+  nlohmann::ordered_json j = {{"api", options.api}, {"reachable", false}};
+  std::string token = options.token_file.empty() ? "" : TrimmedFile(options.token_file);
+  if (token.empty()) {
+    const char* env = std::getenv("LEDGER_TOKEN");
+    token = env != nullptr ? env : "";
+  }
+  if (token.empty()) {
+    j["error"] = "no token: give --token-file FILE or LEDGER_TOKEN (an analyst token) to see its health";
+    return j;
+  }
+  PeerClientOptions po;
+  po.trusted_ca_file = options.api_ca_file;
+  po.read_timeout = std::chrono::seconds(5);
+  PeerClient client(po);
+  auto answer = client.Get(options.api, {"/v1/status", {}, {{"Authorization", "Bearer " + token}}});
+  if (!answer.ok()) {
+    j["error"] = "not reachable: " + answer.status().message();
+    return j;
+  }
+  const auto body = nlohmann::json::parse(answer->body, nullptr, false);
+  if (answer->status != 200 || body.is_discarded() || !body.is_object()) {
+    j["error"] = "GET /v1/status answered " + std::to_string(answer->status) +
+                 (body.is_object() && body.contains("error") ? ": " + body["error"].get<std::string>() : "");
+    return j;
+  }
+  j["reachable"] = true;
+  j["paused"] = body.value("paused", "");
+  j["paused_why"] = body.value("paused_why", "");
+  j["errors"] = body.value("errors", nlohmann::json::object());
+  j["events_per_second"] = body.value("events_per_second", 0.0);
+  j["projected"] = body.value("projected", 0);
+  return j;
+}
+
 }  // namespace
 
 int RunStatus(const CommonOptions& common, const StatusOptions& options, std::ostream& out,
@@ -85,12 +144,53 @@ int RunStatus(const CommonOptions& common, const StatusOptions& options, std::os
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
     }
-    out << "partition  log-start  log-end  projected  lag\n";
-    for (const auto& p : *parts) {
-      out << p.partition << "\t   " << p.low << "\t      " << p.high << "\t    " << p.projected << "\t     "
-          << std::max<int64_t>(0, p.high - p.projected) << "\n";
+    const int64_t dead_letters = DeadLetterCount(*handle);
+    const nlohmann::ordered_json health =
+        options.api.empty() ? nlohmann::ordered_json() : ProjectorHealth(options);
+    if (options.json) {
+      nlohmann::ordered_json j = {{"partitions", nlohmann::ordered_json::array()}};
+      for (const auto& p : *parts) {
+        j["partitions"].push_back({{"partition", p.partition}, {"log_start", p.low}, {"log_end", p.high},
+                                   {"projected", p.projected}, {"lag", std::max<int64_t>(0, p.high - p.projected)}});
+      }
+      j["projected"] = projected;
+      j["lag"] = lag;
+      j["dead_letters"] = dead_letters >= 0 ? nlohmann::ordered_json(dead_letters) : nlohmann::ordered_json();
+      if (!health.is_null()) j["projector"] = health;
+      out << j.dump() << "\n";
+    } else {
+      out << "partition  log-start  log-end  projected  lag\n";
+      for (const auto& p : *parts) {
+        out << p.partition << "\t   " << p.low << "\t      " << p.high << "\t    " << p.projected << "\t     "
+            << std::max<int64_t>(0, p.high - p.projected) << "\n";
+      }
+      out << "total: " << projected << " projected, lag " << lag << " events\n";
+      if (dead_letters > 0) {
+        out << "dead letters: " << dead_letters << " on " << kDeadLetterTopic
+            << " (ledger dlq list says why; ledger dlq replay after a fix)\n";
+      }
+      if (!health.is_null()) {
+        out << "projector at " << options.api << ": ";
+        if (!health["reachable"].get<bool>()) {
+          out << health["error"].get<std::string>() << "\n";
+        } else {
+          const std::string paused = health["paused"].get<std::string>();
+          if (paused.empty()) {
+            out << "running";
+          } else {
+            out << "PAUSED (" << paused << "): " << health["paused_why"].get<std::string>();
+          }
+          char rate[32];
+          std::snprintf(rate, sizeof rate, "%.1f", health["events_per_second"].get<double>());
+          out << "; " << rate << " events/s over the last minute";
+          std::string errors;
+          for (const auto& [kind, n] : health["errors"].items()) {
+            if (n.get<int64_t>() > 0) errors += (errors.empty() ? "" : ", ") + kind + " " + std::to_string(n.get<int64_t>());
+          }
+          out << "; errors: " << (errors.empty() ? "none" : errors) << "\n";
+        }
+      }
     }
-    out << "total: " << projected << " projected, lag " << lag << " events\n";
     if (options.wait_seconds > 0 && lag > 0) {
       err << "ledger status: still " << lag << " events behind after " << options.wait_seconds << " s\n";
       return kExitUnavailable;

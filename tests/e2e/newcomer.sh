@@ -113,6 +113,14 @@ expect 'HTTP/1.1 503' "$out"
 expect 'Retry-After: 1' "$out"
 expect 'min_position not reached within 100 ms' "$out"
 "$LEDGER" status --wait 60 >/dev/null || fail "the projector did not catch up"
+# The operator's one command: lag, dead letters and the running projector's health.
+out=$(LEDGER_TOKEN=$TOKEN "$LEDGER" status --api "$API" --format json)
+python3 -c 'import json,sys; s=json.loads(sys.argv[1]); p=s["projector"];
+sys.exit(0 if s["lag"] == 0 and s["dead_letters"] == 0 and p["reachable"] and p["paused"] == ""
+         and isinstance(p["events_per_second"], (int, float)) and s["projected"] > 0 else 1)' "$out" ||
+  fail "ledger status --format json: $out"
+out=$(LEDGER_TOKEN=$TOKEN "$LEDGER" status --api "$API")
+expect "projector at $API: running; " "$out"
 # An event without occurred_at is stamped with the time of the request, not 1970.
 out=$("$LEDGER" query events --account NEW-047)
 expect "\"occurred_at\":\"$(date -u +%Y-%m-%d)" "$out"

@@ -47,3 +47,22 @@ misrouted=$(cat "$WORK/misrouted")
 "${L[@]}" dlq list --from "$dlq_from" | grep -F "$misrouted" | grep -q 'partitioner=murmur2_random' ||
   fail "no dead letter for $misrouted saying which partitioner to set"
 echo "the event sent with librdkafka's default partitioner was dead-lettered, with the setting to fix"
+
+# The operator's re-drive: a summary by reason, a dry run that sends nothing, the replay of
+# just those letters (by reason), and the letter marked as re-driven.
+"${L[@]}" dlq list --from "$dlq_from" --summary >"$WORK/summary.txt"
+cat "$WORK/summary.txt"
+grep -qE "^[1-9][0-9]*"$'\t'" 1"$'\t'".*murmur2_random" "$WORK/summary.txt" ||
+  fail "the summary has no row for the misrouted letter, valid now"
+"${L[@]}" dlq replay --from "$dlq_from" --reason murmur2_random --dry-run >"$WORK/dry.txt"
+grep -q "would send .* back to ledger.events" "$WORK/dry.txt" || fail "the dry run says nothing: $(cat "$WORK/dry.txt")"
+"${L[@]}" project --group "interop-$RUN" --metrics-listen "" --http-listen "" --until-caught-up >>"$WORK/project.log" 2>&1
+"${L[@]}" query events --account "$misrouted" >/dev/null 2>&1 && fail "the dry run sent $misrouted"
+"${L[@]}" dlq replay --from "$dlq_from" --reason murmur2_random >"$WORK/replay.txt" ||
+  fail "the replay failed: $(cat "$WORK/replay.txt")"
+grep -q "^replayed 1 of 1 dead letters" "$WORK/replay.txt" || fail "the replay: $(cat "$WORK/replay.txt")"
+"${L[@]}" project --group "interop-$RUN" --metrics-listen "" --http-listen "" --until-caught-up >>"$WORK/project.log" 2>&1
+"${L[@]}" query events --account "$misrouted" >/dev/null || fail "$misrouted, re-driven, was not applied"
+"${L[@]}" dlq list --from "$dlq_from" --reason murmur2_random | grep -F "$misrouted" | grep -q '"redriven":true' ||
+  fail "the re-driven letter is not marked so"
+echo "dlq: summarised, dry run, re-driven by reason (applied), marked as re-driven"

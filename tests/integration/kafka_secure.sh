@@ -265,6 +265,12 @@ status_of_late >"$WORK/late-status.json"
 "$PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["paused"] == "kafka_acl" else 1)' \
   "$WORK/late-status.json" || { kill -KILL "$late_pid"; fail "without its ACLs: $(head -c 300 "$WORK/late-status.json"); $(tail -n 3 "$WORK/late.log")"; }
 echo "paused: $("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["paused_why"][:160])' "$WORK/late-status.json")"
+(umask 077 && echo "$OPERATOR_TOKEN" >"$WORK/operator.token")
+as projector --data-dir "$WORK/late-store" status --api "http://127.0.0.1:${API_PORT[0]}" --token-file "$WORK/operator.token" \
+  >"$WORK/late-cli.txt" || fail "ledger status of the paused projector: $(cat "$WORK/late-cli.txt")"
+grep -q "PAUSED (kafka_acl): Kafka at .* refused user 'projector'" "$WORK/late-cli.txt" ||
+  fail "ledger status does not say the projector is paused: $(cat "$WORK/late-cli.txt")"
+echo "ledger status: $(grep PAUSED "$WORK/late-cli.txt" | cut -c1-120)"
 as admin acls apply --group "$LATE" >/dev/null
 resumed=""
 for _ in $(seq 1 60); do

@@ -365,11 +365,13 @@ TEST_F(Pipeline, PublishProjectQueryThenDuplicatesAndPoisonChangeNothing) {
   CommonOptions common;
   common.kafka = settings_;
   std::ostringstream listed, replayed, errors;
-  EXPECT_EQ(RunDlqList(common, dlq_before, listed, errors), kExitOk) << errors.str();
+  DlqOptions from_before;
+  from_before.from = dlq_before;
+  EXPECT_EQ(RunDlqList(common, from_before, listed, errors), kExitOk) << errors.str();
   const std::string list = listed.str();
   EXPECT_EQ(std::count(list.begin(), list.end(), '\n'), kPoison - still_valid + 3);
   EXPECT_NE(list.find("\"ledger.dlq.reason\":\"the message key 'someone-else'"), std::string::npos);
-  EXPECT_EQ(RunDlqReplay(common, dlq_before, replayed, errors), kExitRejected);
+  EXPECT_EQ(RunDlqReplay(common, from_before, replayed, errors), kExitRejected);
   EXPECT_NE(replayed.str().find("replayed 1 of "), std::string::npos) << replayed.str();
   EXPECT_NE(errors.str().find("ProductVersionLifecycle belongs on ledger.reference, not on ledger.events"),
             std::string::npos);

@@ -47,6 +47,7 @@ TEST(ProjectorMetrics, ProgressAddsUpWhatWasCounted) {
   EXPECT_EQ(p.partitions[1].lag, 7);
   EXPECT_EQ(p.paused, "dead_letters");
   EXPECT_EQ(p.paused_why, "a dead letter is not acknowledged");
+  EXPECT_DOUBLE_EQ(p.events_per_second, 6.0 / 60);  // the 6 events above, over the last minute
 
   const std::string scraped = prometheus::TextSerializer().Serialize(registry.Collect());
   EXPECT_NE(scraped.find(R"(ledger_projector_events_total{outcome="applied",type="CaseOpened"} 2)"), std::string::npos)

@@ -1,9 +1,19 @@
 #include "ledger/projector/projector_metrics.h"
 
+#include <chrono>
+
 #include "ledger/rules/rules.h"
 #include "ledger/schema/event_codec.h"
 
 namespace ledger {
+namespace {
+
+int64_t SecondsNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 ProjectorMetrics::ProjectorMetrics(prometheus::Registry& registry)
     : events_(prometheus::BuildCounter()
@@ -110,6 +120,10 @@ void ProjectorMetrics::CountEvents(const std::string& type, const std::string& o
   if (c == nullptr) c = &events_.Add({{"type", type}, {"outcome", outcome}});
   c->Increment(static_cast<double>(n));
   outcomes_[outcome] += n;
+  const int64_t second = SecondsNow();
+  auto& slot = per_second_[static_cast<size_t>(second % 60)];
+  if (slot.first != second) slot = {second, 0};
+  slot.second += n;
 }
 
 void ProjectorMetrics::ObserveCommit(double seconds, size_t events) {
@@ -158,6 +172,12 @@ ProjectorProgress ProjectorMetrics::Progress() const {
   p.recent = recent_;
   p.paused = paused_for_;
   p.paused_why = paused_why_;
+  const int64_t now = SecondsNow();
+  uint64_t last_minute = 0;
+  for (const auto& [second, n] : per_second_) {
+    if (second > now - 60 && second <= now) last_minute += n;
+  }
+  p.events_per_second = static_cast<double>(last_minute) / 60.0;
   return p;
 }
 

@@ -107,6 +107,13 @@ int RunQueryReference(const CommonOptions& common, const std::string& type, std:
 
 struct StatusOptions {
   int wait_seconds = 0;  // > 0: wait until the projection has caught up with the broker
+  bool json = false;     // one JSON document instead of the table
+  // The running projector's HTTP API, asked for its health (GET /v1/status: paused and
+  // why, errors, throughput) with the token in `token_file` (or $LEDGER_TOKEN); empty: not
+  // asked.
+  std::string api = "http://127.0.0.1:8080";
+  std::string token_file;
+  std::string api_ca_file;  // trusted for an https:// API (default: the system's CAs)
 };
 int RunStatus(const CommonOptions& common, const StatusOptions& options, std::ostream& out,
               std::ostream& err);
@@ -129,14 +136,26 @@ void RecordCommand(const CommonOptions& common, const std::string& action, const
 // via, host, at_ms).
 int RunAuditList(const CommonOptions& common, int64_t from, std::ostream& out, std::ostream& err);
 
-// The dead-letter topic from offset `from` on, as JSON lines: the headers (reason,
-// source topic, partition, offset), the key, and what this build makes of it now.
-int RunDlqList(const CommonOptions& common, int64_t from, std::ostream& out, std::ostream& err);
+// Which dead letters a dlq command takes, and how.
+struct DlqOptions {
+  int64_t from = 0;    // the first dead-letter offset
+  int64_t to = -1;     // the last one; -1: the topic's end
+  std::string reason;  // only letters whose reason contains this text; empty: all
+  bool summary = false;  // list: counts by reason instead of the letters
+  bool dry_run = false;  // replay: say what would be sent, send nothing
+};
 
-// Re-publishes the dead letters from offset `from` on that are valid now (after a fix or
-// an upgrade) to the topic they came from, under their account's key. Exit 1 if some are
-// still not valid (they stay where they are).
-int RunDlqReplay(const CommonOptions& common, int64_t from, std::ostream& out, std::ostream& err);
+// The dead letters selected, as JSON lines: the headers (reason, source topic,
+// partition, offset), the key, what this build makes of it now, and `redriven` when
+// ledger.audit records a replay of it (left out when ledger.audit cannot be read); or,
+// with `summary`, their counts by reason.
+int RunDlqList(const CommonOptions& common, const DlqOptions& options, std::ostream& out, std::ostream& err);
+
+// Re-publishes the dead letters selected that are valid now (after a fix or an upgrade)
+// to the topic they came from, under their account's key, and records on ledger.audit
+// which were; with `dry_run`, says what it would send. Exit 1 if some are still not
+// valid (they stay where they are).
+int RunDlqReplay(const CommonOptions& common, const DlqOptions& options, std::ostream& out, std::ostream& err);
 
 // Replays the log into a fresh store beside the live one, up to exactly the offsets the
 // live store has reached (no dead letters sent), and compares the two, column family by

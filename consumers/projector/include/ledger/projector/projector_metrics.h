@@ -2,6 +2,8 @@
 // partition; never an account or case id.
 #pragma once
 
+#include <array>
+
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -40,6 +42,7 @@ struct ProjectorProgress {
   std::vector<RecentEvent> recent;           // newest last
   std::string paused;                        // why consumption is paused; empty: it is not
   std::string paused_why;                    // the cause in words (no secret), when known
+  double events_per_second = 0;              // consumed, over the last minute
 };
 
 class ProjectorMetrics {
@@ -94,6 +97,8 @@ class ProjectorMetrics {
   std::map<int, ProjectorProgress::Partition> partitions_ LEDGER_GUARDED_BY(mu_);
   std::string paused_for_ LEDGER_GUARDED_BY(mu_);
   std::string paused_why_ LEDGER_GUARDED_BY(mu_);
+  // Events consumed per second of the last minute: [second % 60] = {second, events}.
+  std::array<std::pair<int64_t, uint64_t>, 60> per_second_ LEDGER_GUARDED_BY(mu_){};
 };
 
 }  // namespace ledger
