@@ -627,6 +627,39 @@ TEST_F(Domain, AListPastItsBoundIsRefusedSayingHowToNarrowIt) {
   EXPECT_EQ((*answered)["total"], 5);
 }
 
+// "Which open cases breached their response target last month, and why?": a window on
+// the due time, a status filter, and the reason beside each.
+TEST_F(Domain, BreachedCasesByWindowAndStatusSayWhy) {
+  // K1: severity 1 due 11:00, acknowledged 11:30; K2: due 13:00 in July, never acknowledged;
+  // K3: due 11:00 in June, never acknowledged, closed later.
+  ASSERT_EQ(Apply("CaseOpened", R"({"case_id":"K1","contact_id":"C1","product":"db","severity":1})", "2025-06-02T10:00:00Z"),
+            Outcome::kApplied);
+  ASSERT_EQ(Apply("CaseAcknowledged", R"({"case_id":"K1","engineer":"e1"})", "2025-06-02T11:30:00Z"), Outcome::kApplied);
+  ASSERT_EQ(Apply("CaseOpened", R"({"case_id":"K3","contact_id":"C1","product":"db","severity":1})", "2025-06-03T10:00:00Z"),
+            Outcome::kApplied);
+  ASSERT_EQ(Apply("CaseClosed", R"({"case_id":"K3"})", "2025-06-20T10:00:00Z"), Outcome::kApplied);
+  ASSERT_EQ(Apply("CaseOpened", R"({"case_id":"K2","contact_id":"C1","product":"db","severity":1})", "2025-07-01T12:00:00Z"),
+            Outcome::kApplied);
+
+  auto june = List("breached-cases", "2025-07-15", {{"from", "2025-06-01"}, {"to", "2025-07-01"}});
+  ASSERT_EQ(june["total"], 2) << june.dump();
+  EXPECT_EQ(june["items"][0]["case"], "K1");
+  EXPECT_EQ(june["items"][0]["account_name"], "Acme");
+  EXPECT_EQ(june["items"][0]["why"], "acknowledged 30 min late at 2025-06-02T11:30:00Z; due 2025-06-02T11:00:00Z (60 min, 24x7)");
+  EXPECT_EQ(june["items"][1]["case"], "K3");
+  EXPECT_EQ(june["items"][1]["why"], "not acknowledged; due 2025-06-03T11:00:00Z (60 min, 24x7)");
+
+  auto open = List("breached-cases", "2025-07-15", {{"status", "open"}});
+  ASSERT_EQ(open["total"], 2) << open.dump();  // K1 (acknowledged, still open) and K2
+  for (const auto& item : open["items"]) EXPECT_NE(item["case"], "K3");
+  auto closed = List("breached-cases", "2025-07-15", {{"status", "closed"}});
+  ASSERT_EQ(closed["total"], 1);
+  EXPECT_EQ(closed["items"][0]["case"], "K3");
+  auto view = LedgerView::Create(&l_->store());
+  ASSERT_TRUE(view.ok());
+  EXPECT_FALSE((*view)->Ask({"list", {{"list", "open-cases"}, {"status", "open"}}}).ok());
+}
+
 // What help says is what is checked; what does not apply is refused, not ignored; a
 // mistyped list is named with the closest one.
 TEST_F(Domain, QuestionsRefuseWhatHelpDoesNotAllow) {

@@ -167,8 +167,8 @@ TEST_F(Http, ListsPageAndExportAsCsvAndJsonLines) {
   auto csv = Get("/v1/lists/grants-expiring?at=2025-01-15&within_days=30&format=csv", analyst_);
   ASSERT_EQ(csv->status, 200);
   EXPECT_EQ(csv->get_header_value("Content-Type"), "text/csv; charset=utf-8");
-  EXPECT_EQ(csv->body.substr(0, csv->body.find('\n')), "account,grant,kind,product,version,ends_at,days_left");
-  EXPECT_NE(csv->body.find("A,G0,courtesy,p,,2025-02-01T00:00:00Z,17\n"), std::string::npos);
+  EXPECT_EQ(csv->body.substr(0, csv->body.find('\n')), "account,account_name,grant,kind,product,version,ends_at,days_left");
+  EXPECT_NE(csv->body.find("A,Acme,G0,courtesy,p,,2025-02-01T00:00:00Z,17\n"), std::string::npos);
   auto jsonl = Get("/v1/lists/grants-expiring?at=2025-01-15&within_days=30&format=jsonl", analyst_);
   int lines = 0;
   for (size_t at = 0; (at = jsonl->body.find('\n', at)) != std::string::npos; ++at) ++lines;

@@ -45,6 +45,18 @@ std::string ListOrderKey(const Json& row) {
 
 namespace {
 
+// Why a case breached its response target, as of t: never acknowledged by its due time,
+// or acknowledged so many minutes late.
+std::string BreachWhy(const state::CaseState& c, const view::ResponseTarget& target, Millis t) {
+  const std::string due = "due " + FormatTime(target.due_at) + " (" + std::to_string(target.minutes) + " min, " +
+                          target.coverage + ")";
+  if (c.acknowledged_at() <= t) {
+    const int64_t late = (c.acknowledged_at() - target.due_at + 59999) / 60000;
+    return "acknowledged " + std::to_string(late) + " min late at " + FormatTime(c.acknowledged_at()) + "; " + due;
+  }
+  return "not acknowledged; " + due;
+}
+
 Status ListTooLarge(const std::string& name, const std::string& why) {
   return Status::TooLarge(name + ": " + why +
                           "; narrow it: one account (account=...), some partitions (partitions=...), a "
@@ -86,6 +98,30 @@ Result<Json> LedgerView::AskList(const Query& query) const {
     return Status::InvalidInput("list " + *name +
                                 ": within_days does not apply to it (only to agreements-lapsing and grants-expiring)");
   }
+  // A window on each list's own time (ListWindowColumn): [from, to).
+  auto window_from = p.Time("from", std::numeric_limits<Millis>::min());
+  if (!window_from.ok()) return window_from.status();
+  auto window_to = p.Time("to", kForever);
+  if (!window_to.ok()) return window_to.status();
+  auto in_window = [&](Millis m) { return *window_from <= m && m < *window_to; };
+  const std::string only_status = p.Optional("status");
+  if (!only_status.empty() && *name != "breached-cases") {
+    return Status::InvalidInput("list " + *name + ": status does not apply to it (only to breached-cases)");
+  }
+  if (!only_status.empty() && only_status != "open" && only_status != "closed") {
+    return Status::InvalidInput("list " + *name + ": status: \"" + Printable(only_status, 40) +
+                                "\" is not open or closed");
+  }
+  // Each account's name beside its id, read once per account.
+  std::map<std::string, std::string> names;
+  auto name_of = [&](int part, const std::string& account) -> Result<std::string> {
+    auto known = names.find(account);
+    if (known != names.end()) return known->second;
+    auto acct = ReadVersion(part, keys::Account(account), r);
+    if (!acct.ok()) return acct.status();
+    const auto* a = acct->has_value() ? Verified<state::AccountState>(**acct) : nullptr;
+    return names[account] = a ? Str(a->name()) : "";
+  };
   const auto ref = reference();
   std::vector<Json> rows;
   std::map<std::string, int64_t> counts;
@@ -98,14 +134,16 @@ Result<Json> LedgerView::AskList(const Query& query) const {
         const auto* g = Verified<state::AgreementState>(value);
         if (g == nullptr) return Status::Ok();
         const Millis end = std::min(g->ends_at(), g->terminated_at());
-        if (end < t || end >= horizon || g->starts_at() > t) return Status::Ok();
+        if (end < t || end >= horizon || g->starts_at() > t || !in_window(end)) return Status::Ok();
         Json products = Json::array();
         if (g->lines()) {
           for (const auto* l : *g->lines()) {
             if (l->added_at() <= t && t < l->removed_at()) products.push_back(Str(l->product()));
           }
         }
-        rows.push_back({{"account", account}, {"agreement", Str(g->agreement_id())},
+        auto account_name = name_of(part, account);
+        if (!account_name.ok()) return account_name.status();
+        rows.push_back({{"account", account}, {"account_name", *account_name}, {"agreement", Str(g->agreement_id())},
                         {"offering", fb::EnumNameOffering(static_cast<fb::Offering>(g->offering()))},
                         {"ends_at", FormatTime(end)}, {"days_left", (end - t) / 86400000},
                         {"terminated", g->terminated_at() != kForever}, {"products", products}});
@@ -115,8 +153,10 @@ Result<Json> LedgerView::AskList(const Query& query) const {
         const auto* g = Verified<state::GrantState>(value);
         if (g == nullptr) return Status::Ok();
         const Millis end = std::min(g->ends_at(), g->revoked_at());
-        if (end < t || end >= horizon || g->starts_at() > t) return Status::Ok();
-        rows.push_back({{"account", account}, {"grant", Str(g->grant_id())},
+        if (end < t || end >= horizon || g->starts_at() > t || !in_window(end)) return Status::Ok();
+        auto account_name = name_of(part, account);
+        if (!account_name.ok()) return account_name.status();
+        rows.push_back({{"account", account}, {"account_name", *account_name}, {"grant", Str(g->grant_id())},
                         {"kind", g->kind() == state::GrantKind::Extension ? "extension"
                                  : g->kind() == state::GrantKind::Temporary ? "temporary" : "courtesy"},
                         {"product", Str(g->product())}, {"version", Str(g->version())},
@@ -133,6 +173,8 @@ Result<Json> LedgerView::AskList(const Query& query) const {
         const auto* a = acct->has_value() ? Verified<state::AccountState>(**acct) : nullptr;
         const ResponseTarget target = TargetOf(*c, a ? Str(a->region()) : "", *ref, t, r);
         if (*name == "open-cases" ? !open : target.status != "breached") return Status::Ok();
+        if (!in_window(*name == "open-cases" ? c->opened_at() : target.due_at)) return Status::Ok();
+        if (!only_status.empty() && (only_status == "open") != open) return Status::Ok();
         std::string level = "none";
         if (c->open_escalation() && c->open_escalation()->size()) {
           auto xb = ReadVersion(part, keys::Escalation(account, c->open_escalation()->str()), r);
@@ -140,23 +182,29 @@ Result<Json> LedgerView::AskList(const Query& query) const {
           const auto* x = xb->has_value() ? Verified<state::EscalationState>(**xb) : nullptr;
           if (x && x->requested_at() <= t && t < x->closed_at()) level = LevelName(LevelAt(*x, t));
         }
-        rows.push_back({{"account", account}, {"case", Str(c->case_id())}, {"status", status},
-                        {"severity", c->severity()}, {"product", Str(c->product())},
-                        {"opened_at", FormatTime(c->opened_at())}, {"response", target.status},
-                        {"due_at", target.status == "none" ? "" : FormatTime(target.due_at)},
-                        {"escalation_level", level}});
+        Json row = {{"account", account}, {"account_name", a ? Str(a->name()) : ""}, {"case", Str(c->case_id())},
+                    {"status", status}, {"severity", c->severity()}, {"product", Str(c->product())},
+                    {"opened_at", FormatTime(c->opened_at())}, {"response", target.status},
+                    {"due_at", target.status == "none" ? "" : FormatTime(target.due_at)},
+                    {"escalation_level", level}};
+        if (target.status == "breached") row["why"] = BreachWhy(*c, target, t);
+        rows.push_back(std::move(row));
         counts["severity " + std::to_string(c->severity())] += 1;
         break;
       }
       case keys::kEscalationTag: {
         const auto* x = Verified<state::EscalationState>(value);
-        if (x == nullptr || t < x->requested_at() || t >= x->closed_at()) return Status::Ok();
+        if (x == nullptr || t < x->requested_at() || t >= x->closed_at() || !in_window(x->requested_at())) {
+          return Status::Ok();
+        }
         auto cb = ReadVersion(part, keys::Case(account, Str(x->case_id())), r);
         if (!cb.ok()) return cb.status();
         const auto* c = cb->has_value() ? Verified<state::CaseState>(**cb) : nullptr;
         const int severity = c ? c->severity() : 0;
         const std::string level = LevelName(LevelAt(*x, t));
-        rows.push_back({{"account", account}, {"escalation", Str(x->escalation_id())},
+        auto account_name = name_of(part, account);
+        if (!account_name.ok()) return account_name.status();
+        rows.push_back({{"account", account}, {"account_name", *account_name}, {"escalation", Str(x->escalation_id())},
                         {"case", Str(x->case_id())}, {"level", level}, {"severity", severity},
                         {"manager", Str(x->manager())}, {"requested_at", FormatTime(x->requested_at())}});
         counts[level + ", severity " + std::to_string(severity)] += 1;
@@ -164,7 +212,7 @@ Result<Json> LedgerView::AskList(const Query& query) const {
       }
       case keys::kSessionTag: {
         const auto* v = Verified<state::SessionState>(value);
-        if (v == nullptr || t < v->started_at()) return Status::Ok();
+        if (v == nullptr || t < v->started_at() || !in_window(v->started_at())) return Status::Ok();
         std::string violation = Str(v->violation());
         if (violation.empty()) {
           // Consent to terms other than those in effect when the session started.
@@ -178,15 +226,21 @@ Result<Json> LedgerView::AskList(const Query& query) const {
           }
         }
         if (violation.empty()) return Status::Ok();
-        rows.push_back({{"account", account}, {"session", Str(v->session_id())}, {"case", Str(v->case_id())},
+        auto account_name = name_of(part, account);
+        if (!account_name.ok()) return account_name.status();
+        rows.push_back({{"account", account}, {"account_name", *account_name}, {"session", Str(v->session_id())},
+                        {"case", Str(v->case_id())},
                         {"engineer", Str(v->engineer())}, {"started_at", FormatTime(v->started_at())},
                         {"violation", violation}});
         break;
       }
       case keys::kAnomalyTag: {
         const auto* a = Verified<state::Anomaly>(value);
-        if (a == nullptr || a->recorded_at() > r) return Status::Ok();
-        rows.push_back({{"account", account}, {"type", Str(a->type())}, {"reason", Str(a->reason())},
+        if (a == nullptr || a->recorded_at() > r || !in_window(a->occurred_at())) return Status::Ok();
+        auto account_name = name_of(part, account);
+        if (!account_name.ok()) return account_name.status();
+        rows.push_back({{"account", account}, {"account_name", *account_name}, {"type", Str(a->type())},
+                        {"reason", Str(a->reason())},
                         {"partition", a->partition()}, {"offset", a->offset()},
                         {"occurred_at", FormatTime(a->occurred_at())}, {"recorded_at", FormatTime(a->recorded_at())}});
         break;

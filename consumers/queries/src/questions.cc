@@ -54,7 +54,12 @@ const std::vector<Question>& Questions() {
          std::vector<QuestionParameter> p = {
              {"list", "which list", Kind::kText, true, true},
              Optional("account", "only this account's items"),
-             Optional("within_days", "for lapsing/expiring lists (default 90)")};
+             Optional("within_days", "for lapsing/expiring lists (default 90)"),
+             Optional("from", "only items whose time is at or after this (RFC 3339 or a date): the end of an "
+                              "agreement or grant, a case's opening (open-cases) or due time (breached-cases), an "
+                              "escalation's request, a session's start, an anomaly's occurred_at"),
+             Optional("to", "only items whose time is before this (RFC 3339 or a date)"),
+             Optional("status", "breached-cases: only open or only closed cases")};
          AddWhen(p);
          p.push_back(Optional("limit", "items per page (default 1000)"));
          p.push_back(Optional("offset", "items to skip (default 0)"));
