@@ -660,6 +660,34 @@ TEST_F(Domain, BreachedCasesByWindowAndStatusSayWhy) {
   EXPECT_FALSE((*view)->Ask({"list", {{"list", "open-cases"}, {"status", "open"}}}).ok());
 }
 
+// An account whose every event was rejected is the one to look at: its story and its
+// anomalies answer; an id close to a known one is named.
+TEST_F(Domain, AnUnknownAccountIsExplained) {
+  ASSERT_EQ(l_->Apply("AccountOpened", "ACME-001", R"({"name":"Acme Corp","region":"EMEA"})", "2024-01-01").outcome,
+            Outcome::kApplied);
+  ASSERT_EQ(l_->Apply("CaseOpened", "NEVER-OPENED", R"({"case_id":"K1","contact_id":"C1","product":"db","severity":3})",
+                      "2025-06-02")
+                .outcome,
+            Outcome::kAnomaly);
+  auto view = LedgerView::Create(&l_->store());
+  ASSERT_TRUE(view.ok());
+  auto story = (*view)->AccountEvents("NEVER-OPENED");
+  ASSERT_TRUE(story.ok()) << story.status().message();
+  ASSERT_EQ(story->size(), 1u);
+  EXPECT_EQ((*story)[0]["anomaly"]["type"], "CaseOpened");
+  auto anomalies = List("anomalies", "2025-07-01", {{"account", "NEVER-OPENED"}});
+  EXPECT_EQ(anomalies["total"], 1) << anomalies.dump();
+
+  auto typo = l_->Ask("entitlement", {{"account", "ACME-01"}, {"product", "db"}});
+  EXPECT_EQ(typo["account_status"], "unknown");
+  EXPECT_TRUE(HasReason(typo, "did you mean ACME-001?")) << typo.dump();
+  auto rejected = l_->Ask("entitlement", {{"account", "NEVER-OPENED"}, {"product", "db"}});
+  EXPECT_TRUE(HasReason(rejected, "its 1 event(s) were rejected")) << rejected.dump();
+  auto none = (*view)->AccountEvents("ZZZZZZZZZZ");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), Status::Code::kNotFound);
+}
+
 // What help says is what is checked; what does not apply is refused, not ignored; a
 // mistyped list is named with the closest one.
 TEST_F(Domain, QuestionsRefuseWhatHelpDoesNotAllow) {

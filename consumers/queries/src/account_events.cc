@@ -3,6 +3,8 @@
 #include <map>
 
 #include "ledger/queries/ledger_view.h"
+
+#include "ledger/base/text.h"
 #include "ledger/schema/event_codec.h"
 #include "ledger/storage/keys.h"
 #include "ledger/storage/state_generated.h"
@@ -13,7 +15,14 @@ namespace ledger {
 Result<std::vector<Json>> LedgerView::AccountEvents(const std::string& account) const {
   auto where = LocateAccount(account);
   if (!where.ok()) return where.status();
-  if (!where->has_value()) return Status::NotFound("account " + account + " is unknown to the ledger");
+  if (!where->has_value()) {
+    // Every event of it rejected (its opening among them): its story is its anomalies.
+    where = LocateRejected(account);
+    if (!where.ok()) return where.status();
+  }
+  if (!where->has_value()) {
+    return Status::NotFound("account " + account + " is unknown to the ledger" + UnknownAccountHint(account));
+  }
   auto codec = view::ThreadCodec();
   if (!codec.ok()) return codec.status();
   const int p = **where;
@@ -47,6 +56,49 @@ Result<std::vector<Json>> LedgerView::AccountEvents(const std::string& account) 
   story.reserve(lines.size());
   for (auto& [offset, line] : lines) story.push_back(std::move(line));
   return story;
+}
+
+Result<std::optional<int>> LedgerView::LocateRejected(const std::string& account) const {
+  for (int p : CandidatePartitions(account)) {
+    bool found = false;
+    for (const std::string& prefix : {keys::AnomalyPrefix(account), keys::JournalPrefix(account)}) {
+      Status s = store_->Scan(p, prefix, [&](std::string_view, std::string_view) {
+        found = true;
+        return false;
+      });
+      if (!s.ok()) return s;
+      if (found) return std::optional<int>(p);
+    }
+  }
+  return std::optional<int>();
+}
+
+std::string LedgerView::UnknownAccountHint(const std::string& account) const {
+  auto rejected = LocateRejected(account);
+  if (rejected.ok() && rejected->has_value()) {
+    int64_t n = 0;
+    Status s = store_->Scan(**rejected, keys::AnomalyPrefix(account), [&](std::string_view, std::string_view) {
+      ++n;
+      return true;
+    });
+    if (s.ok() && n > 0) {
+      return "; its " + std::to_string(n) + " event(s) were rejected: ledger query events --account " + account +
+             " (GET /v1/lists/anomalies?account=" + account + ") says why";
+    }
+  }
+  // The known accounts (those with a journal), up to a bound: the closest ids.
+  constexpr int64_t kMostRead = 200000;
+  std::vector<std::string> known;
+  for (int p : store_->Partitions()) {
+    if (p == keys::kReferencePartition) continue;
+    Status s = store_->Scan(p, keys::KindPrefix(keys::kFoldHeadTag), [&](std::string_view k, std::string_view) {
+      known.emplace_back(keys::AccountOf(k));
+      return static_cast<int64_t>(known.size()) < kMostRead;
+    });
+    if (!s.ok() || static_cast<int64_t>(known.size()) >= kMostRead) break;
+  }
+  const std::string near = ClosestName(account, known);
+  return near.empty() ? "" : "; did you mean " + near + "?";
 }
 
 }  // namespace ledger
