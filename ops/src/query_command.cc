@@ -124,14 +124,23 @@ int RunQuery(const CommonOptions& common, const std::string& name,
     }
     for (auto& item : (*page)["items"]) items.push_back(std::move(item));
   }
+  // Advice about an account the ledger does not know, for the person asking (never part
+  // of the answer): did you mean, or where its rejected events are.
+  const bool unknown_account =
+      (!answer.ok() && answer.status().message().find("is unknown to the ledger") != std::string::npos) ||
+      (answer.ok() && answer->is_object() && answer->value("account_status", "") == "unknown");
+  const std::string hint = unknown_account && asked.count("account") && !asked.count("known_at")
+                               ? (*view)->UnknownAccountHint(asked.at("account"))
+                               : "";
   if (!answer.ok()) {
     std::string message = answer.status().message();
     if (message.rfind(name + ": ", 0) == 0) message.erase(0, name.size() + 2);  // `who` says it
-    err << who << ": " << message << "\n";
+    err << who << ": " << message << (hint.empty() ? "" : "; " + hint) << "\n";
     const auto code = answer.status().code();
     return code == Status::Code::kInvalidInput || code == Status::Code::kNotFound || code == Status::Code::kTooLarge ? kExitRejected
                                                                                    : kExitUnavailable;
   }
+  if (!hint.empty()) err << who << ": account " << asked.at("account") << " is unknown to the ledger; " << hint << "\n";
   if (name == "list") {
     // Cut by --limit: said on stderr, never silently (a CSV export is the items alone).
     const int64_t shown = static_cast<int64_t>((*answer)["items"].size());
@@ -167,7 +176,9 @@ int RunQueryEvents(const CommonOptions& common, const std::string& account, std:
   }
   auto story = (*view)->AccountEvents(account);
   if (!story.ok()) {
-    err << "ledger query events: " << story.status().message() << "\n";
+    const std::string hint =
+        story.status().code() == Status::Code::kNotFound ? (*view)->UnknownAccountHint(account) : "";
+    err << "ledger query events: " << story.status().message() << (hint.empty() ? "" : "; " + hint) << "\n";
     return story.status().code() == Status::Code::kNotFound ? kExitRejected : kExitUnavailable;
   }
   for (const auto& line : *story) out << line.dump() << "\n";

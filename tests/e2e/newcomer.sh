@@ -41,6 +41,8 @@ expect '"key":"ProductVersionLifecycle/endpoint-protection/14.3@2023-05-01T00:00
 expect '"end_of_standard_support_at":"2026-05-01T00:00:00Z"' "$out"
 out=$("$LEDGER" query entitlement --account NOBODY --product backup-exec --format json)
 expect '"account_status":"unknown"' "$out"
+out=$("$LEDGER" query entitlement --account GLOBEX-02 --product backup-exec --format json 2>&1)
+expect 'account GLOBEX-02 is unknown to the ledger; did you mean GLOBEX-002?' "$out"
 out=$("$LEDGER" query entitlement --account ACME-001 --product x --at 2025-02-30 2>&1) && fail "an impossible date was accepted"
 expect "day 30 does not exist" "$out"
 out=$("$LEDGER" query case --account INITECH-003 --case CS-9001 --at 2025-06-03T04:00:00Z --explain)
@@ -48,7 +50,7 @@ expect "response.status          met" "$out"
 expect "next_levels              AdvancedLine; VirtualTeam" "$out"
 expect "type=EscalationRequested" "$out"
 out=$("$LEDGER" query list sessions-without-consent --at 2025-12-01 --format csv)
-expect "INITECH-003,RS-1,CS-9001,eng-sg-4,2025-06-03T03:30:00Z,no consent named for the session" "$out"
+expect "INITECH-003,Initech,RS-1,CS-9001,eng-sg-4,2025-06-03T03:30:00Z,no consent named for the session" "$out"
 out=$("$LEDGER" query list anomalies --format jsonl)
 expect '"reason":"escalation ESC-9 is for case CS-404, which is unknown"' "$out"
 out=$("$LEDGER" query list nothing-like-this 2>&1) && fail "an unknown list was answered"

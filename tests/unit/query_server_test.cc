@@ -147,6 +147,12 @@ TEST_F(Http, BadRequestsGetAClearFourHundred) {
   auto nobody = Get("/v1/entitlement?account=NOBODY&product=db", analyst_);
   EXPECT_EQ(nobody->status, 200);
   EXPECT_EQ(Body(nobody)["account_status"], "unknown");
+  EXPECT_FALSE(nobody->has_header("X-Ledger-Hint"));  // nothing close to it
+  // A typo of a known id: named, beside the answer (which stays what was recorded).
+  auto typo = Get("/v1/entitlement?account=B&product=db", analyst_);
+  EXPECT_EQ(typo->status, 200);
+  EXPECT_EQ(Body(typo)["account_status"], "unknown");
+  EXPECT_EQ(typo->get_header_value("X-Ledger-Hint"), "did you mean A?");
   // Not UTF-8 in a parameter: still JSON out.
   auto binary = Get("/v1/entitlement?account=%FF%FE&product=db", analyst_);
   EXPECT_EQ(binary->status, 200);

@@ -601,6 +601,14 @@ struct QueryServer::Impl {
         }
       }
     }
+    // Advice about an account the ledger does not know (never part of the answer).
+    if (auto account = params->find("account"); account != params->end() && !params->count("known_at") && plan.empty() &&
+        ((!answer.ok() && answer.status().message().find("is unknown to the ledger") != std::string::npos) ||
+         (answer.ok() && answer->is_object() && answer->value("account_status", "") == "unknown"))) {
+      if (const std::string hint = view->UnknownAccountHint(account->second); !hint.empty()) {
+        res.set_header("X-Ledger-Hint", Printable(hint, 300));
+      }
+    }
     if (!answer.ok()) return SendError(res, HttpStatusOf(answer.status()), answer.status().message());
     if (question.shape == Question::Shape::kList) {
       // A page cut by `limit` says so in every format (CSV and JSON lines carry the

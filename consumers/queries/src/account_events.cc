@@ -20,9 +20,7 @@ Result<std::vector<Json>> LedgerView::AccountEvents(const std::string& account) 
     where = LocateRejected(account);
     if (!where.ok()) return where.status();
   }
-  if (!where->has_value()) {
-    return Status::NotFound("account " + account + " is unknown to the ledger" + UnknownAccountHint(account));
-  }
+  if (!where->has_value()) return Status::NotFound("account " + account + " is unknown to the ledger");
   auto codec = view::ThreadCodec();
   if (!codec.ok()) return codec.status();
   const int p = **where;
@@ -58,16 +56,20 @@ Result<std::vector<Json>> LedgerView::AccountEvents(const std::string& account) 
   return story;
 }
 
-Result<std::optional<int>> LedgerView::LocateRejected(const std::string& account) const {
+Result<std::optional<int>> LedgerView::LocateRejected(const std::string& account, Millis known_at) const {
   for (int p : CandidatePartitions(account)) {
     bool found = false;
-    for (const std::string& prefix : {keys::AnomalyPrefix(account), keys::JournalPrefix(account)}) {
-      Status s = store_->Scan(p, prefix, [&](std::string_view, std::string_view) {
-        found = true;
-        return false;
-      });
-      if (!s.ok()) return s;
-      if (found) return std::optional<int>(p);
+    Status s = store_->Scan(p, keys::AnomalyPrefix(account), [&](std::string_view, std::string_view v) {
+      const auto* a = view::Verified<state::Anomaly>(v);
+      found = a != nullptr && a->recorded_at() <= known_at;
+      return !found;
+    });
+    if (!s.ok()) return s;
+    if (found) return std::optional<int>(p);
+    auto journal = ReadJournal(p, account);
+    if (!journal.ok()) return journal.status();
+    for (const JournalEntry& entry : (*journal)->entries) {
+      if (entry.recorded_at <= known_at) return std::optional<int>(p);
     }
   }
   return std::optional<int>();
@@ -82,7 +84,7 @@ std::string LedgerView::UnknownAccountHint(const std::string& account) const {
       return true;
     });
     if (s.ok() && n > 0) {
-      return "; its " + std::to_string(n) + " event(s) were rejected: ledger query events --account " + account +
+      return "its " + std::to_string(n) + " event(s) were rejected: ledger query events --account " + account +
              " (GET /v1/lists/anomalies?account=" + account + ") says why";
     }
   }
@@ -98,7 +100,7 @@ std::string LedgerView::UnknownAccountHint(const std::string& account) const {
     if (!s.ok() || static_cast<int64_t>(known.size()) >= kMostRead) break;
   }
   const std::string near = ClosestName(account, known);
-  return near.empty() ? "" : "; did you mean " + near + "?";
+  return near.empty() ? "" : "did you mean " + near + "?";
 }
 
 }  // namespace ledger

@@ -31,9 +31,7 @@ Result<Json> LedgerView::AskCase(const Query& query) const {
   const When& when = q->when;
   auto where = LocateAccountAt(account, when.known_at);
   if (!where.ok()) return where.status();
-  if (!where->has_value()) {
-    return Status::NotFound("account " + account + " is unknown to the ledger" + UnknownAccountHint(account));
-  }
+  if (!where->has_value()) return Status::NotFound("account " + account + " is unknown to the ledger");
   const int part = **where;
   auto bytes = ReadVersion(part, keys::Case(account, case_id), when.known_at);
   if (!bytes.ok()) return bytes.status();

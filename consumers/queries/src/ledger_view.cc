@@ -374,9 +374,6 @@ Result<Json> LedgerView::AskEntitlement(const Query& query) const {
   const auto ref = reference();
   const EntitlementAnswer a = EvaluateEntitlement(*q, (*f)->facts, ref.get());
   Json j = EntitlementAsJson(a);
-  if (!(*f)->facts.account) {
-    if (const std::string hint = UnknownAccountHint(q->account); !hint.empty()) j["reasons"].push_back(hint.substr(2));
-  }
   if (*explain && (*f)->facts.account) {
     if (Status s = Explain(j, (*f)->partition, q->account, EntitiesOf((*f)->facts, q->account),
                                   q->known_at, ReferenceUsed(*q, a.region, a.offering, *ref));

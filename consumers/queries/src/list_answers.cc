@@ -259,13 +259,10 @@ Result<Json> LedgerView::AskList(const Query& query) const {
     if (!where.ok()) return where.status();
     if (!where->has_value() && tag->second == keys::kAnomalyTag) {
       // Every event of it rejected (its opening among them): its anomalies are the answer.
-      where = LocateRejected(only_account);
+      where = LocateRejected(only_account, r);
       if (!where.ok()) return where.status();
     }
-    if (!where->has_value()) {
-      return Status::NotFound("account " + only_account + " is unknown to the ledger" +
-                              UnknownAccountHint(only_account));
-    }
+    if (!where->has_value()) return Status::NotFound("account " + only_account + " is unknown to the ledger");
     partitions = {**where};
     prefix = keys::KindPrefix(tag->second, only_account);
   }

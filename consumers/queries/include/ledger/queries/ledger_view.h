@@ -71,17 +71,19 @@ class LedgerView {
   // The account's story, in offset order: each event of its journal ({"partition",
   // "offset", "event"}) and each anomaly recorded ({"partition", "offset", "anomaly"},
   // with "event" when the rejected event is journaled); also for an account whose every
-  // event was rejected. NotFound, with UnknownAccountHint, for an account with no trace.
+  // event was rejected. NotFound for an account with no trace.
   Result<std::vector<Json>> AccountEvents(const std::string& account) const;
 
   // The partition holding the account's state, or nullopt for an unknown account.
   Result<std::optional<int>> LocateAccount(const std::string& account) const;
   // For an account the ledger does not know (never opened): the partition holding its
-  // rejected events (anomalies, journal entries), or nullopt if it has none.
-  Result<std::optional<int>> LocateRejected(const std::string& account) const;
-  // Words to add about an account the ledger does not know: where its rejected events are
-  // ("its 3 events were rejected: ..."), else the known ids closest to it ("did you mean
-  // ..."); "" when there is nothing to add. Reads at most a bounded number of accounts.
+  // events recorded by `known_at` that were rejected (anomalies, journal entries), or
+  // nullopt if it has none.
+  Result<std::optional<int>> LocateRejected(const std::string& account, Millis known_at = kForever) const;
+  // Advice about an account the ledger does not know now, for the person asking (not part
+  // of any answer, which stays a function of what was recorded): how many of its events
+  // were rejected and where to see why, else the known ids closest to it ("did you mean
+  // ..."); "" when there is nothing to add. Reads a bounded number of accounts.
   std::string UnknownAccountHint(const std::string& account) const;
   // The position an answer about `account` reflects: its partition in this store (where
   // it would be, for an account the store does not know) and the last offset projected
