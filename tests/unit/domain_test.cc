@@ -148,6 +148,15 @@ TEST_F(Domain, VersionPhaseFullPartialNoneAndExtension) {
   EXPECT_TRUE(HasReason(none, "version 9 is past End of Support Life since 2025-09-01"));
   // Another version of the product is still fine.
   EXPECT_TRUE(Entitlement("2025-09-01", {{"version", "10"}})["entitled"]);
+  // A version without a lifecycle is not checked, and a typo of a known one is named.
+  l_->Reference("ProductVersionLifecycle",
+                R"({"product":"db","version":"12.0","released_at":"2024-01-01","end_of_standard_support_at":"2027-06-01",
+                    "end_of_support_life_at":"2028-09-01","effective_at":"2024-01-01"})");
+  auto typo = Entitlement("2025-06-01", {{"version", "12.1"}});
+  EXPECT_EQ(typo["version_phase"], "unknown");
+  EXPECT_TRUE(HasReason(typo, "no lifecycle is defined for db 12.1; the version was not checked; did you mean 12.0? "
+                              "(versions of db with a lifecycle: 12.0, 9)"))
+      << typo.dump();
 
   // A support extension covers that version (only), within the programme.
   l_->Reference("ExtensionProgrammeDefined",

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "ledger/base/text.h"
 #include "ledger/schema/ledger_generated.h"
 #include "ledger/storage/state_generated.h"
 
@@ -67,8 +68,15 @@ void JoinVersionPhase(const EntitlementQuestion& q, const ReferenceData* ref, En
   const LifecycleFact* l = ref->Lifecycle(q.product, q.version, q.at, q.known_at);
   if (l == nullptr) {
     a.version_phase = "unknown";
+    // A typo of a known version is named (from the reference data as known at R).
+    const std::vector<std::string> known = ref->Versions(q.product, q.at, q.known_at);
+    const std::string near = ClosestName(q.version, known);
+    std::string list;
+    for (size_t i = 0; i < known.size() && i < 10; ++i) list += (i ? ", " : "") + known[i];
+    if (known.size() > 10) list += ", ...";
     a.reasons.push_back("no lifecycle is defined for " + q.product + " " + q.version +
-                        "; the version was not checked");
+                        "; the version was not checked" + (near.empty() ? "" : "; did you mean " + near + "?") +
+                        (known.empty() ? "" : " (versions of " + q.product + " with a lifecycle: " + list + ")"));
   } else if (q.at < l->end_of_standard_support_at) {
     a.version_phase = "full";
     a.phase_until = l->end_of_standard_support_at;

@@ -106,6 +106,14 @@ const LifecycleFact* ReferenceData::Lifecycle(const std::string& product, const 
                                               Millis t, Millis r) const {
   return InEffect(lifecycles_, Pair(product, version), t, r);
 }
+std::vector<std::string> ReferenceData::Versions(const std::string& product, Millis t, Millis r) const {
+  std::vector<std::string> out;
+  const std::string prefix = Pair(product, "");
+  for (auto it = lifecycles_.lower_bound(prefix); it != lifecycles_.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+    if (InEffect(lifecycles_, it->first, t, r) != nullptr) out.push_back(it->first.substr(prefix.size()));
+  }
+  return out;
+}
 const ServiceLevelFact* ReferenceData::ServiceLevel(int offering, int severity, Millis t, Millis r) const {
   return InEffect(service_levels_, std::pair<int, int>(offering, severity), t, r);
 }

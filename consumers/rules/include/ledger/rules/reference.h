@@ -71,6 +71,8 @@ class ReferenceData {
 
   const LifecycleFact* Lifecycle(const std::string& product, const std::string& version, Millis t,
                                  Millis r) const;
+  // The versions of `product` with a lifecycle in effect at t as recorded by r, in order.
+  std::vector<std::string> Versions(const std::string& product, Millis t, Millis r) const;
   const ServiceLevelFact* ServiceLevel(int offering, int severity, Millis t, Millis r) const;
   const LanguageFact* Languages(const std::string& region, Millis t, Millis r) const;
   const ProgrammeFact* Programme(const std::string& product, const std::string& version, Millis t,
