@@ -696,6 +696,25 @@ TEST_F(Domain, AnUnknownAccountIsExplained) {
   EXPECT_EQ(none.status().code(), Status::Code::kNotFound);
 }
 
+// Lists to look ids up: the accounts, and the products their agreements cover.
+TEST_F(Domain, AccountsAndProductsAreListed) {
+  ASSERT_EQ(l_->Apply("AccountOpened", "B", R"({"name":"Beta","region":"APJ"})", "2025-03-01").outcome, Outcome::kApplied);
+  auto accounts = List("accounts", "2025-02-01");
+  ASSERT_EQ(accounts["total"], 2) << accounts.dump();
+  EXPECT_EQ(accounts["items"][0]["account"], "A");
+  EXPECT_EQ(accounts["items"][0]["account_name"], "Acme");
+  EXPECT_EQ(accounts["items"][0]["status"], "active");
+  EXPECT_EQ(accounts["items"][1]["account"], "B");
+  EXPECT_EQ(accounts["items"][1]["status"], "not yet open");
+  auto products = List("products", "2025-06-01");
+  ASSERT_EQ(products["total"], 1) << products.dump();
+  EXPECT_EQ(products["items"][0]["product"], "db");
+  EXPECT_EQ(products["items"][0]["account"], "A");
+  EXPECT_EQ(products["items"][0]["agreement"], "AG-1");
+  EXPECT_EQ(products["counts"]["db"], 1);
+  EXPECT_EQ(List("products", "2026-06-01")["total"], 0);  // the agreement ended
+}
+
 // What help says is what is checked; what does not apply is refused, not ignored; a
 // mistyped list is named with the closest one.
 TEST_F(Domain, QuestionsRefuseWhatHelpDoesNotAllow) {

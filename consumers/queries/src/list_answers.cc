@@ -83,7 +83,8 @@ Result<Json> LedgerView::AskList(const Query& query) const {
       {"agreements-lapsing", keys::kAgreementTag}, {"grants-expiring", keys::kGrantTag},
       {"open-cases", keys::kCaseTag},              {"breached-cases", keys::kCaseTag},
       {"open-escalations", keys::kEscalationTag},  {"sessions-without-consent", keys::kSessionTag},
-      {"anomalies", keys::kAnomalyTag}};
+      {"anomalies", keys::kAnomalyTag},            {"accounts", keys::kAccountTag},
+      {"products", keys::kAgreementTag}};
   auto tag = kTags.find(*name);
   if (tag == kTags.end()) {
     std::vector<std::string> known;
@@ -92,7 +93,7 @@ Result<Json> LedgerView::AskList(const Query& query) const {
     return Status::NotFound("unknown list \"" + Printable(*name, 80) + "\"" +
                             (near.empty() ? "" : "; did you mean \"" + near + "\"?") +
                             " (known: agreements-lapsing, grants-expiring, open-cases, breached-cases, "
-                            "open-escalations, sessions-without-consent, anomalies)");
+                            "open-escalations, sessions-without-consent, anomalies, accounts, products)");
   }
   if (!p.Optional("within_days").empty() && *name != "agreements-lapsing" && *name != "grants-expiring") {
     return Status::InvalidInput("list " + *name +
@@ -130,9 +131,35 @@ Result<Json> LedgerView::AskList(const Query& query) const {
   auto visit = [&](int part, std::string_view key, std::string_view value) -> Status {
     const std::string account(keys::AccountOf(key));
     switch (tag->second) {
+      case keys::kAccountTag: {
+        const auto* a = Verified<state::AccountState>(value);
+        if (a == nullptr || !in_window(a->opened_at())) return Status::Ok();
+        Millis since = 0;
+        const std::string status = AccountStatusAt(a, t, &since);
+        rows.push_back({{"account", account}, {"account_name", Str(a->name())}, {"region", Str(a->region())},
+                        {"status", status}, {"opened_at", FormatTime(a->opened_at())}});
+        counts[status] += 1;
+        break;
+      }
       case keys::kAgreementTag: {
         const auto* g = Verified<state::AgreementState>(value);
         if (g == nullptr) return Status::Ok();
+        if (*name == "products") {
+          // Each product a current agreement line covers at t, with whose agreement it is
+          // (rows by account, so that a group's instances' parts merge; counts by product).
+          const Millis ends = std::min(g->ends_at(), g->terminated_at());
+          if (g->starts_at() > t || ends <= t || g->lines() == nullptr) return Status::Ok();
+          auto account_name = name_of(part, account);
+          if (!account_name.ok()) return account_name.status();
+          for (const auto* l : *g->lines()) {
+            if (l->added_at() > t || t >= l->removed_at()) continue;
+            rows.push_back({{"product", Str(l->product())}, {"account", account}, {"account_name", *account_name},
+                            {"agreement", Str(g->agreement_id())},
+                            {"offering", fb::EnumNameOffering(static_cast<fb::Offering>(g->offering()))}});
+            counts[Str(l->product())] += 1;
+          }
+          return Status::Ok();
+        }
         const Millis end = std::min(g->ends_at(), g->terminated_at());
         if (end < t || end >= horizon || g->starts_at() > t || !in_window(end)) return Status::Ok();
         Json products = Json::array();

@@ -48,7 +48,7 @@ const std::vector<Question>& Questions() {
        &LedgerView::AskPortal},
       {"list",
        "A list: agreements-lapsing, grants-expiring, open-cases, breached-cases, open-escalations, "
-       "sessions-without-consent, anomalies",
+       "sessions-without-consent, anomalies, accounts, products",
        "/v1/lists/{list}", Question::Shape::kList,
        [] {
          std::vector<QuestionParameter> p = {
