@@ -155,6 +155,10 @@ expect '<td>AccountOpened</td>' "$dom"
 grep -qE '<b id="projected">[1-9][0-9]*</b>' <<<"$dom" || fail "the status page shows nothing projected"
 grep -qE '<b id="dead" class="">0</b>' <<<"$dom" || fail "the status page shows dead letters"
 grep -qE '<b id="open-cases">2</b>' <<<"$dom" || fail "the status page does not show the 2 open sample cases"
+expect '<div id="health" class="ok">running, caught up; last event recorded ' "$dom"
+grep -qE '<svg class="spark" id="lag-spark" width="120" height="24"><polyline points="[0-9.,]+' <<<"$dom" ||
+  fail "the status page draws no lag sparkline"
+expect '<span class="next" id="dead-next"></span>' "$dom"  # no next step while there is nothing to do
 dom=$(timeout 120 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=4000 --dump-dom \
   "$API/status#token=ldg_wrong" 2>/dev/null)
 expect 'the bearer token is unknown or revoked' "$dom"

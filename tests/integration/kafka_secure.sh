@@ -271,6 +271,14 @@ as projector --data-dir "$WORK/late-store" status --api "http://127.0.0.1:${API_
 grep -q "PAUSED (kafka_acl): Kafka at .* refused user 'projector'" "$WORK/late-cli.txt" ||
   fail "ledger status does not say the projector is paused: $(cat "$WORK/late-cli.txt")"
 echo "ledger status: $(grep PAUSED "$WORK/late-cli.txt" | cut -c1-120)"
+status_page() {  # the status page of the late projector, as a browser renders it
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 --dump-dom \
+    "http://127.0.0.1:${API_PORT[0]}/status#token=$OPERATOR_TOKEN" 2>/dev/null
+}
+status_page >"$WORK/late-page.html" || fail "chromium could not load the status page"
+grep -q '<div id="health" class="down">PAUSED (kafka_acl): Kafka at .*runbook LedgerProjectorPaused' "$WORK/late-page.html" ||
+  fail "the status page has no banner for the pause: $(grep -o '<div id="health"[^<]*' "$WORK/late-page.html")"
+echo "status page: $(grep -o '<div id="health"[^<]*' "$WORK/late-page.html" | cut -c1-120)"
 as admin acls apply --group "$LATE" >/dev/null
 resumed=""
 for _ in $(seq 1 60); do
@@ -281,6 +289,14 @@ sys.exit(0 if s["paused"] == "" and s["projected"] >= 6000 and s["lag"] == 0 els
   fi
   sleep 1
 done
+if [[ -n $resumed ]]; then
+  # Its dead letter (the undecodable message above): a red tile with the next step.
+  status_page >"$WORK/late-page.html" || fail "chromium could not load the status page"
+  grep -q '<span class="next" id="dead-next">ledger dlq list --summary says why' "$WORK/late-page.html" ||
+    fail "the dead-letter tile says no next step: $(grep -o '<b id="dead"[^/]*' "$WORK/late-page.html")"
+  grep -q '<div id="health" class="ok">running, caught up' "$WORK/late-page.html" ||
+    fail "the banner after resuming: $(grep -o '<div id="health"[^<]*' "$WORK/late-page.html")"
+fi
 kill -TERM "$late_pid"; wait "$late_pid" 2>/dev/null || true
 [[ -n $resumed ]] || fail "the projector did not resume once its ACLs were applied: $(head -c 300 "$WORK/late-status.json"); $(tail -n 3 "$WORK/late.log")"
 grep -q "consumption resumed" "$WORK/late.log" || fail "the projector did not say it resumed"
