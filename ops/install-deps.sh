@@ -11,7 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libhowardhinnant-date-dev tzdata libboost-dev libcpp-httplib-dev libssl-dev wrk prometheus chromium
   openjdk-17-jre-headless maven python3 python3-venv
-  procps netcat-openbsd time
+  procps netcat-openbsd time groff-base
 )
 
 missing=()

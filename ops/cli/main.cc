@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "command_line_check.h"
+#include "command_line_docs.h"
 #include "ledger/kafka/kafka_refusal.h"
 #include "ledger/ops/commands.h"
 #include "ledger/queries/questions.h"
@@ -294,6 +295,12 @@ int main(int argc, char** argv) {
   acl->add_option("--projector", acls.projector, "the projector's Kafka user")->capture_default_str();
   acl->add_option("--operator", acls.operator_user, "the operator's Kafka user")->capture_default_str();
 
+  // completion, man: the definitions above, for a shell and for man(1)
+  std::string completion_shell;
+  auto* completion = app.add_subcommand("completion", "Print a shell completion script: source <(ledger completion bash)");
+  completion->add_option("shell", completion_shell, "the shell (bash)")->required()->check(CLI::IsMember({"bash"}));
+  auto* man = app.add_subcommand("man", "Print the manual page: ledger man | man -l -");
+
   if (auto wrong = MisplacedWord(app, std::vector<std::string>(argv + 1, argv + argc))) {
     std::cerr << *wrong << "\n";
     return kExitUsage;
@@ -304,6 +311,14 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
 
+  if (*completion) {
+    std::cout << BashCompletion(app);
+    return kExitOk;
+  }
+  if (*man) {
+    std::cout << ManPage(app, "ledger 0.1.0");
+    return kExitOk;
+  }
   spdlog::flush_on(spdlog::level::trace);  // every line written at once: a SIGKILL loses none
   if (const std::string w = ScramWarning(common.kafka); !w.empty()) std::cerr << "ledger: warning: " << w << "\n";
   try {

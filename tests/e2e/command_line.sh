@@ -30,4 +30,23 @@ expect 64 'ledger token create: unknown option --rol; did you mean --role?' toke
 expect 0 'analyst' token create somebody --role analyst --tokens "$WORK/tokens" --brokers 127.0.0.1:1
 expect 0 'somebody' --brokers=127.0.0.1:1 token list --tokens "$WORK/tokens"
 expect 0 'Usage' query list --help
+
+# Completion and the manual page, from the same definitions.
+complete_line() {  # a command line (a trailing space: a new word): what bash completion offers
+  bash -c 'source <("$1" completion bash); read -ra COMP_WORDS <<<"$2"; [[ $2 == *" " ]] && COMP_WORDS+=("")
+           COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _ledger; echo "${COMPREPLY[*]}"' _ "$LEDGER" "$1"
+}
+[[ $(complete_line "ledger query ent") == entitlement ]] || fail "completion of 'query ent': $(complete_line "ledger query ent")"
+[[ $(complete_line "ledger query entitlement --acc") == --account ]] || fail "completion of an option"
+[[ $(complete_line "ledger --brokers 127.0.0.1:9092 dlq replay --dr") == --dry-run ]] ||
+  fail "completion after a global option's value"
+[[ " $(complete_line "ledger ") " == *" query "*" --brokers "* ]] || fail "completion of the commands"
+echo "completion: 'ledger query ent' -> $(complete_line "ledger query ent")"
+"$LEDGER" man >"$WORK/ledger.1"
+groff -man -Tutf8 -rLL=100n -P-cbou "$WORK/ledger.1" 2>"$WORK/groff.err" | tr -s ' \n' '  ' >"$WORK/man.txt"
+[[ ! -s $WORK/groff.err ]] || fail "groff finds the manual page wrong: $(head -3 "$WORK/groff.err")"
+for want in "ledger query entitlement" "--account" "ledger dlq replay" "--dry-run" "77 Kafka refused"; do
+  grep -qF -- "$want" "$WORK/man.txt" || fail "the manual page lacks '$want'"
+done
+echo "man page: $(wc -w <"$WORK/man.txt") words, every command and option"
 echo "PASS: the command line names what it does not know"
