@@ -78,6 +78,7 @@ std::string BashCompletion(const CLI::App& app) {
 std::string ManPage(const CLI::App& app, const std::string& version) {
   std::ostringstream out;
   out << ".TH LEDGER 1 \"\" \"" << Roff(version) << "\" \"User Commands\"\n"
+      << ".nh\n"  // no hyphens: option names and ids are copied from the page
       << ".SH NAME\nledger \\- " << Roff(Summary(app.get_description())) << "\n"
       << ".SH SYNOPSIS\n.B ledger\n[\\fIGLOBAL OPTIONS\\fR] \\fICOMMAND\\fR [\\fIOPTIONS\\fR]\n"
       << ".SH DESCRIPTION\nEach command below with what it does and its options. The global options apply "
