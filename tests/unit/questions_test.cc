@@ -111,4 +111,128 @@ TEST(QuestionsTest, AskRefusesAParameterTheQuestionDoesNotTake) {
 }
 
 }  // namespace
+// A JSON Schema check of the subset the OpenAPI document uses: $ref, type (one or a
+// list), enum, required, properties, additionalProperties (false or a schema), items,
+// oneOf. Each mismatch is a line naming where.
+void Validate(const Json& doc, const Json& schema, const Json& value, const std::string& where,
+              std::vector<std::string>* errors) {
+  if (schema.contains("$ref")) {
+    const std::string ref = schema["$ref"];
+    const std::string name = ref.substr(ref.rfind('/') + 1);
+    ASSERT_TRUE(doc["components"]["schemas"].contains(name)) << ref;
+    return Validate(doc, doc["components"]["schemas"][name], value, where, errors);
+  }
+  if (schema.contains("oneOf")) {
+    int matched = 0;
+    for (const Json& option : schema["oneOf"]) {
+      std::vector<std::string> e;
+      Validate(doc, option, value, where, &e);
+      if (e.empty()) ++matched;
+    }
+    if (matched != 1) errors->push_back(where + ": matches " + std::to_string(matched) + " of oneOf");
+    return;
+  }
+  if (schema.contains("type")) {
+    auto is = [&](const std::string& t) {
+      return (t == "string" && value.is_string()) || (t == "integer" && value.is_number_integer()) ||
+             (t == "number" && value.is_number()) || (t == "boolean" && value.is_boolean()) ||
+             (t == "array" && value.is_array()) || (t == "object" && value.is_object()) || (t == "null" && value.is_null());
+    };
+    bool ok = false;
+    if (schema["type"].is_array()) {
+      for (const Json& t : schema["type"]) ok = ok || is(t.get<std::string>());
+    } else {
+      ok = is(schema["type"].get<std::string>());
+    }
+    if (!ok) return errors->push_back(where + ": " + value.dump().substr(0, 80) + " is not " + schema["type"].dump());
+  }
+  if (schema.contains("enum") && std::find(schema["enum"].begin(), schema["enum"].end(), value) == schema["enum"].end()) {
+    errors->push_back(where + ": " + value.dump() + " is not one of " + schema["enum"].dump());
+  }
+  if (value.is_object()) {
+    for (const Json& r : schema.value("required", Json::array())) {
+      if (!value.contains(r.get<std::string>())) errors->push_back(where + ": " + r.get<std::string>() + " is missing");
+    }
+    const Json properties = schema.value("properties", Json::object());
+    for (const auto& [k, v] : value.items()) {
+      if (properties.contains(k)) {
+        Validate(doc, properties[k], v, where + "." + k, errors);
+      } else if (schema.contains("additionalProperties")) {
+        if (schema["additionalProperties"].is_boolean()) {
+          if (!schema["additionalProperties"].get<bool>()) errors->push_back(where + ": " + k + " is not documented");
+        } else {
+          Validate(doc, schema["additionalProperties"], v, where + "." + k, errors);
+        }
+      }
+    }
+  }
+  if (value.is_array() && schema.contains("items")) {
+    for (size_t n = 0; n < value.size(); ++n) Validate(doc, schema["items"], value[n], where + "[" + std::to_string(n) + "]", errors);
+  }
+}
+
+// Every question's answer is typed in the OpenAPI document by the schema the question
+// table names, and real answers (of a ledger with one of each thing) hold to it.
+TEST(QuestionsTest, RealAnswersHoldToTheirTypedSchemas) {
+  const Json doc = Json::parse(ReadSource("consumers/http/openapi.json"));
+  test_support::StoreLedger l("openapi-answers");
+  auto apply = [&](const std::string& type, const std::string& data, const std::string& at) {
+    ASSERT_NE(l.Apply(type, "A", data, at).outcome, Outcome::kAnomaly) << type;
+  };
+  l.Reference("ServiceLevelDefined",
+              R"({"offering":"EssentialSupport","severity":1,"coverage":"TwentyFourSeven","response_minutes":60,"effective_at":"2024-01-01"})");
+  l.Reference("LanguageSupportDefined",
+              R"({"region":"EMEA","languages":["en","de"],"time_zone":"Europe/Berlin","effective_at":"2024-01-01"})");
+  l.Reference("ProductVersionLifecycle",
+              R"({"product":"db","version":"9","released_at":"2020-01-01","end_of_standard_support_at":"2025-06-01",
+                  "end_of_support_life_at":"2026-09-01","effective_at":"2020-01-01"})");
+  apply("AccountOpened", R"({"name":"Acme","region":"EMEA"})", "2024-01-01");
+  apply("ContactDesignated", R"({"contact_id":"C1","name":"Ada"})", "2024-01-02");
+  apply("AgreementPurchased", R"({"agreement_id":"AG-1","offering":"EssentialSupport","starts_at":"2025-01-01",
+        "ends_at":"2026-01-01","lines":[{"line_id":"L1","product":"db"}]})", "2024-12-01");
+  apply("CourtesyGranted", R"({"grant_id":"G1","product":"mail","starts_at":"2025-01-01","ends_at":"2025-09-01"})", "2024-12-02");
+  apply("RemoteAccessConsentGiven", R"({"consent_id":"RC-1","contact_id":"C1","terms_version":"2024-06","expires_at":"2026-01-01"})",
+        "2025-01-02");
+  apply("PortalUserCreated", R"({"user_id":"U1","email":"u@example.com"})", "2025-01-03");
+  apply("PortalUserActivated", R"({"user_id":"U1"})", "2025-01-04");
+  apply("CaseOpened", R"({"case_id":"K1","contact_id":"C1","product":"db","version":"9","severity":1})", "2025-06-02T10:00:00Z");
+  apply("CaseAcknowledged", R"({"case_id":"K1","engineer":"e1"})", "2025-06-02T11:30:00Z");
+  apply("EscalationRequested", R"({"escalation_id":"E1","case_id":"K1","level":"DutyManager"})", "2025-06-02T12:00:00Z");
+  apply("RemoteSessionStarted", R"({"session_id":"S1","case_id":"K1","engineer":"e1"})", "2025-06-02T12:30:00Z");
+
+  std::vector<std::pair<std::string, std::map<std::string, std::string>>> asked = {
+      {"entitlement", {{"account", "A"}, {"product", "db"}, {"version", "9"}, {"severity", "1"}, {"at", "2025-07-01"}}},
+      {"entitlement", {{"account", "A"}, {"product", "db"}, {"at", "2025-07-01"}, {"explain", "true"}}},
+      {"entitlement", {{"account", "A"}, {"product", "mail"}, {"version", "12.1"}, {"at", "2025-07-01"},
+                       {"known_at", "2030-01-01"}}},
+      {"entitlement", {{"account", "NOBODY"}, {"product", "db"}}},
+      {"intake", {{"account", "A"}, {"contact", "C1"}, {"product", "db"}, {"severity", "1"}, {"at", "2025-07-01"}}},
+      {"case", {{"account", "A"}, {"case", "K1"}, {"at", "2025-07-01"}, {"explain", "true"}}},
+      {"portal", {{"account", "A"}, {"user", "U1"}, {"handbook", "Essential Support and Basic Maintenance Handbook"},
+                  {"at", "2025-07-01"}}},
+  };
+  for (const char* list : {"agreements-lapsing", "grants-expiring", "open-cases", "breached-cases", "open-escalations",
+                           "sessions-without-consent", "anomalies", "accounts", "products"}) {
+    asked.push_back({"list", {{"list", list}, {"at", "2025-07-01"}, {"within_days", "400"}}});
+  }
+  asked.push_back({"list", {{"list", "open-cases"}, {"at", "2025-07-01"}, {"account", "A"}}});
+  int items = 0;
+  for (auto& [name, params] : asked) {
+    if (name == "list" && params["list"] != "agreements-lapsing" && params["list"] != "grants-expiring") {
+      params.erase("within_days");
+    }
+    const Question* q = FindQuestion(name);
+    ASSERT_NE(q, nullptr);
+    const Json& documented =
+        doc["paths"][q->http_path]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+    EXPECT_EQ(documented, Json({{"$ref", "#/components/schemas/" + q->answer_schema}})) << q->http_path;
+    const Json answer = l.Ask(name, params);
+    if (name == "list") items += static_cast<int>(answer["items"].size());
+    std::vector<std::string> errors;
+    Validate(doc, documented, answer, name + " " + Json(params).dump(), &errors);
+    for (const auto& e : errors) ADD_FAILURE() << e << "\n  answer: " << answer.dump().substr(0, 600);
+  }
+  EXPECT_GE(items, 9);  // the lists had items to check
+}
+
 }  // namespace ledger

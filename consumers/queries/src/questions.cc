@@ -33,19 +33,19 @@ const std::vector<Question>& Questions() {
        WithWhenAndExplain({Required("account", "account id"), Required("product", "product id"),
                            Optional("version", "product version (checked against its lifecycle)"),
                            Optional("severity", "1..4: add coverage and the response target")}),
-       &LedgerView::AskEntitlement},
+       &LedgerView::AskEntitlement, "EntitlementAnswer"},
       {"intake", "May this contact open a case for this product?", "/v1/intake", Question::Shape::kAnswer,
        WithWhenAndExplain({Required("account", "account id"), Required("contact", "contact id"),
                            Required("product", "product id"), Optional("version", "product version"),
                            Optional("severity", "1..4")}),
-       &LedgerView::AskIntake},
+       &LedgerView::AskIntake, "IntakeAnswer"},
       {"case", "A case: verdict, basis, response target met or breached, escalation", "/v1/case",
        Question::Shape::kAnswer, WithWhenAndExplain({Required("account", "account id"), Required("case", "case id")}),
-       &LedgerView::AskCase},
+       &LedgerView::AskCase, "CaseAnswer"},
       {"portal", "May this portal user read a handbook?", "/v1/portal", Question::Shape::kAnswer,
        WithWhenAndExplain({Required("account", "account id"), Required("user", "portal user id"),
                            Optional("handbook", "\"Essential Support and Basic Maintenance Handbook\" or \"Business Critical Services Handbook\"")}),
-       &LedgerView::AskPortal},
+       &LedgerView::AskPortal, "PortalAnswer"},
       {"list",
        "A list: agreements-lapsing, grants-expiring, open-cases, breached-cases, open-escalations, "
        "sessions-without-consent, anomalies, accounts, products",
@@ -68,7 +68,7 @@ const std::vector<Question>& Questions() {
                               "group's instances ask each other for)"));
          return p;
        }(),
-       &LedgerView::AskList},
+       &LedgerView::AskList, "ListAnswer"},
   };
   return *questions;
 }

@@ -40,6 +40,8 @@ struct Question {
   Shape shape = Shape::kAnswer;
   std::vector<QuestionParameter> parameters;
   Result<Json> (LedgerView::*answer)(const Query&) const = nullptr;
+  // The answer's schema in the OpenAPI document (components/schemas/NAME).
+  std::string answer_schema;
 };
 
 // Every question, in the order `ledger query --help` lists them.
