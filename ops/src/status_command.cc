@@ -77,7 +77,7 @@ std::string TrimmedFile(const std::string& path) {
 }
 
 // The running projector's health from its GET /v1/status: {"api", "reachable", and
-// "paused", "paused_why", "errors", "events_per_second", "instance"} or "error".
+// "paused", "paused_why", "errors", "events_per_second", "projected"} or "error".
 nlohmann::ordered_json ProjectorHealth(const StatusOptions& options) {
   nlohmann::ordered_json j = {{"api", options.api}, {"reachable", false}};
   std::string token = options.token_file.empty() ? "" : TrimmedFile(options.token_file);
@@ -95,7 +95,7 @@ nlohmann::ordered_json ProjectorHealth(const StatusOptions& options) {
   PeerClient client(po);
   auto answer = client.Get(options.api, {"/v1/status", {}, {{"Authorization", "Bearer " + token}}});
   if (!answer.ok()) {
-    j["error"] = "not reachable: " + answer.status().message();
+    j["error"] = "not reachable (is a projector serving its HTTP API there? --api names it)";
     return j;
   }
   const auto body = nlohmann::json::parse(answer->body, nullptr, false);
@@ -111,6 +111,30 @@ nlohmann::ordered_json ProjectorHealth(const StatusOptions& options) {
   j["events_per_second"] = body.value("events_per_second", 0.0);
   j["projected"] = body.value("projected", 0);
   return j;
+}
+
+// "projector at URL: running; 12.5 events/s over the last minute; errors: none", or
+// PAUSED and why, or why it could not be asked.
+void PrintHealth(const nlohmann::ordered_json& health, const std::string& api, std::ostream& out) {
+  out << "projector at " << api << ": ";
+  if (!health["reachable"].get<bool>()) {
+    out << health["error"].get<std::string>() << "\n";
+    return;
+  }
+  const std::string paused = health["paused"].get<std::string>();
+  if (paused.empty()) {
+    out << "running";
+  } else {
+    out << "PAUSED (" << paused << "): " << health["paused_why"].get<std::string>();
+  }
+  char rate[32];
+  std::snprintf(rate, sizeof rate, "%.1f", health["events_per_second"].get<double>());
+  out << "; " << rate << " events/s over the last minute";
+  std::string errors;
+  for (const auto& [kind, n] : health["errors"].items()) {
+    if (n.get<int64_t>() > 0) errors += (errors.empty() ? "" : ", ") + kind + " " + std::to_string(n.get<int64_t>());
+  }
+  out << "; errors: " << (errors.empty() ? "none" : errors) << "\n";
 }
 
 }  // namespace
@@ -132,7 +156,16 @@ int RunStatus(const CommonOptions& common, const StatusOptions& options, std::os
   for (;;) {
     auto parts = Collect(common, *handle);
     if (!parts.ok()) {
+      // The broker cannot be read: what the projector says of itself may still help.
       err << "ledger status: " << parts.status().message() << "\n";
+      if (!options.api.empty()) {
+        const nlohmann::ordered_json health = ProjectorHealth(options);
+        if (options.json) {
+          out << nlohmann::ordered_json({{"error", parts.status().message()}, {"projector", health}}).dump() << "\n";
+        } else {
+          PrintHealth(health, options.api, out);
+        }
+      }
       return kExitUnavailable;
     }
     int64_t lag = 0, projected = 0;
@@ -169,27 +202,7 @@ int RunStatus(const CommonOptions& common, const StatusOptions& options, std::os
         out << "dead letters: " << dead_letters << " on " << kDeadLetterTopic
             << " (ledger dlq list says why; ledger dlq replay after a fix)\n";
       }
-      if (!health.is_null()) {
-        out << "projector at " << options.api << ": ";
-        if (!health["reachable"].get<bool>()) {
-          out << health["error"].get<std::string>() << "\n";
-        } else {
-          const std::string paused = health["paused"].get<std::string>();
-          if (paused.empty()) {
-            out << "running";
-          } else {
-            out << "PAUSED (" << paused << "): " << health["paused_why"].get<std::string>();
-          }
-          char rate[32];
-          std::snprintf(rate, sizeof rate, "%.1f", health["events_per_second"].get<double>());
-          out << "; " << rate << " events/s over the last minute";
-          std::string errors;
-          for (const auto& [kind, n] : health["errors"].items()) {
-            if (n.get<int64_t>() > 0) errors += (errors.empty() ? "" : ", ") + kind + " " + std::to_string(n.get<int64_t>());
-          }
-          out << "; errors: " << (errors.empty() ? "none" : errors) << "\n";
-        }
-      }
+      if (!health.is_null()) PrintHealth(health, options.api, out);
     }
     if (options.wait_seconds > 0 && lag > 0) {
       err << "ledger status: still " << lag << " events behind after " << options.wait_seconds << " s\n";
