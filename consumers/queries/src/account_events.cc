@@ -1,5 +1,6 @@
 // The story of one account: the events of its journal and the anomalies recorded for
 // it, in offset order.
+#include <algorithm>
 #include <map>
 
 #include "ledger/queries/ledger_view.h"
@@ -88,12 +89,14 @@ std::string LedgerView::UnknownAccountHint(const std::string& account) const {
              " (GET /v1/lists/anomalies?account=" + account + ") says why";
     }
   }
-  // The known accounts (those with a journal), up to a bound: the closest ids.
-  constexpr int64_t kMostRead = 200000;
+  // The known accounts (those with a journal) that begin as this id does (its first two
+  // characters), up to a bound (any caller can ask about any id): the closest ids.
+  constexpr int64_t kMostRead = 20000;
+  const std::string prefix = keys::FoldHead(account.substr(0, std::min<size_t>(2, account.size() - 1)));
   std::vector<std::string> known;
   for (int p : store_->Partitions()) {
     if (p == keys::kReferencePartition) continue;
-    Status s = store_->Scan(p, keys::KindPrefix(keys::kFoldHeadTag), [&](std::string_view k, std::string_view) {
+    Status s = store_->Scan(p, prefix, [&](std::string_view k, std::string_view) {
       known.emplace_back(keys::AccountOf(k));
       return static_cast<int64_t>(known.size()) < kMostRead;
     });

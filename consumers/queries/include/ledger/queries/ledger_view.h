@@ -83,7 +83,8 @@ class LedgerView {
   // Advice about an account the ledger does not know now, for the person asking (not part
   // of any answer, which stays a function of what was recorded): how many of its events
   // were rejected and where to see why, else the known ids closest to it ("did you mean
-  // ..."); "" when there is nothing to add. Reads a bounded number of accounts.
+  // ..." among the known ids that begin with its first two characters); "" when there
+  // is nothing to add. Reads a bounded number of accounts.
   std::string UnknownAccountHint(const std::string& account) const;
   // The position an answer about `account` reflects: its partition in this store (where
   // it would be, for an account the store does not know) and the last offset projected
