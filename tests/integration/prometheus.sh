@@ -74,14 +74,15 @@ done
 [[ $lag == 0 ]] || { grep '^ledger_projector_\(lag_events\|next_offset\)' <(curl -s "http://$METRICS/metrics");
   "$LEDGER" --brokers "$BROKERS" --data-dir "$WORK/store" status; fail "lag is $lag, not 0, after catching up"; }
 rules=$(curl -s "http://$PROM/api/v1/rules" | grep -o '"name":"Ledger[A-Za-z]*"' | sort -u | wc -l)
-[[ $rules -eq 6 ]] || fail "Prometheus loaded $rules of the 6 alert rules"
+want=$(grep -cE '^\s*- alert: Ledger' "$MON/alerts.yml")
+[[ $rules -eq $want ]] || fail "Prometheus loaded $rules of the $want alert rules"
 
 echo "--- every metric the dashboard and the alerts use is exported"
 curl -sf "http://$API/healthz" >/dev/null || fail "the HTTP API is not up"  # request metrics exist from the first request
 curl -s "http://$METRICS/metrics" >"$WORK/metrics.txt"
 missing=0
 for name in $(grep -ohE '\b(ledger|process)_[a-z_]+' "$MON/grafana-dashboard.json" "$MON/alerts.yml" | sort -u); do
-  base=${name%_bucket}
+  base=${name%_bucket}; base=${base%_count}; base=${base%_sum}
   grep -qE "^# TYPE $base " "$WORK/metrics.txt" || { echo "not exported: $name"; missing=1; }
 done
 [[ $missing -eq 0 ]] || fail "the dashboard or the alerts use metrics the ledger does not export"
