@@ -8,6 +8,8 @@
 //                     [--newest-first] [--facts-per-account N] [--skip-queries]
 //        ledger_bench --queries-only [--accounts 20000] [--dir D]   (no broker: the
 //        questions alone, on the store a full run left in D)
+//        ledger_bench --consume-only --brokers HOST:PORT   (the ceiling alone: read
+//        ledger.events to its end as a plain consumer; events/s and CPU seconds)
 // Meant for a broker of its own (tests/bench/run_bench.sh starts one): it publishes into
 // ledger.events.
 #include <librdkafka/rdkafkacpp.h>
@@ -66,6 +68,7 @@ struct Args {
   // Every event published in reverse business-time order (a backfill, newest first).
   bool newest_first = false;
   bool skip_queries = false;  // stop after the projection
+  bool consume_only = false;  // only the ceiling: read ledger.events to its end
   int facts_per_account = 0;  // SyntheticOptions::max_facts
 };
 
@@ -258,6 +261,7 @@ int main(int argc, char** argv) {
     if (k == "--queries-only") { a.queries_only = true; --i; continue; }
     if (k == "--newest-first") { a.newest_first = true; --i; continue; }
     if (k == "--skip-queries") { a.skip_queries = true; --i; continue; }
+    if (k == "--consume-only") { a.consume_only = true; --i; continue; }
     if (i + 1 == argc) { std::cerr << "option " << k << " needs a value\n"; return 64; }
     if (k == "--brokers") a.brokers = argv[i + 1];
     else if (k == "--events") a.events = std::atol(argv[i + 1]);
@@ -283,6 +287,16 @@ int main(int argc, char** argv) {
   }
   ledger::KafkaSettings kafka;
   kafka.brokers = a.brokers;
+  if (a.consume_only) {
+    const uint64_t in_topic = TopicSize(kafka);
+    const auto t = Clock::now();
+    const double cpu0 = CpuSeconds(RUSAGE_SELF);
+    ConsumeOnly(kafka, in_topic);
+    const double s = Seconds(t), cpu = CpuSeconds(RUSAGE_SELF) - cpu0;
+    std::printf("consume-only %.0f events/s (%llu in %.2f s, group join included; %.2f CPU-s, %.2f CPU-us/event)\n",
+                in_topic / s, static_cast<unsigned long long>(in_topic), s, cpu, 1e6 * cpu / in_topic);
+    return 0;
+  }
 
   // 1. Make the events (not timed as publishing).
   auto t0 = Clock::now();
