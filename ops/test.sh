@@ -9,6 +9,6 @@ BUILD=${LEDGER_BUILD_DIR:-$ROOT/build}
 "$ROOT/ops/build.sh"   # the quickstart's build, if it ran: nothing to rebuild
 "$ROOT/ops/kafka.sh" fetch   # the broker jars, once, before any test needs them
 cd "$BUILD"
-# Two tests at a time: most of a test's time is spent waiting on brokers and group
+# Three tests at a time: most of a test's time is spent waiting on brokers and group
 # rebalances, and each integration test has a broker (or cluster) of its own.
-ctest --output-on-failure --timeout 900 -j "${LEDGER_TEST_JOBS:-2}" "$@"
+ctest --output-on-failure --timeout 900 -j "${LEDGER_TEST_JOBS:-3}" "$@"
