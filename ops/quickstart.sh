@@ -44,7 +44,7 @@ Try (sample accounts ACME-001, GLOBEX-002, INITECH-003, UMBRELLA-004, HOOLI-005)
   $L query events --account ACME-001
   $L query reference --type ProductVersionLifecycle
   $L publish my-events.jsonl        # JSON lines, see schema/README.md
-  $L status                         # projection progress per partition
+  $L status --token-file $VAR/quickstart.token   # health: running or paused, lag, dead letters
   curl -s http://${LEDGER_METRICS_LISTEN:-127.0.0.1:9464}/metrics | grep ledger_
 
 The HTTP API (OpenAPI document at http://$HTTP/v1/openapi.json), with a read token made for you:
@@ -52,5 +52,7 @@ The HTTP API (OpenAPI document at http://$HTTP/v1/openapi.json), with a read tok
   curl -s -H "Authorization: Bearer $TOKEN" "http://$HTTP/v1/entitlement?account=ACME-001&product=endpoint-protection&at=2025-06-01"
   curl -s -H "Authorization: Bearer $TOKEN" "http://$HTTP/v1/lists/open-cases?at=2025-06-10&format=csv"
 
+The status page: http://$HTTP/status#token=$TOKEN
+More, one command each for analysts, operators and upstream developers: "How do I ..." in README.md.
 Stop everything with ops/stack.sh down; ops/stack.sh up starts it again with all data.
 TEXT
