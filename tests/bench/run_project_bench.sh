@@ -66,7 +66,7 @@ for r in $(seq 1 "$ROUNDS"); do
   consume=$("$BUILD/tests/ledger_bench" --consume-only --brokers "$B")
   c_rate=$(sed -n 's/^consume-only \([0-9]*\) events.*/\1/p' <<<"$consume")
   mapfile -t P < <(free_ports 2)
-  rm -rf "$WORK/store"
+  rm -rf "$WORK"/store "$WORK"/store.*  # the store, its generations and tokens
   t0=$EPOCHREALTIME
   /usr/bin/time -f '%e %U %S %M' -o "$WORK/time" "$LEDGER" --brokers "$B" --data-dir "$WORK/store" project \
     --group "bench-project-$r-$RANDOM" --until-caught-up --http-listen "127.0.0.1:${P[0]}" \
@@ -76,6 +76,7 @@ for r in $(seq 1 "$ROUNDS"); do
   read -r wall user sys rss_kb <"$WORK/time"
   first=$(log_time "$(grep -m1 'assigned' "$WORK/project.log")")
   consumed=$(sed -n 's/.*consumed \([0-9]*\) .*/\1/p' "$WORK/project.log" | tail -n 1)
+  [[ -n ${LEDGER_BENCH_DEBUG:-} ]] && echo "debug: $r $c_rate $consumed $first $t0 $t1 $user $sys $rss_kb" && tail -n 3 "$WORK/project.log"
   python3 - "$r" "$c_rate" "$consumed" "$first" "$t0" "$t1" "$user" "$sys" "$rss_kb" <<'EOF'
 import sys
 r, c_rate, n, first, t0, t1, user, sys_, rss = sys.argv[1:]

@@ -36,6 +36,9 @@
 namespace ledger {
 namespace {
 
+// Events behind the log's end past which the projector counts as catching up.
+constexpr int64_t kCatchingUpLag = 10'000;
+
 // The route of a question's OpenAPI path: each {parameter} matches one segment of
 // lowercase letters and dashes.
 std::string RoutePattern(const std::string& http_path) {
@@ -392,8 +395,7 @@ struct QueryServer::Impl {
       }
       for (const auto& item : (*answer)["items"]) items.push_back(item);
     }
-    std::stable_sort(items.begin(), items.end(),
-                     [](const Json& a, const Json& b) { return ListOrderKey(a) < ListOrderKey(b); });
+    SortInListOrder(items);
     merged["total"] = total;
     merged["offset"] = offset;
     merged["limit"] = limit;
@@ -711,10 +713,24 @@ Result<std::unique_ptr<QueryServer>> QueryServer::Start(const QueryServerOptions
   impl->port = impl->transport->port();
   impl->refreshing = std::thread([raw] {
     std::unique_lock lock(raw->mu);
-    for (int tick = 0; !raw->stop_cv.wait_for(lock, std::chrono::seconds(1), [raw] { return raw->stopping; });
-         ++tick) {
+    // The cases' gauges are counted over every case: at most every 10 s, at most 5% of a
+    // core (a sample that took d seconds waits 20 d before the next), and not while the
+    // projector catches up with a backlog (the counts would be of a partial state), unless
+    // the last count is 5 minutes old.
+    using SteadyClock = std::chrono::steady_clock;
+    auto next_sample = SteadyClock::now();
+    std::optional<SteadyClock::time_point> last_sample;
+    while (!raw->stop_cv.wait_for(lock, std::chrono::seconds(1), [raw] { return raw->stopping; })) {
       (void)raw->view->RefreshReference();  // a failure keeps the data loaded before
-      if (raw->metrics && tick % 10 == 0) raw->SampleCases();
+      const auto now = SteadyClock::now();
+      if (!raw->metrics || now < next_sample) continue;
+      if (raw->actions.status && last_sample && now - *last_sample < std::chrono::minutes(5) &&
+          raw->actions.status().value("lag", int64_t{0}) > kCatchingUpLag) {
+        continue;
+      }
+      raw->SampleCases();
+      last_sample = now;
+      next_sample = now + std::max<SteadyClock::duration>(std::chrono::seconds(10), 20 * (SteadyClock::now() - now));
     }
   });
   return std::unique_ptr<QueryServer>(new QueryServer(std::move(impl)));

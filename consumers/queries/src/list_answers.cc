@@ -43,6 +43,17 @@ std::string ListOrderKey(const Json& row) {
   return row.dump();
 }
 
+void SortInListOrder(std::vector<Json>& items) {
+  std::vector<std::pair<std::string, size_t>> keyed;
+  keyed.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) keyed.emplace_back(ListOrderKey(items[i]), i);
+  std::sort(keyed.begin(), keyed.end());  // equal keys keep their positions: stable
+  std::vector<Json> sorted;
+  sorted.reserve(items.size());
+  for (const auto& [key, i] : keyed) sorted.push_back(std::move(items[i]));
+  items = std::move(sorted);
+}
+
 namespace {
 
 // Why a case breached its response target, as of t: never acknowledged by its due time,
@@ -385,8 +396,7 @@ Result<Json> LedgerView::AskList(const Query& query) const {
     if (!s.ok()) return s;
     if (!failed.ok()) return failed;
   }
-  std::stable_sort(rows.begin(), rows.end(),
-                   [&](const Json& a, const Json& b) { return ListOrderKey(a) < ListOrderKey(b); });
+  SortInListOrder(rows);
   Json j = {{"list", *name}};
   if (!only_account.empty()) j["account"] = only_account;
   PutWhen(j, *when);

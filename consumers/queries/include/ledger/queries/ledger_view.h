@@ -41,6 +41,9 @@ struct Question;
 // account and id; anomalies by record time, then log position. Lists merged from several
 // instances keep it.
 std::string ListOrderKey(const Json& item);
+// Sorts `items` into that order, stably; each item's key is made once (a list may hold
+// hundreds of thousands of items).
+void SortInListOrder(std::vector<Json>& items);
 
 // What one list may cost (GET /v1/lists): the entries it reads, of its kind across the
 // partitions it covers, and its time. Past either it fails with TooLarge (HTTP 422)
