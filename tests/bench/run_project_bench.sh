@@ -12,6 +12,8 @@
 # Prints per round: consume-only events/s; project events/s from its first assignment to
 # its exit and over the whole process, CPU-s and CPU-us per event (whole process), peak
 # resident memory; and project / consume-only.
+# With BASELINE_LEDGER=/path/to/an/older/ledger, each round also runs that binary's
+# `ledger project` the same way, right before this build's (before/after, back to back).
 # Usage: run_project_bench.sh [BUILD_DIR] [EVENTS=1000000] [ROUNDS=2] [OUT_OF_ORDER=0]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -61,29 +63,34 @@ echo "published in $(echo "$EPOCHREALTIME - $t0" | bc) s"
 # epoch seconds of a log line's "[YYYY-MM-DD HH:MM:SS.mmm]"
 log_time() { date -u -d "$(sed -n 's/^\[\([0-9-]* [0-9:.]*\)\].*/\1/p' <<<"$1")" +%s.%N; }
 
-printf '%-6s %-13s %-22s %-14s %-10s %-12s %-9s %s\n' round consume-only "project (1st assign)" "project (all)" CPU-s CPU-us/event "peak RSS" "project/consume"
-for r in $(seq 1 "$ROUNDS"); do
-  consume=$("$BUILD/tests/ledger_bench" --consume-only --brokers "$B")
-  c_rate=$(sed -n 's/^consume-only \([0-9]*\) events.*/\1/p' <<<"$consume")
+printf '%-6s %-9s %-13s %-22s %-14s %-7s %-12s %-9s %s\n' round ledger consume-only "project (1st assign)" "project (all)" CPU-s CPU-us/event "peak RSS" "project/consume"
+# project LABEL BINARY ROUND CONSUME_RATE: one `ledger project --until-caught-up` from a fresh store.
+project() {
+  local label=$1 binary=$2 r=$3 c_rate=$4 t0 t1 wall user sys rss_kb first consumed
   mapfile -t P < <(free_ports 2)
   rm -rf "$WORK"/store "$WORK"/store.*  # the store, its generations and tokens
   t0=$EPOCHREALTIME
-  /usr/bin/time -f '%e %U %S %M' -o "$WORK/time" "$LEDGER" --brokers "$B" --data-dir "$WORK/store" project \
-    --group "bench-project-$r-$RANDOM" --until-caught-up --http-listen "127.0.0.1:${P[0]}" \
+  /usr/bin/time -f '%e %U %S %M' -o "$WORK/time" "$binary" --brokers "$B" --data-dir "$WORK/store" project \
+    --group "bench-project-$label-$r-$RANDOM" --until-caught-up --http-listen "127.0.0.1:${P[0]}" \
     --metrics-listen "127.0.0.1:${P[1]}" --tokens "$WORK/tokens" >"$WORK/project.log" 2>&1 ||
     { cat "$WORK/project.log"; exit 1; }
   t1=$EPOCHREALTIME
   read -r wall user sys rss_kb <"$WORK/time"
   first=$(log_time "$(grep -m1 'assigned' "$WORK/project.log")")
   consumed=$(sed -n 's/.*consumed \([0-9]*\) .*/\1/p' "$WORK/project.log" | tail -n 1)
-  [[ -n ${LEDGER_BENCH_DEBUG:-} ]] && echo "debug: $r $c_rate $consumed $first $t0 $t1 $user $sys $rss_kb" && tail -n 3 "$WORK/project.log"
-  python3 - "$r" "$c_rate" "$consumed" "$first" "$t0" "$t1" "$user" "$sys" "$rss_kb" <<'EOF'
+  python3 -c '
 import sys
-r, c_rate, n, first, t0, t1, user, sys_, rss = sys.argv[1:]
+r, label, c_rate, n, first, t0, t1, user, sys_, rss = sys.argv[1:]
 n = int(n); c_rate = float(c_rate); cpu = float(user) + float(sys_)
 from_assign = n / (float(t1) - float(first)); whole = n / (float(t1) - float(t0))
-print(f"{r:<6} {c_rate:>10,.0f}/s  {from_assign:>12,.0f}/s ({float(t1)-float(first):.1f} s) {whole:>10,.0f}/s  "
-      f"{cpu:>8.1f}  {1e6 * cpu / n:>10.1f}    {int(rss) / 1024:>6.0f} MiB  {from_assign / c_rate:.3f}")
-EOF
+print(f"{r:<6} {label:<9} {c_rate:>10,.0f}/s  {from_assign:>12,.0f}/s ({float(t1)-float(first):.1f} s) {whole:>10,.0f}/s  "
+      f"{cpu:>6.1f}  {1e6 * cpu / n:>10.1f}    {int(rss) / 1024:>6.0f} MiB  {from_assign / c_rate:.3f}")
+' "$r" "$label" "$c_rate" "$consumed" "$first" "$t0" "$t1" "$user" "$sys" "$rss_kb"
+}
+for r in $(seq 1 "$ROUNDS"); do
+  consume=$("$BUILD/tests/ledger_bench" --consume-only --brokers "$B")
+  c_rate=$(sed -n 's/^consume-only \([0-9]*\) events.*/\1/p' <<<"$consume")
+  if [[ -n ${BASELINE_LEDGER:-} ]]; then project baseline "$BASELINE_LEDGER" "$r" "$c_rate"; fi
+  project this "$LEDGER" "$r" "$c_rate"
 done
 echo "(project: events consumed by the command, over the time from its first assignment to its exit, and over the whole process; CPU: user + system of the whole process)"
