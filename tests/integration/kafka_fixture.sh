@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# CTest fixture: a real single-node Kafka broker for the integration tests, on free
-# loopback ports, with its data in $LEDGER_TEST_KAFKA_DIR (removed on stop).
+# A real single-node Kafka broker for one test (tests/support/with_broker.sh) or a
+# benchmark, on free loopback ports, with its data in $LEDGER_TEST_KAFKA_DIR (removed on
+# stop).
 #   kafka_fixture.sh start   start it; write its bootstrap address to $DIR/bootstrap
 #   kafka_fixture.sh stop    stop it and remove its data
 set -euo pipefail
