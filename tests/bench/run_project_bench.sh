@@ -58,7 +58,7 @@ EOF
 fi
 t0=$EPOCHREALTIME
 "$LEDGER" --brokers "$B" publish "$WORK/events.jsonl" --flush-timeout 600 | tail -n 1
-echo "published in $(echo "$EPOCHREALTIME - $t0" | bc) s"
+echo "published in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
 
 # epoch seconds of a log line's "[YYYY-MM-DD HH:MM:SS.mmm]"
 log_time() { date -u -d "$(sed -n 's/^\[\([0-9-]* [0-9:.]*\)\].*/\1/p' <<<"$1")" +%s.%N; }
