@@ -20,6 +20,8 @@ SYNTH=$2
 BROKERS=$(cat "${LEDGER_TEST_KAFKA_DIR:?}/bootstrap")
 WORK=$(mktemp -d /tmp/ledger-safety-XXXXXX)
 source "$ROOT/tests/support/free_port.sh"
+# owned_by; this test's own ask, want and start (below) take a token and a group.
+source "$ROOT/tests/support/group.sh"
 declare -A PID URL
 listener=""
 cleanup() {
@@ -89,17 +91,13 @@ ready b
 ready c
 # Both instances of G own partitions and have caught up with them (4 between two): until
 # the group's rebalances are over, partitions move and their questions are 503.
-owned() {  # name: the partitions it owns and has caught up with, from its /v1/status
-  curl -s -m 5 -H "Authorization: Bearer $TOKEN" "${URL[$1]}/v1/status" |
-    "$PYTHON" -c 'import json,sys; print(" ".join(map(str, json.load(sys.stdin)["group"]["self"]["owned"])))' 2>/dev/null || true
-}
 settled=""
 for _ in $(seq 1 120); do
-  oa=$(owned a) ob=$(owned b)
+  oa=$(owned_by a) ob=$(owned_by b)
   if [[ -n $oa && -n $ob && $(echo $oa $ob | wc -w) == 4 ]]; then settled=yes; break; fi
   sleep 0.5
 done
-[[ -n $settled ]] || fail "a ($(owned a)) and b ($(owned b)) never shared the 4 partitions"
+[[ -n $settled ]] || fail "a ($(owned_by a)) and b ($(owned_by b)) never shared the 4 partitions"
 
 # right NAME [TOKEN] [NOT_FROM]: every account asked of NAME gets the clean replay's answer,
 # never served by instance NOT_FROM. Prints how many were forwarded.
